@@ -1,0 +1,71 @@
+"""Engine construction with per-dialect defaults.
+
+SQLite: foreign keys on, WAL, a busy timeout, and transactions begun by
+threadstore itself so write transactions can take the lock up front
+(``BEGIN IMMEDIATE``). PostgreSQL: pre-ping so a dropped connection is
+replaced instead of failing the next call.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.engine import URL, Connection
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from sqlalchemy import event
+from threadstore.errors import ValidationError
+
+__all__ = ["SQLITE_BEGIN_OPTION", "configure_sqlite", "create_engine"]
+
+SQLITE_BEGIN_OPTION = "threadstore_sqlite_begin"
+"""Execution option naming how a SQLite transaction begins: DEFERRED, IMMEDIATE or NONE."""
+
+_SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def create_engine(url: URL, **options: Any) -> AsyncEngine:
+    """Create an :class:`AsyncEngine` for ``url`` with threadstore's defaults.
+
+    Raises:
+        ValidationError: the driver for the URL is not installed.
+    """
+    if url.get_backend_name() == "postgresql":
+        options.setdefault("pool_pre_ping", True)
+    try:
+        engine = create_async_engine(url, **options)
+    except ModuleNotFoundError as exc:
+        extra = "postgres" if url.get_backend_name() == "postgresql" else "sqlite"
+        raise ValidationError(
+            f"the driver for {url.drivername} is not installed ({exc.name})",
+            suggestion=f"pip install 'threadstore[{extra}]'",
+        ) from exc
+    if url.get_backend_name() == "sqlite":
+        configure_sqlite(engine)
+    return engine
+
+
+def configure_sqlite(engine: AsyncEngine) -> None:
+    """Install threadstore's SQLite connection and BEGIN hooks on ``engine`` (once)."""
+    sync_engine = engine.sync_engine
+    if sync_engine.dialect.__dict__.get("_threadstore_configured"):
+        return
+    sync_engine.dialect.__dict__["_threadstore_configured"] = True
+
+    @event.listens_for(sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        # Let threadstore emit BEGIN itself (see _on_begin); pysqlite's own
+        # implicit transactions cannot take the write lock up front.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
+
+    @event.listens_for(sync_engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        mode = conn.get_execution_options().get(SQLITE_BEGIN_OPTION, "DEFERRED")
+        if mode != "NONE":
+            conn.exec_driver_sql(f"BEGIN {mode}")

@@ -1,0 +1,112 @@
+"""The errors threadstore raises: one hierarchy rooted at :class:`PersistenceError`.
+
+Every error carries a ``suggestion`` the caller can act on. Driver exceptions
+are translated into these classes at one place per backend and are chained as
+``__cause__``; they never reach the caller raw.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "DuplicateRecordError",
+    "MigrationError",
+    "PermissionDeniedError",
+    "PersistenceConnectionError",
+    "PersistenceError",
+    "QueryError",
+    "RecordNotFoundError",
+    "SchemaOutOfDateError",
+    "ThreadNotFoundError",
+    "ValidationError",
+    "VersionConflictError",
+]
+
+
+class PersistenceError(Exception):
+    """Base class of every error raised by threadstore.
+
+    Attributes:
+        message: What went wrong.
+        suggestion: What the caller can do about it.
+    """
+
+    default_suggestion = "See the threadstore documentation for this error."
+
+    def __init__(self, message: str, *, suggestion: str | None = None) -> None:
+        self.message = message
+        self.suggestion = suggestion or self.default_suggestion
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        return f"{self.message} (suggestion: {self.suggestion})"
+
+
+class PersistenceConnectionError(PersistenceError):
+    """The database cannot be reached, or the connection was lost."""
+
+    default_suggestion = (
+        "Check that the database server is running and that the URL is right; "
+        "the store reconnects by itself once the database is back."
+    )
+
+
+class MigrationError(PersistenceError):
+    """Running or checking the schema migrations failed."""
+
+    default_suggestion = "Run `threadstore db current` to see the database's schema revision."
+
+
+class SchemaOutOfDateError(MigrationError):
+    """The database schema is missing or not at the revision this version needs."""
+
+    default_suggestion = (
+        "Run `alembic upgrade head` from the repository root or `threadstore db upgrade "
+        "--url URL` from an installed package, or pass auto_migrate=True."
+    )
+
+
+class RecordNotFoundError(PersistenceError):
+    """A record the operation needs does not exist."""
+
+    default_suggestion = "Check the id, or create the record first."
+
+
+class ThreadNotFoundError(RecordNotFoundError):
+    """The thread named by the call does not exist."""
+
+    def __init__(self, thread_id: str, *, suggestion: str | None = None) -> None:
+        self.thread_id = thread_id
+        super().__init__(
+            f"thread {thread_id!r} does not exist",
+            suggestion=suggestion or "Create it first with create_thread(), or check the id.",
+        )
+
+
+class DuplicateRecordError(PersistenceError):
+    """A record with the same id already exists."""
+
+    default_suggestion = "Use another id, or read the existing record instead of creating it."
+
+
+class QueryError(PersistenceError):
+    """The database rejected a statement for a reason not covered by another error."""
+
+    default_suggestion = "Check the server log; if it persists, report it with the message above."
+
+
+class VersionConflictError(PersistenceError):
+    """A concurrent writer changed the record first (serialization failure or deadlock)."""
+
+    default_suggestion = "Read the record again and retry the operation."
+
+
+class ValidationError(PersistenceError, ValueError):
+    """The input was rejected before anything was written."""
+
+    default_suggestion = "Fix the argument named in the message and call again."
+
+
+class PermissionDeniedError(PersistenceError):
+    """The caller is not allowed to perform the operation."""
+
+    default_suggestion = "Grant the permission first, or post as an agent that has it."

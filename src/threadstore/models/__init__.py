@@ -1,0 +1,19 @@
+"""The tables; importing this package makes ``Base.metadata`` complete."""
+
+from threadstore.models.base import NAMING_CONVENTION, TABLE_PREFIX, Base
+from threadstore.models.checkpoint import Checkpoint
+from threadstore.models.feedback import Feedback
+from threadstore.models.message import Message
+from threadstore.models.suspended_state import SuspendedState
+from threadstore.models.thread import Thread
+
+__all__ = [
+    "NAMING_CONVENTION",
+    "TABLE_PREFIX",
+    "Base",
+    "Checkpoint",
+    "Feedback",
+    "Message",
+    "SuspendedState",
+    "Thread",
+]

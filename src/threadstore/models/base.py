@@ -1,0 +1,33 @@
+"""Declarative base: the naming convention and the column types every model uses."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import DeclarativeBase
+
+from sqlalchemy import MetaData
+from threadstore.types import JSONDocument, UTCDateTime
+
+__all__ = ["NAMING_CONVENTION", "TABLE_PREFIX", "Base"]
+
+TABLE_PREFIX = "threadstore_"
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Base of every threadstore table; its metadata is what Alembic compares."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {  # noqa: RUF012 - SQLAlchemy reads this class attribute
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSONDocument,
+    }

@@ -1,0 +1,41 @@
+"""User feedback on agent answers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Mapped, mapped_column
+
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, Text
+from threadstore.models.base import Base
+from threadstore.types import BigIntId, Identifier
+
+__all__ = ["Feedback"]
+
+
+class Feedback(Base):
+    """A rating and/or comment on a thread or one of its messages."""
+
+    __tablename__ = "threadstore_feedback"
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    thread_id: Mapped[str] = mapped_column(
+        Identifier, ForeignKey("threadstore_threads.id", ondelete="CASCADE")
+    )
+    user_id: Mapped[str] = mapped_column(Identifier)
+    agent_name: Mapped[str] = mapped_column(Identifier)
+    rating: Mapped[int | None] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(Text)
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    feedback_type: Mapped[str] = mapped_column(Identifier)
+    query: Mapped[str | None] = mapped_column(Text)
+    response: Mapped[str | None] = mapped_column(Text)
+    correction: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+    __table_args__ = (
+        CheckConstraint("rating IS NULL OR (rating >= 1 AND rating <= 5)", name="rating_range"),
+        Index(None, "thread_id"),
+        Index(None, "agent_name", "created_at"),
+        Index(None, "user_id", "created_at"),
+    )

@@ -1,0 +1,36 @@
+"""Execution states suspended while waiting for a human's approval."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Mapped, mapped_column
+
+from sqlalchemy import ForeignKey, Index
+from threadstore.models.base import Base
+from threadstore.types import Identifier
+
+__all__ = ["SuspendedState"]
+
+
+class SuspendedState(Base):
+    """A graph state parked under an approval id until approved or expired."""
+
+    __tablename__ = "threadstore_suspended_states"
+
+    id: Mapped[str] = mapped_column(Identifier, primary_key=True)
+    thread_id: Mapped[str] = mapped_column(
+        Identifier, ForeignKey("threadstore_threads.id", ondelete="CASCADE")
+    )
+    agent_name: Mapped[str] = mapped_column(Identifier)
+    node_name: Mapped[str] = mapped_column(Identifier)
+    state_snapshot: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+
+    __table_args__ = (
+        Index(None, "thread_id"),
+        Index(None, "agent_name"),
+        Index(None, "expires_at"),
+    )

@@ -1,0 +1,133 @@
+"""The records stores return: plain, JSON-serialisable dicts, typed for mypy.
+
+Timestamps are ISO-8601 strings in UTC with an explicit ``+00:00`` offset and
+microsecond precision, identical on every backend. Every record handed out is a
+copy owned by the caller.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypedDict
+
+__all__ = [
+    "CheckpointRecord",
+    "FeedbackRecord",
+    "HealthRecord",
+    "JSONObject",
+    "LineageRecord",
+    "MessageRecord",
+    "NewMessage",
+    "StatsRecord",
+    "SuspendedStateRecord",
+    "ThreadRecord",
+]
+
+JSONObject = dict[str, Any]
+
+
+class ThreadRecord(TypedDict):
+    """A conversation thread."""
+
+    id: str
+    user_id: str
+    agent_name: str
+    title: str | None
+    metadata: JSONObject
+    created_at: str
+    updated_at: str
+    message_count: int
+    parent_thread_id: str | None
+    fork_message_index: int | None
+
+
+class MessageRecord(TypedDict):
+    """One message of a thread; ``seq`` is its 0-based, gap-free position."""
+
+    id: int
+    thread_id: str
+    seq: int
+    role: str
+    content: str
+    metadata: JSONObject
+    timestamp: str
+
+
+class _NewMessageRequired(TypedDict):
+    role: str
+    content: str
+
+
+class NewMessage(_NewMessageRequired, total=False):
+    """One item of an ``add_messages`` batch."""
+
+    metadata: JSONObject | None
+
+
+class FeedbackRecord(TypedDict):
+    """A user's feedback on an agent's answer."""
+
+    id: int
+    thread_id: str
+    user_id: str
+    agent_name: str
+    rating: int | None
+    comment: str | None
+    message_id: int | None
+    feedback_type: str
+    query: str | None
+    response: str | None
+    correction: str | None
+    created_at: str
+
+
+class SuspendedStateRecord(TypedDict):
+    """An execution state waiting for a human's approval."""
+
+    id: str
+    thread_id: str
+    agent_name: str
+    node_name: str
+    state_snapshot: JSONObject
+    created_at: str
+    expires_at: str
+
+
+class CheckpointRecord(TypedDict):
+    """A LangGraph checkpoint as a JSON document."""
+
+    thread_id: str
+    checkpoint_ns: str
+    checkpoint_id: str
+    parent_checkpoint_id: str | None
+    checkpoint: JSONObject
+    metadata: JSONObject
+    created_at: str
+
+
+class LineageRecord(TypedDict):
+    """A thread's ancestors (root first) and direct children (oldest first)."""
+
+    thread_id: str
+    ancestors: list[ThreadRecord]
+    descendants: list[ThreadRecord]
+
+
+class StatsRecord(TypedDict):
+    """Row counts per entity."""
+
+    backend: str
+    threads: int
+    messages: int
+    feedback: int
+    suspended_states: int
+    checkpoints: int
+
+
+class HealthRecord(TypedDict):
+    """The answer of ``health_check()``; it never raises."""
+
+    status: str
+    backend: str
+    schema_revision: str | None
+    latency_ms: float
+    error: str | None

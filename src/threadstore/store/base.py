@@ -1,0 +1,322 @@
+"""The interface every threadstore backend implements.
+
+Method names, positional arguments and record keys are a superset of
+Agentomatic's ``BaseStore``, so code written against it swaps in threadstore by
+changing an import. Every backend validates input with
+:mod:`threadstore.validation` before writing and raises the classes of
+:mod:`threadstore.errors`, so all backends behave the same.
+
+Not to be confused with ``langgraph.store.base.BaseStore``: import this one as
+``from threadstore import BaseStore``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from datetime import timedelta
+from types import TracebackType
+from typing import Any, Self
+
+from threadstore.records import (
+    CheckpointRecord,
+    FeedbackRecord,
+    HealthRecord,
+    LineageRecord,
+    MessageRecord,
+    NewMessage,
+    StatsRecord,
+    SuspendedStateRecord,
+    ThreadRecord,
+)
+
+__all__ = ["DEFAULT_SUSPENDED_TTL", "UPDATABLE_THREAD_FIELDS", "BaseStore", "fork_title"]
+
+DEFAULT_SUSPENDED_TTL = timedelta(days=7)
+UPDATABLE_THREAD_FIELDS = frozenset({"title", "metadata"})
+_FORK_PREFIX = "Fork of "
+
+
+def fork_title(parent_title: str | None, parent_id: str) -> str:
+    """Default title of a fork: ``Fork of <title>``, never nested ``Fork of Fork of``."""
+    base = parent_title or parent_id
+    return base if base.startswith(_FORK_PREFIX) else f"{_FORK_PREFIX}{base}"
+
+
+class BaseStore(ABC):
+    """Async persistence for threads, messages, feedback, approvals and checkpoints.
+
+    Ordering rules shared by every backend:
+
+    * threads: most recently updated first, ties by id descending;
+    * messages: by their per-thread ``seq`` (0, 1, 2, ...), never by timestamp;
+    * feedback: newest first, ties by id descending;
+    * suspended states: oldest first, ties by id;
+    * checkpoints: newest first by ``checkpoint_id`` (LangGraph ids sort in
+      creation order).
+
+    Reads of a missing record return ``None`` (or ``[]``); deletes return
+    whether something was deleted.
+    """
+
+    backend_name: str = "base"
+
+    # -- lifecycle ------------------------------------------------------
+
+    async def initialize(self) -> None:  # noqa: B027 - optional hook, like Agentomatic's
+        """Prepare the backend (connect, check the schema). Safe to call twice."""
+
+    async def close(self) -> None:  # noqa: B027 - optional hook, like Agentomatic's
+        """Release connections and resources. Safe to call twice."""
+
+    @abstractmethod
+    async def health_check(self) -> HealthRecord:
+        """Report ``status`` (healthy/unhealthy), backend, schema revision and latency.
+
+        Never raises: a failure is reported as ``status == "unhealthy"`` with ``error``.
+        """
+
+    async def __aenter__(self) -> Self:
+        await self.initialize()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    # -- threads ---------------------------------------------------------
+
+    @abstractmethod
+    async def create_thread(
+        self,
+        thread_id: str,
+        user_id: str,
+        agent_name: str,
+        *,
+        title: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> ThreadRecord:
+        """Create a thread.
+
+        Raises:
+            DuplicateRecordError: a thread with this id exists.
+            ValidationError: an argument is invalid.
+        """
+
+    @abstractmethod
+    async def get_thread(self, thread_id: str) -> ThreadRecord | None:
+        """Return the thread, or None."""
+
+    @abstractmethod
+    async def list_threads(
+        self,
+        *,
+        agent_name: str | None = None,
+        user_id: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[ThreadRecord]:
+        """List threads, most recently updated first (ties by id descending)."""
+
+    @abstractmethod
+    async def update_thread(self, thread_id: str, **updates: Any) -> ThreadRecord | None:
+        """Set ``title`` and/or replace ``metadata``; return the thread or None if missing.
+
+        Raises:
+            ValidationError: a field other than title/metadata, or an invalid value.
+        """
+
+    @abstractmethod
+    async def delete_thread(self, thread_id: str) -> bool:
+        """Delete a thread with its messages, feedback, suspended states and checkpoints.
+
+        Forks of the thread are detached (``parent_thread_id`` becomes None),
+        not deleted. Checkpoints under the id are removed even when no thread
+        row exists. Returns whether the thread existed.
+        """
+
+    # -- messages ----------------------------------------------------------
+
+    @abstractmethod
+    async def add_message(
+        self,
+        thread_id: str,
+        role: str,
+        content: str,
+        *,
+        metadata: dict[str, Any] | None = None,
+    ) -> MessageRecord:
+        """Append a message; it gets the thread's next ``seq``.
+
+        Raises:
+            ThreadNotFoundError: the thread does not exist.
+            ValidationError: an argument is invalid.
+        """
+
+    @abstractmethod
+    async def add_messages(
+        self, thread_id: str, messages: Sequence[NewMessage]
+    ) -> list[MessageRecord]:
+        """Append a batch of messages atomically: all are stored or none.
+
+        Raises:
+            ThreadNotFoundError: the thread does not exist.
+            ValidationError: an item is invalid (nothing is written).
+        """
+
+    @abstractmethod
+    async def get_messages(
+        self,
+        thread_id: str,
+        *,
+        limit: int = 100,
+        offset: int = 0,
+        after_seq: int | None = None,
+        before_seq: int | None = None,
+        newest_first: bool = False,
+    ) -> list[MessageRecord]:
+        """Return a page of a thread's messages in ``seq`` order.
+
+        ``after_seq``/``before_seq`` bound the page by keyset (exclusive);
+        ``newest_first`` reverses the order; ``offset`` applies after those.
+        An unknown thread gives ``[]``.
+        """
+
+    # -- feedback ----------------------------------------------------------
+
+    @abstractmethod
+    async def add_feedback(
+        self,
+        thread_id: str,
+        user_id: str,
+        agent_name: str,
+        *,
+        rating: int | None = None,
+        comment: str | None = None,
+        message_id: int | None = None,
+        feedback_type: str = "thumbs",
+        query: str | None = None,
+        response: str | None = None,
+        correction: str | None = None,
+    ) -> FeedbackRecord:
+        """Record feedback on a thread (optionally on one message).
+
+        Raises:
+            ThreadNotFoundError: the thread does not exist.
+            ValidationError: e.g. a rating outside 1..5.
+        """
+
+    @abstractmethod
+    async def get_feedback(
+        self,
+        *,
+        agent_name: str | None = None,
+        user_id: str | None = None,
+        thread_id: str | None = None,
+        limit: int = 50,
+    ) -> list[FeedbackRecord]:
+        """Return feedback, newest first, filtered by any of the given fields."""
+
+    # -- stats -------------------------------------------------------------
+
+    @abstractmethod
+    async def get_stats(self) -> StatsRecord:
+        """Return row counts per entity and the backend name."""
+
+    # -- suspended states (human in the loop) ------------------------------
+
+    @abstractmethod
+    async def save_suspended_state(
+        self,
+        approval_id: str,
+        thread_id: str,
+        agent_name: str,
+        node_name: str,
+        state_json: dict[str, Any],
+        *,
+        ttl: timedelta | float | None = None,
+    ) -> SuspendedStateRecord:
+        """Save (or replace) the state waiting for approval ``approval_id``.
+
+        ``ttl`` is a timedelta or seconds; the default is 7 days.
+
+        Raises:
+            ThreadNotFoundError: the thread does not exist.
+        """
+
+    @abstractmethod
+    async def get_suspended_state(self, approval_id: str) -> SuspendedStateRecord | None:
+        """Return the state, or None if it does not exist or has expired."""
+
+    @abstractmethod
+    async def list_suspended_states(
+        self, *, thread_id: str | None = None, agent_name: str | None = None
+    ) -> list[SuspendedStateRecord]:
+        """List unexpired states, oldest first."""
+
+    @abstractmethod
+    async def delete_suspended_state(self, approval_id: str) -> bool:
+        """Delete a state; return whether it existed."""
+
+    @abstractmethod
+    async def cleanup_expired_states(self) -> int:
+        """Delete expired states; return how many were deleted."""
+
+    # -- forks ---------------------------------------------------------------
+
+    @abstractmethod
+    async def fork_thread(
+        self,
+        parent_thread_id: str,
+        message_index: int,
+        new_thread_id: str,
+        *,
+        title: str | None = None,
+    ) -> ThreadRecord | None:
+        """Create ``new_thread_id`` holding copies of messages 0..message_index.
+
+        Returns None and writes nothing when the parent does not exist or the
+        index is outside its messages. The default title is ``Fork of <title>``.
+
+        Raises:
+            DuplicateRecordError: ``new_thread_id`` exists.
+        """
+
+    @abstractmethod
+    async def get_thread_lineage(self, thread_id: str) -> LineageRecord:
+        """Return ancestors (root first, parent last) and direct children (oldest first)."""
+
+    # -- checkpoints -----------------------------------------------------------
+
+    @abstractmethod
+    async def save_checkpoint(
+        self,
+        thread_id: str,
+        checkpoint_ns: str,
+        checkpoint_id: str,
+        parent_checkpoint_id: str | None,
+        checkpoint: dict[str, Any],
+        metadata: dict[str, Any],
+    ) -> None:
+        """Save (or replace) a checkpoint; the thread need not exist."""
+
+    @abstractmethod
+    async def get_checkpoint(
+        self, thread_id: str, checkpoint_ns: str, checkpoint_id: str
+    ) -> CheckpointRecord | None:
+        """Return a checkpoint; an empty ``checkpoint_id`` gives the latest."""
+
+    @abstractmethod
+    async def list_checkpoints(
+        self,
+        thread_id: str,
+        checkpoint_ns: str,
+        *,
+        before: str | None = None,
+        limit: int | None = None,
+    ) -> list[CheckpointRecord]:
+        """List checkpoints newest first; ``before`` keeps ids sorting before it."""

@@ -1,0 +1,261 @@
+"""Validated arguments of the store methods, shared by every backend.
+
+Each function checks one method's arguments with :mod:`threadstore.validation`
+and returns them normalised (copied), so the backends receive the same values
+and raise the same errors before writing anything.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from threadstore.errors import ValidationError
+from threadstore.store.base import DEFAULT_SUSPENDED_TTL, UPDATABLE_THREAD_FIELDS
+from threadstore.validation import (
+    MAX_TITLE_LENGTH,
+    check_id,
+    check_int,
+    check_json_object,
+    check_limit,
+    check_optional_id,
+    check_optional_text,
+    check_rating,
+    check_text,
+    check_ttl,
+)
+
+__all__ = [
+    "FeedbackInput",
+    "MessageInput",
+    "MessagePage",
+    "ThreadInput",
+    "ThreadUpdate",
+    "checkpoint_input",
+    "feedback_input",
+    "message_inputs",
+    "message_page",
+    "optional_limit",
+    "suspended_state_input",
+    "thread_input",
+    "thread_update",
+]
+
+_NEW_MESSAGE_KEYS = frozenset({"role", "content", "metadata"})
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadInput:
+    """Arguments of create_thread."""
+
+    thread_id: str
+    user_id: str
+    agent_name: str
+    title: str | None
+    metadata: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadUpdate:
+    """Fields update_thread sets; ``None`` means unchanged."""
+
+    title: str | None
+    set_title: bool
+    metadata: dict[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class MessageInput:
+    """One message to append."""
+
+    role: str
+    content: str
+    metadata: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class MessagePage:
+    """Paging arguments of get_messages."""
+
+    limit: int
+    offset: int
+    after_seq: int | None
+    before_seq: int | None
+    newest_first: bool
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackInput:
+    """Arguments of add_feedback."""
+
+    thread_id: str
+    user_id: str
+    agent_name: str
+    rating: int | None
+    comment: str | None
+    message_id: int | None
+    feedback_type: str
+    query: str | None
+    response: str | None
+    correction: str | None
+
+
+def _title(value: object) -> str | None:
+    return check_optional_text("title", value, max_length=MAX_TITLE_LENGTH)
+
+
+def _metadata(name: str, value: object) -> dict[str, Any]:
+    return copy.deepcopy(check_json_object(name, value))
+
+
+def thread_input(
+    thread_id: object, user_id: object, agent_name: object, title: object, metadata: object
+) -> ThreadInput:
+    """Check create_thread's arguments."""
+    return ThreadInput(
+        thread_id=check_id("thread_id", thread_id),
+        user_id=check_id("user_id", user_id),
+        agent_name=check_id("agent_name", agent_name),
+        title=_title(title),
+        metadata=_metadata("metadata", metadata),
+    )
+
+
+def thread_update(updates: Mapping[str, Any]) -> ThreadUpdate:
+    """Check update_thread's fields: only title and metadata may change."""
+    unknown = sorted(set(updates) - UPDATABLE_THREAD_FIELDS)
+    if unknown:
+        raise ValidationError(
+            f"update_thread cannot change {', '.join(unknown)}",
+            suggestion="Only title and metadata can be updated; ids, owners, counts and "
+            "timestamps are managed by the store.",
+        )
+    metadata = updates.get("metadata")
+    if "metadata" in updates and metadata is None:
+        raise ValidationError("metadata cannot be None", suggestion="Pass metadata={} to clear it.")
+    return ThreadUpdate(
+        title=_title(updates.get("title")),
+        set_title="title" in updates,
+        metadata=None if metadata is None else _metadata("metadata", metadata),
+    )
+
+
+def message_inputs(messages: object) -> list[MessageInput]:
+    """Check an add_messages batch."""
+    if isinstance(messages, str | bytes | Mapping) or not isinstance(messages, Sequence):
+        raise ValidationError(
+            "messages must be a list of dicts",
+            suggestion='Pass e.g. [{"role": "user", "content": "hi"}].',
+        )
+    checked = []
+    for index, item in enumerate(messages):
+        if not isinstance(item, Mapping):
+            raise ValidationError(
+                f"messages[{index}] must be a dict, got {type(item).__name__}",
+                suggestion='Each item needs "role" and "content" and may have "metadata".',
+            )
+        extra = sorted(set(item) - _NEW_MESSAGE_KEYS)
+        if extra or "role" not in item or "content" not in item:
+            raise ValidationError(
+                f"messages[{index}] must have role and content and nothing but metadata "
+                f"(unexpected: {', '.join(extra) or 'none'})",
+                suggestion='Each item needs "role" and "content" and may have "metadata".',
+            )
+        checked.append(message_input(item["role"], item["content"], item.get("metadata")))
+    return checked
+
+
+def message_input(role: object, content: object, metadata: object) -> MessageInput:
+    """Check one message's fields."""
+    return MessageInput(
+        role=check_id("role", role),
+        content=check_text("content", content),
+        metadata=_metadata("metadata", metadata),
+    )
+
+
+def message_page(
+    limit: object, offset: object, after_seq: object, before_seq: object, newest_first: object
+) -> MessagePage:
+    """Check get_messages' paging arguments."""
+    return MessagePage(
+        limit=check_limit("limit", limit),
+        offset=check_limit("offset", offset),
+        after_seq=None if after_seq is None else check_int("after_seq", after_seq),
+        before_seq=None if before_seq is None else check_int("before_seq", before_seq),
+        newest_first=bool(newest_first),
+    )
+
+
+def optional_limit(limit: object) -> int | None:
+    """Check a limit that may be None (no limit)."""
+    return None if limit is None else check_limit("limit", limit)
+
+
+def feedback_input(
+    thread_id: object,
+    user_id: object,
+    agent_name: object,
+    *,
+    rating: object,
+    comment: object,
+    message_id: object,
+    feedback_type: object,
+    query: object,
+    response: object,
+    correction: object,
+) -> FeedbackInput:
+    """Check add_feedback's arguments."""
+    return FeedbackInput(
+        thread_id=check_id("thread_id", thread_id),
+        user_id=check_id("user_id", user_id),
+        agent_name=check_id("agent_name", agent_name),
+        rating=check_rating(rating),
+        comment=check_optional_text("comment", comment),
+        message_id=None if message_id is None else check_int("message_id", message_id, minimum=1),
+        feedback_type=check_id("feedback_type", feedback_type),
+        query=check_optional_text("query", query),
+        response=check_optional_text("response", response),
+        correction=check_optional_text("correction", correction),
+    )
+
+
+def suspended_state_input(
+    approval_id: object,
+    thread_id: object,
+    agent_name: object,
+    node_name: object,
+    state_json: object,
+    ttl: object,
+) -> tuple[str, str, str, str, dict[str, Any], timedelta]:
+    """Check save_suspended_state's arguments."""
+    return (
+        check_id("approval_id", approval_id),
+        check_id("thread_id", thread_id),
+        check_id("agent_name", agent_name),
+        check_id("node_name", node_name),
+        copy.deepcopy(check_json_object("state_json", state_json, allow_none=False)),
+        check_ttl(ttl, default=DEFAULT_SUSPENDED_TTL),
+    )
+
+
+def checkpoint_input(
+    thread_id: object,
+    checkpoint_ns: object,
+    checkpoint_id: object,
+    parent_checkpoint_id: object,
+    checkpoint: object,
+    metadata: object,
+) -> tuple[str, str, str, str | None, dict[str, Any], dict[str, Any]]:
+    """Check save_checkpoint's arguments."""
+    return (
+        check_id("thread_id", thread_id),
+        check_id("checkpoint_ns", checkpoint_ns, allow_empty=True),
+        check_id("checkpoint_id", checkpoint_id),
+        check_optional_id("parent_checkpoint_id", parent_checkpoint_id),
+        copy.deepcopy(check_json_object("checkpoint", checkpoint, allow_none=False)),
+        _metadata("metadata", metadata),
+    )

@@ -1,0 +1,773 @@
+"""SQLAlchemyStore: the contract on SQLite (aiosqlite) and PostgreSQL (asyncpg).
+
+Every public call is one transaction opened by :meth:`SQLAlchemyStore._connect`,
+the single place where connections are taken, SQLite write locks acquired and
+driver errors translated. Statements are SQLAlchemy Core over the ORM tables;
+rows become plain records at the boundary.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Sequence
+from datetime import timedelta
+from typing import Any, cast
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import URL, CursorResult, RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from sqlalchemy import (
+    Insert,
+    Table,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    union_all,
+    update,
+)
+from threadstore.clock import Clock, isoformat, utcnow
+from threadstore.config import redact_url, resolve_url
+from threadstore.engine import SQLITE_BEGIN_OPTION, configure_sqlite, create_engine
+from threadstore.errors import PersistenceError, ThreadNotFoundError, ValidationError
+from threadstore.migrations import current_revision, ensure_schema, head_revision
+from threadstore.models import Checkpoint, Feedback, Message, SuspendedState, Thread
+from threadstore.records import (
+    CheckpointRecord,
+    FeedbackRecord,
+    HealthRecord,
+    LineageRecord,
+    MessageRecord,
+    NewMessage,
+    StatsRecord,
+    SuspendedStateRecord,
+    ThreadRecord,
+)
+from threadstore.store import inputs
+from threadstore.store.base import BaseStore, fork_title
+from threadstore.store.translate import DRIVER_ERRORS, translate_error
+from threadstore.validation import check_id, check_int, check_limit
+
+__all__ = ["SQLAlchemyStore"]
+
+logger = logging.getLogger("threadstore")
+
+threads = cast(Table, Thread.__table__)
+messages = cast(Table, Message.__table__)
+feedback = cast(Table, Feedback.__table__)
+suspended = cast(Table, SuspendedState.__table__)
+checkpoints = cast(Table, Checkpoint.__table__)
+
+_MAX_LINEAGE_DEPTH = 100_000
+
+
+def _thread_record(row: RowMapping) -> ThreadRecord:
+    return {
+        "id": row["id"],
+        "user_id": row["user_id"],
+        "agent_name": row["agent_name"],
+        "title": row["title"],
+        "metadata": row["metadata"],
+        "created_at": isoformat(row["created_at"]),
+        "updated_at": isoformat(row["updated_at"]),
+        "message_count": row["message_count"],
+        "parent_thread_id": row["parent_thread_id"],
+        "fork_message_index": row["fork_message_index"],
+    }
+
+
+def _message_record(row: RowMapping) -> MessageRecord:
+    return {
+        "id": row["id"],
+        "thread_id": row["thread_id"],
+        "seq": row["seq"],
+        "role": row["role"],
+        "content": row["content"],
+        "metadata": row["metadata"],
+        "timestamp": isoformat(row["timestamp"]),
+    }
+
+
+def _feedback_record(row: RowMapping) -> FeedbackRecord:
+    return {
+        "id": row["id"],
+        "thread_id": row["thread_id"],
+        "user_id": row["user_id"],
+        "agent_name": row["agent_name"],
+        "rating": row["rating"],
+        "comment": row["comment"],
+        "message_id": row["message_id"],
+        "feedback_type": row["feedback_type"],
+        "query": row["query"],
+        "response": row["response"],
+        "correction": row["correction"],
+        "created_at": isoformat(row["created_at"]),
+    }
+
+
+def _suspended_record(row: RowMapping) -> SuspendedStateRecord:
+    return {
+        "id": row["id"],
+        "thread_id": row["thread_id"],
+        "agent_name": row["agent_name"],
+        "node_name": row["node_name"],
+        "state_snapshot": row["state_snapshot"],
+        "created_at": isoformat(row["created_at"]),
+        "expires_at": isoformat(row["expires_at"]),
+    }
+
+
+def _checkpoint_record(row: RowMapping) -> CheckpointRecord:
+    return {
+        "thread_id": row["thread_id"],
+        "checkpoint_ns": row["checkpoint_ns"],
+        "checkpoint_id": row["checkpoint_id"],
+        "parent_checkpoint_id": row["parent_checkpoint_id"],
+        "checkpoint": row["checkpoint"],
+        "metadata": row["metadata"],
+        "created_at": isoformat(row["created_at"]),
+    }
+
+
+class SQLAlchemyStore(BaseStore):
+    """A :class:`BaseStore` on a SQL database through SQLAlchemy's asyncio engine.
+
+    Args:
+        url: Database URL (``sqlite+aiosqlite:///file.db`` or
+            ``postgresql+asyncpg://...``); None reads ``THREADSTORE_URL``, then
+            uses the embedded default ``sqlite+aiosqlite:///threadstore.db``.
+        engine: An engine to borrow instead of a URL; it is never disposed here.
+        auto_migrate: Let :meth:`initialize` upgrade the schema to head (under a
+            lock shared by every process). By default it only verifies it.
+        clock: Returns the current aware time; inject one in tests.
+        **engine_options: Passed to ``create_async_engine`` (pool_size, ...).
+    """
+
+    def __init__(
+        self,
+        url: str | URL | None = None,
+        *,
+        engine: AsyncEngine | None = None,
+        auto_migrate: bool = False,
+        clock: Clock | None = None,
+        **engine_options: Any,
+    ) -> None:
+        if engine is not None:
+            if url is not None or engine_options:
+                raise ValidationError(
+                    "pass either an engine or a URL with engine options, not both",
+                    suggestion="Configure the engine you pass, or let the store create one.",
+                )
+            self._engine = engine
+            self._owns_engine = False
+            if engine.dialect.name == "sqlite":
+                configure_sqlite(engine)
+        else:
+            self._engine = create_engine(resolve_url(url), **engine_options)
+            self._owns_engine = True
+        self._dialect = self._engine.dialect.name
+        self._where = redact_url(self._engine.url)
+        self._auto_migrate = auto_migrate
+        self._clock = clock or utcnow
+        self._write_lock = asyncio.Lock()
+        self._init_lock = asyncio.Lock()
+        self._revision: str | None = None
+        self.backend_name = self._dialect
+
+    def __repr__(self) -> str:
+        return f"SQLAlchemyStore(url={self._where!r})"
+
+    @property
+    def engine(self) -> AsyncEngine:
+        """The engine this store runs on."""
+        return self._engine
+
+    @contextlib.asynccontextmanager
+    async def _connect(
+        self, *, write: bool, thread_id: str | None = None
+    ) -> AsyncIterator[AsyncConnection]:
+        """Open one transaction (write) or one autocommit connection (read).
+
+        SQLite writers queue on an in-process lock and then take the database
+        write lock up front (``BEGIN IMMEDIATE``), so concurrent appends never
+        deadlock; other processes wait on the busy timeout.
+        """
+        serialize = write and self._dialect == "sqlite"
+        try:
+            async with (
+                self._write_lock if serialize else contextlib.nullcontext(),
+                self._engine.connect() as conn,
+            ):
+                if write:
+                    if serialize:
+                        await conn.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
+                    async with conn.begin():
+                        yield conn
+                else:
+                    if self._dialect == "sqlite":
+                        await conn.execution_options(**{SQLITE_BEGIN_OPTION: "NONE"})
+                    else:
+                        await conn.execution_options(isolation_level="AUTOCOMMIT")
+                    yield conn
+        except DRIVER_ERRORS as exc:
+            raise translate_error(exc, where=self._where, thread_id=thread_id) from exc
+
+    def _upsert(self, table: Table) -> Insert:
+        dialect = postgresql if self._dialect == "postgresql" else sqlite
+        return cast(Insert, dialect.insert(table))
+
+    # -- lifecycle ------------------------------------------------------------
+
+    async def initialize(self) -> None:
+        """Verify the schema revision, or upgrade to head when ``auto_migrate`` is set.
+
+        Raises:
+            SchemaOutOfDateError: the schema is not at head and auto_migrate is off.
+            PersistenceConnectionError: the database cannot be reached.
+        """
+        async with self._init_lock:
+            if self._revision is not None:
+                return
+            try:
+                async with self._engine.connect() as conn:
+                    if self._dialect == "sqlite" and self._auto_migrate:
+                        await conn.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
+                    async with conn.begin():
+                        self._revision = await ensure_schema(conn, upgrade=self._auto_migrate)
+            except DRIVER_ERRORS as exc:
+                raise translate_error(exc, where=self._where) from exc
+            logger.info("threadstore ready on %s at revision %s", self._where, self._revision)
+
+    async def close(self) -> None:
+        """Dispose the engine if this store created it."""
+        self._revision = None
+        if self._owns_engine:
+            await self._engine.dispose()
+
+    async def health_check(self) -> HealthRecord:
+        """See :meth:`BaseStore.health_check`; unhealthy when the schema is not at head."""
+        started = time.perf_counter()
+        revision: str | None = None
+        error: str | None = None
+        try:
+            async with self._connect(write=False) as conn:
+                revision = await conn.run_sync(current_revision)
+            head = head_revision()
+            if revision != head:
+                error = f"schema revision {revision} is not head {head}"
+        except PersistenceError as exc:
+            error = str(exc)
+        return {
+            "status": "healthy" if error is None else "unhealthy",
+            "backend": self._dialect,
+            "schema_revision": revision,
+            "latency_ms": (time.perf_counter() - started) * 1000,
+            "error": error,
+        }
+
+    # -- threads -----------------------------------------------------------------
+
+    async def create_thread(
+        self,
+        thread_id: str,
+        user_id: str,
+        agent_name: str,
+        *,
+        title: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> ThreadRecord:
+        """See :meth:`BaseStore.create_thread`."""
+        args = inputs.thread_input(thread_id, user_id, agent_name, title, metadata)
+        now = self._clock()
+        values = {
+            "id": args.thread_id,
+            "user_id": args.user_id,
+            "agent_name": args.agent_name,
+            "title": args.title,
+            "metadata": args.metadata,
+            "created_at": now,
+            "updated_at": now,
+            "message_count": 0,
+            "parent_thread_id": None,
+            "fork_message_index": None,
+        }
+        async with self._connect(write=True) as conn:
+            await conn.execute(insert(threads), values)
+        return _thread_record(cast(RowMapping, values))
+
+    async def get_thread(self, thread_id: str) -> ThreadRecord | None:
+        """See :meth:`BaseStore.get_thread`."""
+        check_id("thread_id", thread_id)
+        async with self._connect(write=False) as conn:
+            row = (
+                (await conn.execute(select(threads).where(threads.c.id == thread_id)))
+                .mappings()
+                .first()
+            )
+        return None if row is None else _thread_record(row)
+
+    async def list_threads(
+        self,
+        *,
+        agent_name: str | None = None,
+        user_id: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[ThreadRecord]:
+        """See :meth:`BaseStore.list_threads`."""
+        query = (
+            select(threads)
+            .order_by(threads.c.updated_at.desc(), threads.c.id.desc())
+            .limit(check_limit("limit", limit))
+            .offset(check_limit("offset", offset))
+        )
+        if agent_name is not None:
+            query = query.where(threads.c.agent_name == agent_name)
+        if user_id is not None:
+            query = query.where(threads.c.user_id == user_id)
+        async with self._connect(write=False) as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return [_thread_record(row) for row in rows]
+
+    async def update_thread(self, thread_id: str, **updates: Any) -> ThreadRecord | None:
+        """See :meth:`BaseStore.update_thread`."""
+        check_id("thread_id", thread_id)
+        change = inputs.thread_update(updates)
+        values: dict[str, Any] = {"updated_at": self._clock()}
+        if change.set_title:
+            values["title"] = change.title
+        if change.metadata is not None:
+            values["metadata"] = change.metadata
+        statement = update(threads).where(threads.c.id == thread_id).values(values)
+        async with self._connect(write=True) as conn:
+            row = (await conn.execute(statement.returning(*threads.c))).mappings().first()
+        return None if row is None else _thread_record(row)
+
+    async def delete_thread(self, thread_id: str) -> bool:
+        """See :meth:`BaseStore.delete_thread`; children go by ON DELETE CASCADE."""
+        check_id("thread_id", thread_id)
+        async with self._connect(write=True) as conn:
+            await conn.execute(delete(checkpoints).where(checkpoints.c.thread_id == thread_id))
+            result = await conn.execute(delete(threads).where(threads.c.id == thread_id))
+        return cast(CursorResult[Any], result).rowcount > 0
+
+    # -- messages ----------------------------------------------------------------------
+
+    async def add_message(
+        self,
+        thread_id: str,
+        role: str,
+        content: str,
+        *,
+        metadata: dict[str, Any] | None = None,
+    ) -> MessageRecord:
+        """See :meth:`BaseStore.add_message`."""
+        check_id("thread_id", thread_id)
+        message = inputs.message_input(role, content, metadata)
+        return (await self._append(thread_id, [message]))[0]
+
+    async def add_messages(
+        self, thread_id: str, messages: Sequence[NewMessage]
+    ) -> list[MessageRecord]:
+        """See :meth:`BaseStore.add_messages`."""
+        check_id("thread_id", thread_id)
+        batch = inputs.message_inputs(messages)
+        return await self._append(thread_id, batch) if batch else []
+
+    async def _append(
+        self, thread_id: str, batch: list[inputs.MessageInput]
+    ) -> list[MessageRecord]:
+        """Reserve ``len(batch)`` seqs by bumping the counter, then insert the rows.
+
+        The UPDATE locks the thread row until commit, so concurrent appenders
+        get consecutive, gap-free ranges and ``message_count`` stays exact.
+        """
+        now = self._clock()
+        reserve = (
+            update(threads)
+            .where(threads.c.id == thread_id)
+            .values(message_count=threads.c.message_count + len(batch), updated_at=now)
+            .returning(threads.c.message_count)
+        )
+        async with self._connect(write=True, thread_id=thread_id) as conn:
+            count = (await conn.execute(reserve)).scalar_one_or_none()
+            if count is None:
+                raise ThreadNotFoundError(thread_id)
+            first = count - len(batch)
+            rows = [
+                {
+                    "thread_id": thread_id,
+                    "seq": first + offset,
+                    "role": item.role,
+                    "content": item.content,
+                    "metadata": item.metadata,
+                    "timestamp": now,
+                }
+                for offset, item in enumerate(batch)
+            ]
+            statement = insert(messages).returning(messages.c.id, sort_by_parameter_order=True)
+            ids = (await conn.execute(statement, rows)).scalars().all()
+        for row, message_id in zip(rows, ids, strict=True):
+            row["id"] = message_id
+        return [_message_record(cast(RowMapping, row)) for row in rows]
+
+    async def get_messages(
+        self,
+        thread_id: str,
+        *,
+        limit: int = 100,
+        offset: int = 0,
+        after_seq: int | None = None,
+        before_seq: int | None = None,
+        newest_first: bool = False,
+    ) -> list[MessageRecord]:
+        """See :meth:`BaseStore.get_messages`; one range scan of (thread_id, seq)."""
+        check_id("thread_id", thread_id)
+        page = inputs.message_page(limit, offset, after_seq, before_seq, newest_first)
+        query = select(messages).where(messages.c.thread_id == thread_id)
+        if page.after_seq is not None:
+            query = query.where(messages.c.seq > page.after_seq)
+        if page.before_seq is not None:
+            query = query.where(messages.c.seq < page.before_seq)
+        order = messages.c.seq.desc() if page.newest_first else messages.c.seq.asc()
+        query = query.order_by(order).limit(page.limit).offset(page.offset)
+        async with self._connect(write=False) as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return [_message_record(row) for row in rows]
+
+    # -- feedback ------------------------------------------------------------------------
+
+    async def add_feedback(
+        self,
+        thread_id: str,
+        user_id: str,
+        agent_name: str,
+        *,
+        rating: int | None = None,
+        comment: str | None = None,
+        message_id: int | None = None,
+        feedback_type: str = "thumbs",
+        query: str | None = None,
+        response: str | None = None,
+        correction: str | None = None,
+    ) -> FeedbackRecord:
+        """See :meth:`BaseStore.add_feedback`."""
+        args = inputs.feedback_input(
+            thread_id,
+            user_id,
+            agent_name,
+            rating=rating,
+            comment=comment,
+            message_id=message_id,
+            feedback_type=feedback_type,
+            query=query,
+            response=response,
+            correction=correction,
+        )
+        values: dict[str, Any] = {
+            "thread_id": args.thread_id,
+            "user_id": args.user_id,
+            "agent_name": args.agent_name,
+            "rating": args.rating,
+            "comment": args.comment,
+            "message_id": args.message_id,
+            "feedback_type": args.feedback_type,
+            "query": args.query,
+            "response": args.response,
+            "correction": args.correction,
+            "created_at": self._clock(),
+        }
+        async with self._connect(write=True, thread_id=args.thread_id) as conn:
+            statement = insert(feedback).values(values).returning(feedback.c.id)
+            values["id"] = (await conn.execute(statement)).scalar_one()
+        return _feedback_record(cast(RowMapping, values))
+
+    async def get_feedback(
+        self,
+        *,
+        agent_name: str | None = None,
+        user_id: str | None = None,
+        thread_id: str | None = None,
+        limit: int = 50,
+    ) -> list[FeedbackRecord]:
+        """See :meth:`BaseStore.get_feedback`."""
+        query = (
+            select(feedback)
+            .order_by(feedback.c.created_at.desc(), feedback.c.id.desc())
+            .limit(check_limit("limit", limit))
+        )
+        for column, value in (
+            (feedback.c.agent_name, agent_name),
+            (feedback.c.user_id, user_id),
+            (feedback.c.thread_id, thread_id),
+        ):
+            if value is not None:
+                query = query.where(column == value)
+        async with self._connect(write=False) as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return [_feedback_record(row) for row in rows]
+
+    # -- stats ---------------------------------------------------------------------------
+
+    async def get_stats(self) -> StatsRecord:
+        """See :meth:`BaseStore.get_stats`; one query."""
+        tables = {
+            "threads": threads,
+            "messages": messages,
+            "feedback": feedback,
+            "suspended_states": suspended,
+            "checkpoints": checkpoints,
+        }
+        query = select(
+            *(
+                select(func.count()).select_from(table).scalar_subquery().label(name)
+                for name, table in tables.items()
+            )
+        )
+        async with self._connect(write=False) as conn:
+            row = (await conn.execute(query)).mappings().one()
+        return {
+            "backend": self._dialect,
+            "threads": row["threads"],
+            "messages": row["messages"],
+            "feedback": row["feedback"],
+            "suspended_states": row["suspended_states"],
+            "checkpoints": row["checkpoints"],
+        }
+
+    # -- suspended states -------------------------------------------------------------------
+
+    async def save_suspended_state(
+        self,
+        approval_id: str,
+        thread_id: str,
+        agent_name: str,
+        node_name: str,
+        state_json: dict[str, Any],
+        *,
+        ttl: timedelta | float | None = None,
+    ) -> SuspendedStateRecord:
+        """See :meth:`BaseStore.save_suspended_state`; one upsert."""
+        approval, thread, agent, node, state, lifetime = inputs.suspended_state_input(
+            approval_id, thread_id, agent_name, node_name, state_json, ttl
+        )
+        now = self._clock()
+        values: dict[str, Any] = {
+            "id": approval,
+            "thread_id": thread,
+            "agent_name": agent,
+            "node_name": node,
+            "state_snapshot": state,
+            "created_at": now,
+            "expires_at": now + lifetime,
+        }
+        statement = self._upsert(suspended).values(values)
+        statement = statement.on_conflict_do_update(  # type: ignore[attr-defined]
+            index_elements=[suspended.c.id],
+            set_={key: statement.excluded[key] for key in values if key != "id"},  # type: ignore[attr-defined]
+        )
+        async with self._connect(write=True, thread_id=thread) as conn:
+            await conn.execute(statement)
+        return _suspended_record(cast(RowMapping, values))
+
+    async def get_suspended_state(self, approval_id: str) -> SuspendedStateRecord | None:
+        """See :meth:`BaseStore.get_suspended_state`."""
+        check_id("approval_id", approval_id)
+        query = select(suspended).where(
+            suspended.c.id == approval_id, suspended.c.expires_at > self._clock()
+        )
+        async with self._connect(write=False) as conn:
+            row = (await conn.execute(query)).mappings().first()
+        return None if row is None else _suspended_record(row)
+
+    async def list_suspended_states(
+        self, *, thread_id: str | None = None, agent_name: str | None = None
+    ) -> list[SuspendedStateRecord]:
+        """See :meth:`BaseStore.list_suspended_states`."""
+        query = (
+            select(suspended)
+            .where(suspended.c.expires_at > self._clock())
+            .order_by(suspended.c.created_at, suspended.c.id)
+        )
+        if thread_id is not None:
+            query = query.where(suspended.c.thread_id == thread_id)
+        if agent_name is not None:
+            query = query.where(suspended.c.agent_name == agent_name)
+        async with self._connect(write=False) as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return [_suspended_record(row) for row in rows]
+
+    async def delete_suspended_state(self, approval_id: str) -> bool:
+        """See :meth:`BaseStore.delete_suspended_state`."""
+        check_id("approval_id", approval_id)
+        async with self._connect(write=True) as conn:
+            result = await conn.execute(delete(suspended).where(suspended.c.id == approval_id))
+        return cast(CursorResult[Any], result).rowcount > 0
+
+    async def cleanup_expired_states(self) -> int:
+        """See :meth:`BaseStore.cleanup_expired_states`."""
+        statement = delete(suspended).where(suspended.c.expires_at <= self._clock())
+        async with self._connect(write=True) as conn:
+            result = await conn.execute(statement)
+        return cast(CursorResult[Any], result).rowcount
+
+    # -- forks ----------------------------------------------------------------------------
+
+    async def fork_thread(
+        self,
+        parent_thread_id: str,
+        message_index: int,
+        new_thread_id: str,
+        *,
+        title: str | None = None,
+    ) -> ThreadRecord | None:
+        """See :meth:`BaseStore.fork_thread`; messages are copied by one INSERT ... SELECT."""
+        args = inputs.thread_input(new_thread_id, "-", "-", title, None)
+        check_id("parent_thread_id", parent_thread_id)
+        index = check_int("message_index", message_index)
+        now = self._clock()
+        async with self._connect(write=True) as conn:
+            parent = (
+                (await conn.execute(select(threads).where(threads.c.id == parent_thread_id)))
+                .mappings()
+                .first()
+            )
+            if parent is None or not 0 <= index < parent["message_count"]:
+                return None
+            values = {
+                "id": args.thread_id,
+                "user_id": parent["user_id"],
+                "agent_name": parent["agent_name"],
+                "title": args.title or fork_title(parent["title"], parent["id"]),
+                "metadata": parent["metadata"],
+                "created_at": now,
+                "updated_at": now,
+                "message_count": index + 1,
+                "parent_thread_id": parent["id"],
+                "fork_message_index": index,
+            }
+            await conn.execute(insert(threads), values)
+            columns = ["seq", "role", "content", "metadata", "timestamp"]
+            source = select(
+                literal(args.thread_id, threads.c.id.type).label("thread_id"),
+                *(messages.c[name] for name in columns),
+            ).where(messages.c.thread_id == parent["id"], messages.c.seq <= index)
+            await conn.execute(insert(messages).from_select(["thread_id", *columns], source))
+        return _thread_record(cast(RowMapping, values))
+
+    async def get_thread_lineage(self, thread_id: str) -> LineageRecord:
+        """See :meth:`BaseStore.get_thread_lineage`; one recursive query at any depth."""
+        check_id("thread_id", thread_id)
+        chain = (
+            select(threads.c.id, threads.c.parent_thread_id, literal(0).label("depth"))
+            .where(threads.c.id == thread_id)
+            .cte("lineage", recursive=True)
+        )
+        parent = threads.alias("parent")
+        chain = chain.union_all(
+            select(parent.c.id, parent.c.parent_thread_id, chain.c.depth + 1).where(
+                parent.c.id == chain.c.parent_thread_id, chain.c.depth < _MAX_LINEAGE_DEPTH
+            )
+        )
+        ancestors = (
+            select(threads, chain.c.depth)
+            .join(chain, threads.c.id == chain.c.id)
+            .where(chain.c.depth > 0)
+        )
+        children = select(threads, literal(-1).label("depth")).where(
+            threads.c.parent_thread_id == thread_id
+        )
+        async with self._connect(write=False) as conn:
+            rows = (await conn.execute(union_all(ancestors, children))).mappings().all()
+        up = sorted((r for r in rows if r["depth"] > 0), key=lambda r: -r["depth"])
+        down = sorted((r for r in rows if r["depth"] < 0), key=lambda r: (r["created_at"], r["id"]))
+        return {
+            "thread_id": thread_id,
+            "ancestors": [_thread_record(r) for r in up],
+            "descendants": [_thread_record(r) for r in down],
+        }
+
+    # -- checkpoints -------------------------------------------------------------------------
+
+    async def save_checkpoint(
+        self,
+        thread_id: str,
+        checkpoint_ns: str,
+        checkpoint_id: str,
+        parent_checkpoint_id: str | None,
+        checkpoint: dict[str, Any],
+        metadata: dict[str, Any],
+    ) -> None:
+        """See :meth:`BaseStore.save_checkpoint`; one upsert."""
+        thread, ns, cid, parent, body, meta = inputs.checkpoint_input(
+            thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint, metadata
+        )
+        values: dict[str, Any] = {
+            "thread_id": thread,
+            "checkpoint_ns": ns,
+            "checkpoint_id": cid,
+            "parent_checkpoint_id": parent,
+            "checkpoint": body,
+            "metadata": meta,
+            "created_at": self._clock(),
+        }
+        statement = self._upsert(checkpoints).values(values)
+        statement = statement.on_conflict_do_update(  # type: ignore[attr-defined]
+            index_elements=[
+                checkpoints.c.thread_id,
+                checkpoints.c.checkpoint_ns,
+                checkpoints.c.checkpoint_id,
+            ],
+            set_={
+                key: statement.excluded[key]  # type: ignore[attr-defined]
+                for key in ("parent_checkpoint_id", "checkpoint", "metadata", "created_at")
+            },
+        )
+        async with self._connect(write=True) as conn:
+            await conn.execute(statement)
+
+    def _checkpoints_of(self, thread_id: str, checkpoint_ns: str) -> Any:
+        check_id("thread_id", thread_id)
+        check_id("checkpoint_ns", checkpoint_ns, allow_empty=True)
+        return (
+            select(checkpoints)
+            .where(
+                checkpoints.c.thread_id == thread_id, checkpoints.c.checkpoint_ns == checkpoint_ns
+            )
+            .order_by(checkpoints.c.checkpoint_id.desc())
+        )
+
+    async def get_checkpoint(
+        self, thread_id: str, checkpoint_ns: str, checkpoint_id: str
+    ) -> CheckpointRecord | None:
+        """See :meth:`BaseStore.get_checkpoint`; the latest is one index probe."""
+        query = self._checkpoints_of(thread_id, checkpoint_ns)
+        if check_id("checkpoint_id", checkpoint_id, allow_empty=True):
+            query = query.where(checkpoints.c.checkpoint_id == checkpoint_id)
+        async with self._connect(write=False) as conn:
+            row = (await conn.execute(query.limit(1))).mappings().first()
+        return None if row is None else _checkpoint_record(row)
+
+    async def list_checkpoints(
+        self,
+        thread_id: str,
+        checkpoint_ns: str,
+        *,
+        before: str | None = None,
+        limit: int | None = None,
+    ) -> list[CheckpointRecord]:
+        """See :meth:`BaseStore.list_checkpoints`."""
+        query = self._checkpoints_of(thread_id, checkpoint_ns)
+        if before is not None:
+            query = query.where(checkpoints.c.checkpoint_id < before)
+        maximum = inputs.optional_limit(limit)
+        if maximum is not None:
+            query = query.limit(maximum)
+        async with self._connect(write=False) as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return [_checkpoint_record(row) for row in rows]

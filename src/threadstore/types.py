@@ -1,0 +1,49 @@
+"""Column types: aware UTC datetimes and JSON that is JSONB on PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
+
+from sqlalchemy import JSON, BigInteger, DateTime, Integer, String, TypeDecorator
+
+__all__ = ["BigIntId", "Identifier", "JSONDocument", "UTCDateTime"]
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC timestamp on every backend.
+
+    Naive datetimes are refused on the way in; SQLite, which stores no offset,
+    gets the UTC wall time and has UTC re-attached on the way out.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Normalise to UTC; SQLite gets a naive UTC value."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime refused; pass an aware UTC datetime")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Return an aware UTC datetime."""
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+JSONDocument: Any = JSON().with_variant(JSONB(), "postgresql")
+"""JSON column type: JSONB on PostgreSQL, JSON text elsewhere."""
+
+BigIntId: Any = BigInteger().with_variant(Integer(), "sqlite")
+"""Surrogate key: BIGINT on PostgreSQL, INTEGER (rowid alias) on SQLite."""
+
+Identifier: Any = String(255).with_variant(String(255, collation="C"), "postgresql")
+"""A caller-supplied id; byte-wise ("C") ordering on PostgreSQL, as on SQLite."""

@@ -1,0 +1,199 @@
+"""Input checks shared by every backend, run before anything is written.
+
+Each check raises :class:`~threadstore.errors.ValidationError` naming the
+argument and what to do, so all backends reject the same input the same way.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from threadstore.errors import ValidationError
+
+__all__ = [
+    "MAX_ID_LENGTH",
+    "MAX_TITLE_LENGTH",
+    "check_id",
+    "check_int",
+    "check_json_object",
+    "check_json_value",
+    "check_limit",
+    "check_optional_id",
+    "check_optional_text",
+    "check_rating",
+    "check_text",
+    "check_ttl",
+]
+
+MAX_ID_LENGTH = 255
+MAX_TITLE_LENGTH = 1000
+_MAX_JSON_DEPTH = 200
+
+
+def check_id(name: str, value: object, *, allow_empty: bool = False) -> str:
+    """Check an identifier: a string of 1..255 characters without NUL."""
+    if not isinstance(value, str):
+        raise ValidationError(
+            f"{name} must be a str, got {type(value).__name__}",
+            suggestion=f"Pass {name} as a string, e.g. str({name}).",
+        )
+    if not value and not allow_empty:
+        raise ValidationError(f"{name} must not be empty", suggestion=f"Give a non-empty {name}.")
+    if len(value) > MAX_ID_LENGTH:
+        raise ValidationError(
+            f"{name} is {len(value)} characters long; at most {MAX_ID_LENGTH} are allowed",
+            suggestion=f"Use a shorter {name}, e.g. a UUID or a hash of the long value.",
+        )
+    _check_no_nul(name, value)
+    return value
+
+
+def check_optional_id(name: str, value: object) -> str | None:
+    """Check an identifier that may be None."""
+    return None if value is None else check_id(name, value)
+
+
+def check_text(name: str, value: object, *, max_length: int | None = None) -> str:
+    """Check free text: a string without NUL characters, optionally bounded."""
+    if not isinstance(value, str):
+        raise ValidationError(
+            f"{name} must be a str, got {type(value).__name__}",
+            suggestion=f"Pass {name} as text; serialise structured content into metadata.",
+        )
+    if max_length is not None and len(value) > max_length:
+        raise ValidationError(
+            f"{name} is {len(value)} characters long; at most {max_length} are allowed",
+            suggestion=f"Shorten {name}.",
+        )
+    _check_no_nul(name, value)
+    return value
+
+
+def check_optional_text(name: str, value: object, *, max_length: int | None = None) -> str | None:
+    """Check free text that may be None."""
+    return None if value is None else check_text(name, value, max_length=max_length)
+
+
+def check_int(name: str, value: object, *, minimum: int | None = None) -> int:
+    """Check an integer (bools are refused), optionally with a lower bound."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationError(
+            f"{name} must be an int, got {type(value).__name__}",
+            suggestion=f"Pass {name} as a whole number.",
+        )
+    if minimum is not None and value < minimum:
+        raise ValidationError(
+            f"{name} must be >= {minimum}, got {value}",
+            suggestion=f"Pass a {name} of at least {minimum}.",
+        )
+    return value
+
+
+def check_limit(name: str, value: object) -> int:
+    """Check a page size or offset: a non-negative integer."""
+    return check_int(name, value, minimum=0)
+
+
+def check_rating(value: object) -> int | None:
+    """Check a feedback rating: None or an integer from 1 to 5."""
+    if value is None:
+        return None
+    rating = check_int("rating", value)
+    if not 1 <= rating <= 5:
+        raise ValidationError(
+            f"rating must be between 1 and 5, got {rating}",
+            suggestion="Pass a rating from 1 (worst) to 5 (best), or None for no rating.",
+        )
+    return rating
+
+
+def check_ttl(value: object, *, default: timedelta) -> timedelta:
+    """Check a time-to-live given as a timedelta or seconds; None means ``default``."""
+    if value is None:
+        return default
+    if isinstance(value, timedelta):
+        ttl = value
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        if not math.isfinite(value):
+            raise ValidationError("ttl must be finite", suggestion="Pass a number of seconds.")
+        ttl = timedelta(seconds=value)
+    else:
+        raise ValidationError(
+            f"ttl must be a timedelta or a number of seconds, got {type(value).__name__}",
+            suggestion="Pass e.g. ttl=timedelta(hours=1) or ttl=3600.",
+        )
+    if ttl <= timedelta(0):
+        raise ValidationError(
+            f"ttl must be positive, got {ttl}", suggestion="Pass a positive duration."
+        )
+    return ttl
+
+
+def check_json_object(name: str, value: object, *, allow_none: bool = True) -> dict[str, Any]:
+    """Check a JSON object (a dict with str keys) and return it; None gives ``{}``."""
+    if value is None and allow_none:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ValidationError(
+            f"{name} must be a dict, got {type(value).__name__}",
+            suggestion=f"Pass {name} as a dict of JSON values.",
+        )
+    check_json_value(name, value)
+    return dict(value)
+
+
+def check_json_value(name: str, value: object) -> None:
+    """Check that ``value`` round-trips through JSON unchanged on every backend.
+
+    Allowed: dict with str keys, list, str, int, float (finite), bool, None.
+    Refused: tuples and other types (they would come back changed), NaN and
+    infinities, and NUL characters (PostgreSQL cannot store them).
+    """
+    _check_json(name, value, 0)
+
+
+def _check_json(path: str, value: object, depth: int) -> None:
+    if depth > _MAX_JSON_DEPTH:
+        raise ValidationError(
+            f"{path} is nested more than {_MAX_JSON_DEPTH} levels deep",
+            suggestion="Flatten the structure.",
+        )
+    if value is None or isinstance(value, bool | int):
+        return
+    if isinstance(value, str):
+        _check_no_nul(path, value)
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValidationError(
+                f"{path} holds {value!r}, which is not valid JSON",
+                suggestion="Replace NaN and infinities with None or a string.",
+            )
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise ValidationError(
+                    f"{path} has a key of type {type(key).__name__}; JSON keys are strings",
+                    suggestion="Convert the keys to str before storing.",
+                )
+            _check_no_nul(f"{path} key", key)
+            _check_json(f"{path}[{key!r}]", item, depth + 1)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_json(f"{path}[{index}]", item, depth + 1)
+    else:
+        raise ValidationError(
+            f"{path} holds a {type(value).__name__}, which is not JSON-serialisable as is",
+            suggestion="Store only dict, list, str, int, float, bool and None "
+            "(convert tuples to lists, datetimes to ISO strings).",
+        )
+
+
+def _check_no_nul(name: str, value: str) -> None:
+    if "\x00" in value:
+        raise ValidationError(
+            f"{name} contains a NUL character (\\x00), which PostgreSQL cannot store",
+            suggestion="Remove the NUL characters, or encode binary data as base64.",
+        )
