@@ -1,0 +1,187 @@
+"""Fixtures: one contract suite over every backend, each test on a fresh database.
+
+Backends: ``memory``, ``sqlite`` (a real file) and ``postgres`` (a real server
+named by ``THREADSTORE_TEST_POSTGRES_URL``). Without that variable the
+PostgreSQL cases skip locally; with ``CI=true`` the run fails instead.
+
+Databases are migrated once by running the Alembic revisions into a template
+(a SQLite file, a PostgreSQL template database); each test gets a copy.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
+
+from threadstore import BaseStore, MemoryStore, SQLAlchemyStore
+from threadstore.migrations import upgrade_connection
+
+PG_ENV = "THREADSTORE_TEST_POSTGRES_URL"
+BACKENDS = ("memory", "sqlite", "postgres")
+SQL_BACKENDS = ("sqlite", "postgres")
+
+
+@dataclass
+class FakeClock:
+    """A controllable clock: frozen until advanced."""
+
+    now: datetime = field(default_factory=lambda: datetime(2026, 1, 1, tzinfo=UTC))
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float = 1.0) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+def postgres_url() -> str | None:
+    return os.environ.get(PG_ENV) or None
+
+
+def require_postgres() -> str:
+    """Return the PostgreSQL test URL, skipping (locally) or failing (CI) without it."""
+    url = postgres_url()
+    if url is None:
+        message = f"{PG_ENV} is not set: no PostgreSQL server to test against"
+        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+            pytest.fail(f"{message} (CI=true: PostgreSQL is required)")
+        pytest.skip(message)
+    return url
+
+
+def _pg_admin_url(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def _pg_execute(url: str, *statements: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(_pg_admin_url(url))
+    try:
+        for statement in statements:
+            await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+async def _migrate(url: str) -> None:
+    engine = create_async_engine(url, poolclass=NullPool)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(upgrade_connection)
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    import asyncio
+
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    asyncio.run(_migrate(f"sqlite+aiosqlite:///{path}"))
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[str]:
+    """Create a migrated template database once; yields its name."""
+    import asyncio
+
+    url = require_postgres()
+    name = f"threadstore_tpl_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_pg_execute(url, f'CREATE DATABASE "{name}"'))
+    asyncio.run(_migrate(make_url(url).set(database=name).render_as_string(False)))
+    yield name
+    asyncio.run(_pg_execute(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def sqlite_url(sqlite_template: Path, tmp_path: Path) -> str:
+    """A fresh, migrated SQLite file."""
+    path = tmp_path / "threadstore.db"
+    shutil.copyfile(sqlite_template, path)
+    return f"sqlite+aiosqlite:///{path}"
+
+
+@pytest.fixture
+async def postgres_url_fresh(postgres_template: str) -> AsyncIterator[str]:
+    """A fresh, migrated PostgreSQL database, dropped after the test."""
+    url = require_postgres()
+    name = f"threadstore_test_{uuid.uuid4().hex[:12]}"
+    await _pg_execute(url, f'CREATE DATABASE "{name}" TEMPLATE "{postgres_template}"')
+    yield make_url(url).set(database=name).render_as_string(hide_password=False)
+    await _pg_execute(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+async def empty_postgres_url() -> AsyncIterator[str]:
+    """A fresh PostgreSQL database with no schema at all."""
+    url = require_postgres()
+    name = f"threadstore_empty_{uuid.uuid4().hex[:12]}"
+    await _pg_execute(url, f'CREATE DATABASE "{name}"')
+    yield make_url(url).set(database=name).render_as_string(hide_password=False)
+    await _pg_execute(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture(params=SQL_BACKENDS)
+def sql_backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def db_url(request: pytest.FixtureRequest, sql_backend: str) -> str:
+    """A fresh migrated database URL for the SQL backend under test."""
+    name = "sqlite_url" if sql_backend == "sqlite" else "postgres_url_fresh"
+    return str(request.getfixturevalue(name))
+
+
+StoreFactory = Callable[..., BaseStore]
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def store_factory(
+    request: pytest.FixtureRequest, backend: str, clock: FakeClock
+) -> StoreFactory:
+    """Build stores of the backend under test on one fresh database (or one memory)."""
+    url = None
+    if backend == "sqlite":
+        url = request.getfixturevalue("sqlite_url")
+    elif backend == "postgres":
+        url = request.getfixturevalue("postgres_url_fresh")
+
+    def make(**options: object) -> BaseStore:
+        options.setdefault("clock", clock)
+        if url is None:
+            return MemoryStore(**options)  # type: ignore[arg-type]
+        return SQLAlchemyStore(url, **options)  # type: ignore[arg-type]
+
+    return make
+
+
+@pytest.fixture
+async def store(store_factory: StoreFactory) -> AsyncIterator[BaseStore]:
+    """An initialized store of the backend under test."""
+    instance = store_factory()
+    await instance.initialize()
+    yield instance
+    await instance.close()
