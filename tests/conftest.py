@@ -159,9 +159,7 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def store_factory(
-    request: pytest.FixtureRequest, backend: str, clock: FakeClock
-) -> StoreFactory:
+def store_factory(request: pytest.FixtureRequest, backend: str, clock: FakeClock) -> StoreFactory:
     """Build stores of the backend under test on one fresh database (or one memory)."""
     url = None
     if backend == "sqlite":

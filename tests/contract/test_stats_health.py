@@ -1,0 +1,104 @@
+"""Stats, health, lifecycle, the factory and delete cascades."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import StoreFactory
+from threadstore import BaseStore, MemoryStore, SQLAlchemyStore, ValidationError, create_store
+
+
+async def test_stats_count_every_entity(store: BaseStore, backend: str) -> None:
+    empty = await store.get_stats()
+    assert empty == {
+        "backend": {"memory": "memory", "sqlite": "sqlite", "postgres": "postgresql"}[backend],
+        "threads": 0,
+        "messages": 0,
+        "feedback": 0,
+        "suspended_states": 0,
+        "checkpoints": 0,
+    }
+    await store.create_thread("t1", "alice", "helper")
+    await store.add_messages("t1", [{"role": "user", "content": "x"}] * 3)
+    await store.add_feedback("t1", "alice", "helper", rating=1)
+    await store.save_suspended_state("a", "t1", "helper", "n", {})
+    await store.save_checkpoint("t1", "", "c", None, {}, {})
+    stats = await store.get_stats()
+    assert (stats["threads"], stats["messages"], stats["feedback"]) == (1, 3, 1)
+    assert (stats["suspended_states"], stats["checkpoints"]) == (1, 1)
+
+
+async def test_health_check(store: BaseStore) -> None:
+    health = await store.health_check()
+    assert health["status"] == "healthy"
+    assert health["error"] is None
+    assert health["latency_ms"] >= 0
+    json.dumps(health)
+
+
+async def test_delete_cascades_everything(store: BaseStore) -> None:
+    await store.create_thread("t1", "alice", "helper")
+    await store.create_thread("keep", "alice", "helper")
+    for thread in ("t1", "keep"):
+        await store.add_messages(thread, [{"role": "user", "content": "x"}] * 4)
+        await store.add_feedback(thread, "alice", "helper", rating=2)
+        await store.save_suspended_state(f"ap-{thread}", thread, "helper", "n", {})
+        await store.save_checkpoint(thread, "", "c1", None, {}, {})
+    await store.fork_thread("t1", 1, "fork")
+    assert await store.delete_thread("t1") is True
+    stats = await store.get_stats()
+    assert stats["threads"] == 2  # keep + the detached fork
+    assert stats["messages"] == 4 + 2
+    assert stats["feedback"] == 1
+    assert stats["suspended_states"] == 1
+    assert stats["checkpoints"] == 1
+    assert await store.get_feedback(thread_id="t1") == []
+    assert await store.list_suspended_states(thread_id="t1") == []
+
+
+async def test_async_context_manager(store_factory: StoreFactory) -> None:
+    async with store_factory() as entered:
+        await entered.create_thread("t1", "alice", "helper")
+        assert await entered.get_thread("t1") is not None
+
+
+async def test_memory_store_evicts_least_recently_updated(clock: object) -> None:
+    store = MemoryStore(max_threads=2)
+    await store.create_thread("old", "alice", "helper")
+    await store.add_message("old", "user", "x")
+    await store.create_thread("mid", "alice", "helper")
+    await store.add_message("old", "user", "bump")  # old is now the most recent
+    await store.create_thread("new", "alice", "helper")
+    assert await store.get_thread("mid") is None
+    assert await store.get_thread("old") is not None
+    assert len(await store.get_messages("old")) == 2
+    assert (await store.get_stats())["threads"] == 2
+    with pytest.raises(ValidationError):
+        MemoryStore(max_threads=0)
+
+
+def test_create_store_picks_backend(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
+    assert isinstance(create_store("memory://"), MemoryStore)
+    sqlite = create_store(f"sqlite+aiosqlite:///{tmp_path}/x.db")
+    assert isinstance(sqlite, SQLAlchemyStore)
+    assert sqlite.backend_name == "sqlite"
+    assert isinstance(create_store("sqlite:///relative.db"), SQLAlchemyStore)
+    monkeypatch.setenv("THREADSTORE_URL", "memory://")
+    assert isinstance(create_store(), MemoryStore)
+    monkeypatch.delenv("THREADSTORE_URL")
+    default = create_store()
+    assert isinstance(default, SQLAlchemyStore)
+    assert repr(default) == "SQLAlchemyStore(url='sqlite+aiosqlite:///threadstore.db')"
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["mysql://u:p@h/db", "postgresql+psycopg2://u:p@h/db", "sqlite+pysqlite:///x.db", "::bad::"],
+)
+def test_create_store_rejects_unsupported_urls(url: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        create_store(url)
+    assert info.value.suggestion
+    assert "p@h" not in str(info.value)

@@ -1,0 +1,105 @@
+"""Suspended (human-approval) states: save/replace, TTL expiry by clock, cleanup."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from tests.conftest import FakeClock
+from threadstore import BaseStore, ThreadNotFoundError, ValidationError
+
+STATE_KEYS = {
+    "id",
+    "thread_id",
+    "agent_name",
+    "node_name",
+    "state_snapshot",
+    "created_at",
+    "expires_at",
+}
+
+
+async def test_save_and_get_with_default_ttl(store: BaseStore) -> None:
+    await store.create_thread("t1", "alice", "helper")
+    saved = await store.save_suspended_state(
+        "ap1", "t1", "helper", "approve_payment", {"amount": 10, "items": [1, 2]}
+    )
+    assert set(saved) == STATE_KEYS
+    assert saved["state_snapshot"] == {"amount": 10, "items": [1, 2]}
+    assert saved["created_at"] == "2026-01-01T00:00:00.000000+00:00"
+    assert saved["expires_at"] == "2026-01-08T00:00:00.000000+00:00"
+    assert await store.get_suspended_state("ap1") == saved
+
+
+async def test_expiry_by_clock(store: BaseStore, clock: FakeClock) -> None:
+    await store.create_thread("t1", "alice", "helper")
+    await store.save_suspended_state("short", "t1", "helper", "n", {}, ttl=60)
+    await store.save_suspended_state("long", "t1", "helper", "n", {}, ttl=timedelta(hours=1))
+    clock.advance(59)
+    assert await store.get_suspended_state("short") is not None
+    clock.advance(1)  # exactly at expires_at: expired
+    assert await store.get_suspended_state("short") is None
+    assert [s["id"] for s in await store.list_suspended_states()] == ["long"]
+    assert await store.cleanup_expired_states() == 1
+    assert await store.cleanup_expired_states() == 0
+    assert (await store.get_stats())["suspended_states"] == 1
+    clock.advance(3600)
+    assert await store.cleanup_expired_states() == 1
+    assert await store.get_suspended_state("long") is None
+
+
+async def test_save_replaces_existing_approval(store: BaseStore, clock: FakeClock) -> None:
+    await store.create_thread("t1", "alice", "helper")
+    await store.create_thread("t2", "alice", "helper")
+    await store.save_suspended_state("ap1", "t1", "helper", "first", {"v": 1}, ttl=10)
+    clock.advance(5)
+    replaced = await store.save_suspended_state("ap1", "t2", "coder", "second", {"v": 2})
+    assert replaced["node_name"] == "second"
+    assert await store.get_suspended_state("ap1") == replaced
+    assert len(await store.list_suspended_states()) == 1
+    clock.advance(20)  # the old 10 s ttl no longer applies
+    assert await store.get_suspended_state("ap1") == replaced
+
+
+async def test_list_filters_and_order(store: BaseStore, clock: FakeClock) -> None:
+    await store.create_thread("t1", "alice", "helper")
+    await store.create_thread("t2", "alice", "helper")
+    await store.save_suspended_state("b", "t1", "helper", "n", {})
+    await store.save_suspended_state("a", "t1", "coder", "n", {})
+    clock.advance()
+    await store.save_suspended_state("c", "t2", "helper", "n", {})
+    assert [s["id"] for s in await store.list_suspended_states()] == ["a", "b", "c"]
+    assert [s["id"] for s in await store.list_suspended_states(thread_id="t1")] == ["a", "b"]
+    assert [s["id"] for s in await store.list_suspended_states(agent_name="helper")] == [
+        "b",
+        "c",
+    ]
+    assert [
+        s["id"] for s in await store.list_suspended_states(thread_id="t2", agent_name="coder")
+    ] == []
+
+
+async def test_delete(store: BaseStore) -> None:
+    await store.create_thread("t1", "alice", "helper")
+    await store.save_suspended_state("ap1", "t1", "helper", "n", {})
+    assert await store.delete_suspended_state("ap1") is True
+    assert await store.delete_suspended_state("ap1") is False
+    assert await store.get_suspended_state("ap1") is None
+
+
+async def test_missing_thread(store: BaseStore) -> None:
+    with pytest.raises(ThreadNotFoundError):
+        await store.save_suspended_state("ap1", "ghost", "helper", "n", {})
+    assert await store.list_suspended_states() == []
+
+
+@pytest.mark.parametrize(
+    ("ttl", "state"),
+    [(0, {}), (-5, {}), ("60", {}), (float("inf"), {}), (None, None), (None, {"t": (1, 2)})],
+)
+async def test_invalid_input(store: BaseStore, ttl: object, state: object) -> None:
+    await store.create_thread("t1", "alice", "helper")
+    with pytest.raises(ValidationError):
+        await store.save_suspended_state("ap1", "t1", "helper", "n", state, ttl=ttl)  # type: ignore[arg-type]
+    assert await store.get_suspended_state("ap1") is None

@@ -1,0 +1,132 @@
+"""SQL-only facts: lost connections, unreachable servers, redaction, schema checks."""
+
+from __future__ import annotations
+
+import logging
+
+import asyncpg
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from tests.conftest import require_postgres
+from threadstore import (
+    PersistenceConnectionError,
+    SchemaOutOfDateError,
+    SQLAlchemyStore,
+)
+
+
+async def test_recovers_after_connections_are_killed(postgres_url_fresh: str) -> None:
+    db_url = postgres_url_fresh
+    store = SQLAlchemyStore(db_url)
+    await store.initialize()
+    await store.create_thread("t1", "alice", "helper")
+    admin = await asyncpg.connect(
+        make_url(db_url).set(drivername="postgresql").render_as_string(False)
+    )
+    try:
+        killed = await admin.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    finally:
+        await admin.close()
+    assert killed >= 1
+    # the pool's pre-ping replaces the dead connection: the same store works
+    assert (await store.get_thread("t1")) is not None
+    await store.add_message("t1", "user", "after")
+    assert len(await store.get_messages("t1")) == 1
+    await store.close()
+
+
+async def test_unreachable_server_is_a_connection_error() -> None:
+    url = "postgresql+asyncpg://someone:s3cret-pw@127.0.0.1:1/nowhere"
+    store = SQLAlchemyStore(url, connect_args={"timeout": 2})
+    with pytest.raises(PersistenceConnectionError) as info:
+        await store.create_thread("t1", "alice", "helper")
+    assert "s3cret-pw" not in str(info.value)
+    assert info.value.suggestion
+    health = await store.health_check()
+    assert health["status"] == "unhealthy"
+    assert "s3cret-pw" not in str(health)
+    assert "s3cret-pw" not in repr(store)
+    await store.close()
+
+
+async def test_password_never_logged(caplog: pytest.LogCaptureFixture) -> None:
+    url = require_postgres()
+    with_password = make_url(url).set(password="Hunter2-secret").render_as_string(False)
+    caplog.set_level(logging.DEBUG)
+    store = SQLAlchemyStore(with_password, connect_args={"timeout": 5})
+    assert "Hunter2-secret" not in repr(store)
+    try:
+        await store.initialize()
+    except Exception as exc:  # noqa: BLE001 - trust auth may accept or refuse the password
+        assert "Hunter2-secret" not in str(exc)
+    await store.health_check()
+    await store.close()
+    assert "Hunter2-secret" not in caplog.text
+
+
+async def test_unmigrated_database_is_refused(tmp_path: object) -> None:
+    store = SQLAlchemyStore(f"sqlite+aiosqlite:///{tmp_path}/empty.db")
+    with pytest.raises(SchemaOutOfDateError) as info:
+        await store.initialize()
+    assert "upgrade" in info.value.suggestion
+    health = await store.health_check()
+    assert health["status"] == "unhealthy"
+    with pytest.raises(SchemaOutOfDateError):
+        await store.create_thread("t1", "alice", "helper")
+    await store.close()
+
+
+async def test_failed_write_leaves_database_unchanged(db_url: str) -> None:
+    store = SQLAlchemyStore(db_url)
+    await store.initialize()
+    await store.create_thread("p", "alice", "helper")
+    await store.add_message("p", "user", "x")
+    await store.create_thread("taken", "alice", "helper")
+    # the fork fails on its INSERT of the thread row: nothing of it remains
+    with pytest.raises(Exception):  # noqa: B017, PT011 - DuplicateRecordError, checked elsewhere
+        await store.fork_thread("p", 0, "taken")
+    async with store.engine.connect() as conn:
+        count = (
+            await conn.execute(
+                text("SELECT count(*) FROM threadstore_messages WHERE thread_id = 'taken'")
+            )
+        ).scalar_one()
+    assert count == 0
+    await store.close()
+
+
+async def test_borrowed_engine_is_not_disposed(db_url: str) -> None:
+    owner = SQLAlchemyStore(db_url)
+    borrower = SQLAlchemyStore(engine=owner.engine)
+    await borrower.initialize()
+    await borrower.create_thread("t1", "alice", "helper")
+    await borrower.close()
+    assert await owner.get_thread("t1") is not None
+    await owner.close()
+
+
+async def test_no_orphans_after_delete(db_url: str) -> None:
+    store = SQLAlchemyStore(db_url)
+    await store.initialize()
+    await store.create_thread("t1", "alice", "helper")
+    await store.add_messages("t1", [{"role": "user", "content": "x"}] * 5)
+    await store.add_feedback("t1", "alice", "helper")
+    await store.save_suspended_state("a", "t1", "helper", "n", {})
+    await store.save_checkpoint("t1", "", "c", None, {}, {})
+    await store.delete_thread("t1")
+    async with store.engine.connect() as conn:
+        for table in (
+            "threadstore_threads",
+            "threadstore_messages",
+            "threadstore_feedback",
+            "threadstore_suspended_states",
+            "threadstore_checkpoints",
+        ):
+            count = (await conn.execute(text(f"SELECT count(*) FROM {table}"))).scalar_one()
+            assert count == 0, table
+    await store.close()
