@@ -60,10 +60,7 @@ async def test_password_never_logged(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     store = SQLAlchemyStore(with_password, connect_args={"timeout": 5})
     assert "Hunter2-secret" not in repr(store)
-    try:
-        await store.initialize()
-    except Exception as exc:  # noqa: BLE001 - trust auth may accept or refuse the password
-        assert "Hunter2-secret" not in str(exc)
+    await store.initialize()  # the test server trusts local connections
     await store.health_check()
     await store.close()
     assert "Hunter2-secret" not in caplog.text
