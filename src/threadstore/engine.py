@@ -2,19 +2,23 @@
 
 SQLite: foreign keys on, WAL, a busy timeout, and transactions begun by
 threadstore itself so write transactions can take the lock up front
-(``BEGIN IMMEDIATE``). PostgreSQL: pre-ping so a dropped connection is
-replaced instead of failing the next call.
+(``BEGIN IMMEDIATE``). PostgreSQL: a pooled connection the server has closed
+(restart, ``pg_terminate_backend``, idle timeout) is replaced at checkout
+without a round trip, by asking asyncpg whether it saw the socket close; pass
+``pool_pre_ping=True`` to also ping (one round trip per call) when network
+paths can drop silently.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from sqlalchemy import event
 from threadstore.errors import ValidationError
 
 __all__ = ["SQLITE_BEGIN_OPTION", "configure_sqlite", "create_engine"]
@@ -31,8 +35,6 @@ def create_engine(url: URL, **options: Any) -> AsyncEngine:
     Raises:
         ValidationError: the driver for the URL is not installed.
     """
-    if url.get_backend_name() == "postgresql":
-        options.setdefault("pool_pre_ping", True)
     try:
         engine = create_async_engine(url, **options)
     except ModuleNotFoundError as exc:
@@ -43,7 +45,16 @@ def create_engine(url: URL, **options: Any) -> AsyncEngine:
         ) from exc
     if url.get_backend_name() == "sqlite":
         configure_sqlite(engine)
+    elif url.get_backend_name() == "postgresql":
+        event.listen(engine.sync_engine, "checkout", _replace_closed_connection)
     return engine
+
+
+def _replace_closed_connection(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """Make the pool discard a connection asyncpg already knows is closed."""
+    driver_connection = getattr(dbapi_connection, "driver_connection", None)
+    if driver_connection is not None and driver_connection.is_closed():
+        raise DisconnectionError("connection closed by the server")
 
 
 def configure_sqlite(engine: AsyncEngine) -> None:

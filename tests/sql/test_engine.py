@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import asyncpg
@@ -17,26 +18,64 @@ from threadstore import (
 )
 
 
-async def test_recovers_after_connections_are_killed(postgres_url_fresh: str) -> None:
-    db_url = postgres_url_fresh
-    store = SQLAlchemyStore(db_url)
-    await store.initialize()
-    await store.create_thread("t1", "alice", "helper")
+async def _kill_connections(db_url: str) -> int:
+    """Terminate every server connection to the database and wait until they are gone."""
     admin = await asyncpg.connect(
         make_url(db_url).set(drivername="postgresql").render_as_string(False)
     )
+    others = "datname = current_database() AND pid <> pg_backend_pid()"
     try:
         killed = await admin.fetchval(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            f"SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE {others}"
         )
+        for _ in range(500):  # the backends exit asynchronously after the signal
+            if not await admin.fetchval(f"SELECT count(*) FROM pg_stat_activity WHERE {others}"):
+                break
+            await asyncio.sleep(0.01)
     finally:
         await admin.close()
-    assert killed >= 1
-    # the pool's pre-ping replaces the dead connection: the same store works
+    return int(killed)
+
+
+async def test_recovers_after_connections_are_killed(postgres_url_fresh: str) -> None:
+    store = SQLAlchemyStore(postgres_url_fresh)
+    await store.initialize()
+    await store.create_thread("t1", "alice", "helper")
+    assert await _kill_connections(postgres_url_fresh) >= 1
+    # the pool notices the closed connection at checkout: the same store just works
     assert (await store.get_thread("t1")) is not None
     await store.add_message("t1", "user", "after")
     assert len(await store.get_messages("t1")) == 1
+    await store.close()
+
+
+async def test_lost_connection_mid_use_is_a_connection_error_then_recovers(
+    postgres_url_fresh: str,
+) -> None:
+    store = SQLAlchemyStore(postgres_url_fresh, pool_size=1, max_overflow=0)
+    await store.initialize()
+    await store.create_thread("t1", "alice", "helper")
+    errors = 0
+    for round_ in range(5):
+        admin = await asyncpg.connect(
+            make_url(postgres_url_fresh).set(drivername="postgresql").render_as_string(False)
+        )
+        # kill without waiting: the next call may or may not see the close in time
+        await admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        await admin.close()
+        try:
+            await store.add_message("t1", "user", f"r{round_}")
+        except PersistenceConnectionError:
+            errors += 1
+        # whatever happened to that call, the next one works on the same store
+        assert (await store.get_thread("t1")) is not None
+    thread = await store.get_thread("t1")
+    assert thread is not None
+    assert thread["message_count"] == 5 - errors
+    assert len(await store.get_messages("t1")) == 5 - errors
     await store.close()
 
 

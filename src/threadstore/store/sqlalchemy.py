@@ -16,10 +16,6 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import timedelta
 from typing import Any, cast
 
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import URL, CursorResult, RowMapping
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-
 from sqlalchemy import (
     Insert,
     Table,
@@ -31,10 +27,19 @@ from sqlalchemy import (
     union_all,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import URL, CursorResult, RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
 from threadstore.clock import Clock, isoformat, utcnow
 from threadstore.config import redact_url, resolve_url
 from threadstore.engine import SQLITE_BEGIN_OPTION, configure_sqlite, create_engine
-from threadstore.errors import PersistenceError, ThreadNotFoundError, ValidationError
+from threadstore.errors import (
+    PersistenceConnectionError,
+    PersistenceError,
+    ThreadNotFoundError,
+    ValidationError,
+)
 from threadstore.migrations import current_revision, ensure_schema, head_revision
 from threadstore.models import Checkpoint, Feedback, Message, SuspendedState, Thread
 from threadstore.records import (
@@ -199,21 +204,28 @@ class SQLAlchemyStore(BaseStore):
         """
         serialize = write and self._dialect == "sqlite"
         try:
-            async with (
-                self._write_lock if serialize else contextlib.nullcontext(),
-                self._engine.connect() as conn,
-            ):
-                if write:
-                    if serialize:
-                        await conn.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
-                    async with conn.begin():
-                        yield conn
-                else:
-                    if self._dialect == "sqlite":
-                        await conn.execution_options(**{SQLITE_BEGIN_OPTION: "NONE"})
+            async with self._write_lock if serialize else contextlib.nullcontext():
+                conn = await self._engine.connect()
+                try:
+                    if write:
+                        if serialize:
+                            await conn.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
+                        async with conn.begin():
+                            yield conn
                     else:
-                        await conn.execution_options(isolation_level="AUTOCOMMIT")
-                    yield conn
+                        if self._dialect == "sqlite":
+                            await conn.execution_options(**{SQLITE_BEGIN_OPTION: "NONE"})
+                        else:
+                            await conn.execution_options(isolation_level="AUTOCOMMIT")
+                        yield conn
+                except DRIVER_ERRORS as exc:
+                    error = translate_error(exc, where=self._where, thread_id=thread_id)
+                    if isinstance(error, PersistenceConnectionError):
+                        # never hand a broken connection back to the pool
+                        await conn.invalidate()
+                    raise error from exc
+                finally:
+                    await conn.close()
         except DRIVER_ERRORS as exc:
             raise translate_error(exc, where=self._where, thread_id=thread_id) from exc
 

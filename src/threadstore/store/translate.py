@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 
 from sqlalchemy import exc as sa_exc
+
 from threadstore.errors import (
     DuplicateRecordError,
     PersistenceConnectionError,
@@ -86,8 +87,7 @@ def _classify(
     if (
         sqlstate.startswith(_PG_CONNECTION_CLASSES)
         or isinstance(exc, OSError | TimeoutError)
-        or (isinstance(exc, sa_exc.DBAPIError)
-        and exc.connection_invalidated)
+        or (isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated)
         or isinstance(exc, sa_exc.InterfaceError | sa_exc.TimeoutError)
         or (isinstance(exc, sa_exc.OperationalError) and not sqlite_name and not sqlstate)
         or sqlite_name in {"SQLITE_CANTOPEN", "SQLITE_IOERR", "SQLITE_NOTADB"}

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Start a throwaway PostgreSQL cluster on 127.0.0.1 as the unprivileged
 # `postgres` user and print the DSN of its superuser on stdout.
-# Usage: .ci/start-postgres.sh DATA_DIR
+# Usage: scripts/start-postgres.sh DATA_DIR
 set -euo pipefail
 datadir=${1:?usage: start-postgres.sh DATA_DIR}
 
