@@ -15,10 +15,10 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from sqlalchemy import text
 from threadstore.errors import MigrationError, SchemaOutOfDateError
 from threadstore.models.base import TABLE_PREFIX
 

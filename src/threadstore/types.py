@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import JSON, BigInteger, DateTime, Integer, String, TypeDecorator
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
-
-from sqlalchemy import JSON, BigInteger, DateTime, Integer, String, TypeDecorator
 
 __all__ = ["BigIntId", "Identifier", "JSONDocument", "UTCDateTime"]
 

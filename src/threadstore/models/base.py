@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
-from sqlalchemy import MetaData
 from threadstore.types import JSONDocument, UTCDateTime
 
 __all__ = ["NAMING_CONVENTION", "TABLE_PREFIX", "Base"]

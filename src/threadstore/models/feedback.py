@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, Text
 from threadstore.models.base import Base
 from threadstore.types import BigIntId, Identifier
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, Text
 from threadstore.models.base import Base
 from threadstore.types import Identifier
 

@@ -1,0 +1,30 @@
+"""The complete programs in the README and docs run as written."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+BLOCK = re.compile(r"```python\n(.*?)```", re.DOTALL)
+
+
+def _programs() -> list[tuple[str, str]]:
+    found = []
+    for document in DOCUMENTS:
+        for index, code in enumerate(BLOCK.findall(document.read_text())):
+            if "asyncio.run(" in code:  # a whole program, not a fragment
+                found.append((f"{document.name}#{index}", code))
+    return found
+
+
+@pytest.mark.parametrize(("name", "code"), _programs(), ids=[n for n, _ in _programs()])
+def test_documented_program_runs(
+    name: str, code: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("THREADSTORE_URL", raising=False)
+    exec(compile(code, name, "exec"), {"__name__": "__main__"})
