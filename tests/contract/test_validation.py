@@ -91,3 +91,17 @@ async def test_large_content_round_trip(store: BaseStore) -> None:
     content = "line\n" * 200_000
     await store.add_message("t1", "tool", content)
     assert (await store.get_messages("t1"))[0]["content"] == content
+
+
+async def test_filters_are_validated_the_same_everywhere(store: BaseStore) -> None:
+    await store.create_thread("t1", "alice", "helper")
+    with pytest.raises(ValidationError):
+        await store.list_threads(user_id=5)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError):
+        await store.list_threads(agent_name="x" * 300)
+    with pytest.raises(ValidationError):
+        await store.get_feedback(thread_id=["t1"])  # type: ignore[arg-type]
+    with pytest.raises(ValidationError):
+        await store.list_suspended_states(agent_name=1.5)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError):
+        await store.list_checkpoints("t1", "", before=3)  # type: ignore[arg-type]

@@ -166,3 +166,24 @@ async def test_no_orphans_after_delete(db_url: str) -> None:
             count = (await conn.execute(text(f"SELECT count(*) FROM {table}"))).scalar_one()
             assert count == 0, table
     await store.close()
+
+
+async def test_two_stores_on_one_database_append_without_gaps(db_url: str) -> None:
+    """Separate engines (as separate processes would have) still serialize appends."""
+    first, second = SQLAlchemyStore(db_url), SQLAlchemyStore(db_url)
+    await first.initialize()
+    await second.initialize()
+    await first.create_thread("t1", "alice", "helper")
+
+    async def writer(store: SQLAlchemyStore, name: str) -> None:
+        for index in range(100):
+            await store.add_message("t1", "user", f"{name}{index}")
+
+    await asyncio.gather(*(writer(store, f"{i}-") for i, store in enumerate([first, second] * 3)))
+    thread = await second.get_thread("t1")
+    assert thread is not None
+    assert thread["message_count"] == 600
+    messages = await first.get_messages("t1", limit=1000)
+    assert [m["seq"] for m in messages] == list(range(600))
+    await first.close()
+    await second.close()

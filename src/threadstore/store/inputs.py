@@ -38,6 +38,7 @@ __all__ = [
     "feedback_input",
     "message_inputs",
     "message_page",
+    "optional_ids",
     "optional_limit",
     "suspended_state_input",
     "thread_input",
@@ -188,6 +189,12 @@ def message_page(
         before_seq=None if before_seq is None else check_int("before_seq", before_seq),
         newest_first=bool(newest_first),
     )
+
+
+def optional_ids(**values: object) -> None:
+    """Check filter arguments that are ids or None (e.g. ``user_id=None``)."""
+    for name, value in values.items():
+        check_optional_id(name, value)
 
 
 def optional_limit(limit: object) -> int | None:

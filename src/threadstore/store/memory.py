@@ -139,6 +139,7 @@ class MemoryStore(BaseStore):
         offset: int = 0,
     ) -> list[ThreadRecord]:
         """See :meth:`BaseStore.list_threads`."""
+        inputs.optional_ids(agent_name=agent_name, user_id=user_id)
         limit, offset = check_limit("limit", limit), check_limit("offset", offset)
         threads = [
             t
@@ -310,6 +311,7 @@ class MemoryStore(BaseStore):
         limit: int = 50,
     ) -> list[FeedbackRecord]:
         """See :meth:`BaseStore.get_feedback`."""
+        inputs.optional_ids(agent_name=agent_name, user_id=user_id, thread_id=thread_id)
         limit = check_limit("limit", limit)
         items = [
             f
@@ -378,6 +380,7 @@ class MemoryStore(BaseStore):
         self, *, thread_id: str | None = None, agent_name: str | None = None
     ) -> list[SuspendedStateRecord]:
         """See :meth:`BaseStore.list_suspended_states`."""
+        inputs.optional_ids(thread_id=thread_id, agent_name=agent_name)
         items = [
             s
             for s in self._suspended.values()
@@ -506,6 +509,7 @@ class MemoryStore(BaseStore):
         limit: int | None = None,
     ) -> list[CheckpointRecord]:
         """See :meth:`BaseStore.list_checkpoints`."""
+        inputs.optional_ids(before=before)
         check_id("thread_id", thread_id)
         check_id("checkpoint_ns", checkpoint_ns, allow_empty=True)
         maximum = inputs.optional_limit(limit)

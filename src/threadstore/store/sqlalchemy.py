@@ -332,6 +332,7 @@ class SQLAlchemyStore(BaseStore):
         offset: int = 0,
     ) -> list[ThreadRecord]:
         """See :meth:`BaseStore.list_threads`."""
+        inputs.optional_ids(agent_name=agent_name, user_id=user_id)
         query = (
             select(threads)
             .order_by(threads.c.updated_at.desc(), threads.c.id.desc())
@@ -508,6 +509,7 @@ class SQLAlchemyStore(BaseStore):
         limit: int = 50,
     ) -> list[FeedbackRecord]:
         """See :meth:`BaseStore.get_feedback`."""
+        inputs.optional_ids(agent_name=agent_name, user_id=user_id, thread_id=thread_id)
         query = (
             select(feedback)
             .order_by(feedback.c.created_at.desc(), feedback.c.id.desc())
@@ -601,6 +603,7 @@ class SQLAlchemyStore(BaseStore):
         self, *, thread_id: str | None = None, agent_name: str | None = None
     ) -> list[SuspendedStateRecord]:
         """See :meth:`BaseStore.list_suspended_states`."""
+        inputs.optional_ids(thread_id=thread_id, agent_name=agent_name)
         query = (
             select(suspended)
             .where(suspended.c.expires_at > self._clock())
@@ -774,6 +777,7 @@ class SQLAlchemyStore(BaseStore):
         limit: int | None = None,
     ) -> list[CheckpointRecord]:
         """See :meth:`BaseStore.list_checkpoints`."""
+        inputs.optional_ids(before=before)
         query = self._checkpoints_of(thread_id, checkpoint_ns)
         if before is not None:
             query = query.where(checkpoints.c.checkpoint_id < before)
