@@ -113,24 +113,28 @@ def sqlite_url(sqlite_template: Path, tmp_path: Path) -> str:
     return f"sqlite+aiosqlite:///{path}"
 
 
+async def _temporary_database(template: str | None) -> AsyncIterator[str]:
+    """Create a PostgreSQL database (optionally from a template), yield its URL, drop it."""
+    url = require_postgres()
+    name = f"threadstore_test_{uuid.uuid4().hex[:12]}"
+    source = f' TEMPLATE "{template}"' if template else ""
+    await _pg_execute(url, f'CREATE DATABASE "{name}"{source}')
+    yield make_url(url).set(database=name).render_as_string(hide_password=False)
+    await _pg_execute(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture
 async def postgres_url_fresh(postgres_template: str) -> AsyncIterator[str]:
     """A fresh, migrated PostgreSQL database, dropped after the test."""
-    url = require_postgres()
-    name = f"threadstore_test_{uuid.uuid4().hex[:12]}"
-    await _pg_execute(url, f'CREATE DATABASE "{name}" TEMPLATE "{postgres_template}"')
-    yield make_url(url).set(database=name).render_as_string(hide_password=False)
-    await _pg_execute(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    async for url in _temporary_database(postgres_template):
+        yield url
 
 
 @pytest.fixture
 async def empty_postgres_url() -> AsyncIterator[str]:
     """A fresh PostgreSQL database with no schema at all."""
-    url = require_postgres()
-    name = f"threadstore_empty_{uuid.uuid4().hex[:12]}"
-    await _pg_execute(url, f'CREATE DATABASE "{name}"')
-    yield make_url(url).set(database=name).render_as_string(hide_password=False)
-    await _pg_execute(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    async for url in _temporary_database(None):
+        yield url
 
 
 @pytest.fixture

@@ -10,8 +10,9 @@ from __future__ import annotations
 import copy
 import time
 from collections.abc import Sequence
+from dataclasses import asdict
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from threadstore.clock import Clock, isoformat, utcnow
 from threadstore.errors import DuplicateRecordError, ThreadNotFoundError
@@ -284,20 +285,10 @@ class MemoryStore(BaseStore):
         )
         if args.thread_id not in self._threads:
             raise ThreadNotFoundError(args.thread_id)
-        record: FeedbackRecord = {
-            "id": self._next_feedback_id,
-            "thread_id": args.thread_id,
-            "user_id": args.user_id,
-            "agent_name": args.agent_name,
-            "rating": args.rating,
-            "comment": args.comment,
-            "message_id": args.message_id,
-            "feedback_type": args.feedback_type,
-            "query": args.query,
-            "response": args.response,
-            "correction": args.correction,
-            "created_at": self._now(),
-        }
+        record = cast(
+            FeedbackRecord,
+            {"id": self._next_feedback_id, **asdict(args), "created_at": self._now()},
+        )
         self._feedback[record["id"]] = record
         self._next_feedback_id += 1
         return _copy(record)

@@ -13,6 +13,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import asdict
 from datetime import timedelta
 from typing import Any, cast
 
@@ -482,19 +483,7 @@ class SQLAlchemyStore(BaseStore):
             response=response,
             correction=correction,
         )
-        values: dict[str, Any] = {
-            "thread_id": args.thread_id,
-            "user_id": args.user_id,
-            "agent_name": args.agent_name,
-            "rating": args.rating,
-            "comment": args.comment,
-            "message_id": args.message_id,
-            "feedback_type": args.feedback_type,
-            "query": args.query,
-            "response": args.response,
-            "correction": args.correction,
-            "created_at": self._clock(),
-        }
+        values: dict[str, Any] = {**asdict(args), "created_at": self._clock()}
         async with self._connect(write=True, thread_id=args.thread_id) as conn:
             statement = insert(feedback).values(values).returning(feedback.c.id)
             values["id"] = (await conn.execute(statement)).scalar_one()
