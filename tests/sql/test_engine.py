@@ -10,7 +10,6 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from tests.conftest import require_postgres
 from threadstore import (
     PersistenceConnectionError,
     SchemaOutOfDateError,
@@ -93,15 +92,18 @@ async def test_unreachable_server_is_a_connection_error() -> None:
     await store.close()
 
 
-async def test_password_never_logged(caplog: pytest.LogCaptureFixture) -> None:
-    url = require_postgres()
-    with_password = make_url(url).set(password="Hunter2-secret").render_as_string(False)
+async def test_password_never_logged(
+    postgres_url_fresh: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with_password = make_url(postgres_url_fresh).set(password="Hunter2-secret")
     caplog.set_level(logging.DEBUG)
-    store = SQLAlchemyStore(with_password, connect_args={"timeout": 5})
-    assert "Hunter2-secret" not in repr(store)
-    await store.initialize()  # the test server trusts local connections
-    await store.health_check()
-    await store.close()
+    store = SQLAlchemyStore(with_password.render_as_string(False), connect_args={"timeout": 5})
+    try:
+        assert "Hunter2-secret" not in repr(store)
+        await store.initialize()  # the test server trusts local connections
+        await store.health_check()
+    finally:
+        await store.close()
     assert "Hunter2-secret" not in caplog.text
 
 
