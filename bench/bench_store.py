@@ -3,8 +3,9 @@
 For each backend (SQLite file via aiosqlite; PostgreSQL via asyncpg when
 THREADSTORE_TEST_POSTGRES_URL is set) it times, per operation:
 
-* ``add_message``: threadstore vs. the same two statements (bump the counter,
-  insert the row) in one transaction on a raw driver connection;
+* ``add_message``: threadstore vs. the straightforward raw-driver version: two
+  statements (bump the counter, insert the row) in one transaction. (On
+  PostgreSQL threadstore itself sends one statement that does both.)
 * ``get_messages`` (a 50-message keyset page of a 2,000-message thread):
   threadstore vs. the same SELECT on the raw driver.
 

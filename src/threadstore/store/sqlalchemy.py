@@ -10,21 +10,27 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import asdict
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import (
     Insert,
+    Integer,
+    String,
     Table,
+    Text,
+    bindparam,
     delete,
     func,
     insert,
     literal,
     select,
+    text,
     union_all,
     update,
 )
@@ -57,6 +63,7 @@ from threadstore.records import (
 from threadstore.store import inputs
 from threadstore.store.base import BaseStore, fork_title
 from threadstore.store.translate import DRIVER_ERRORS, translate_error
+from threadstore.types import UTCDateTime
 from threadstore.validation import check_id, check_int, check_limit
 
 __all__ = ["SQLAlchemyStore"]
@@ -70,6 +77,32 @@ suspended = cast(Table, SuspendedState.__table__)
 checkpoints = cast(Table, Checkpoint.__table__)
 
 _MAX_LINEAGE_DEPTH = 100_000
+
+_PG_APPEND = text(
+    f"""
+    WITH bumped AS (
+        UPDATE {threads.name}
+        SET message_count = message_count + :n, updated_at = :now
+        WHERE id = :thread_id
+        RETURNING message_count
+    )
+    INSERT INTO {messages.name} (thread_id, seq, role, content, metadata, timestamp)
+    SELECT :thread_id, bumped.message_count - :n + item.ord - 1,
+           item.role, item.content, CAST(item.metadata AS JSONB), :now
+    FROM bumped,
+         unnest(:roles, :contents, :metadata) WITH ORDINALITY
+            AS item(role, content, metadata, ord)
+    RETURNING id, seq
+    """
+).bindparams(
+    bindparam("thread_id", type_=String()),
+    bindparam("n", type_=Integer()),
+    bindparam("now", type_=UTCDateTime()),
+    bindparam("roles", type_=postgresql.ARRAY(Text())),
+    bindparam("contents", type_=postgresql.ARRAY(Text())),
+    bindparam("metadata", type_=postgresql.ARRAY(Text())),
+)
+"""Append messages on PostgreSQL: reserve seqs and insert in one atomic statement."""
 
 
 def _thread_record(row: RowMapping) -> ThreadRecord:
@@ -396,12 +429,33 @@ class SQLAlchemyStore(BaseStore):
     async def _append(
         self, thread_id: str, batch: list[inputs.MessageInput]
     ) -> list[MessageRecord]:
-        """Reserve ``len(batch)`` seqs by bumping the counter, then insert the rows.
+        """Reserve ``len(batch)`` seqs by bumping the counter and insert the rows, atomically.
 
-        The UPDATE locks the thread row until commit, so concurrent appenders
-        get consecutive, gap-free ranges and ``message_count`` stays exact.
+        The counter UPDATE locks the thread row until the insert commits, so
+        concurrent appenders get consecutive, gap-free ranges and
+        ``message_count`` stays exact. PostgreSQL does both in one statement.
         """
         now = self._clock()
+        if self._dialect == "postgresql":
+            first, ids = await self._append_postgresql(thread_id, batch, now)
+        else:
+            first, ids = await self._append_portable(thread_id, batch, now)
+        return [
+            {
+                "id": message_id,
+                "thread_id": thread_id,
+                "seq": first + offset,
+                "role": item.role,
+                "content": item.content,
+                "metadata": item.metadata,
+                "timestamp": isoformat(now),
+            }
+            for offset, (item, message_id) in enumerate(zip(batch, ids, strict=True))
+        ]
+
+    async def _append_portable(
+        self, thread_id: str, batch: list[inputs.MessageInput], now: datetime
+    ) -> tuple[int, list[int]]:
         reserve = (
             update(threads)
             .where(threads.c.id == thread_id)
@@ -426,9 +480,25 @@ class SQLAlchemyStore(BaseStore):
             ]
             statement = insert(messages).returning(messages.c.id, sort_by_parameter_order=True)
             ids = (await conn.execute(statement, rows)).scalars().all()
-        for row, message_id in zip(rows, ids, strict=True):
-            row["id"] = message_id
-        return [_message_record(cast(RowMapping, row)) for row in rows]
+        return first, list(ids)
+
+    async def _append_postgresql(
+        self, thread_id: str, batch: list[inputs.MessageInput], now: datetime
+    ) -> tuple[int, list[int]]:
+        params = {
+            "thread_id": thread_id,
+            "n": len(batch),
+            "now": now,
+            "roles": [item.role for item in batch],
+            "contents": [item.content for item in batch],
+            "metadata": [json.dumps(item.metadata) for item in batch],
+        }
+        # one statement is atomic on its own: no BEGIN/COMMIT round trips
+        async with self._connect(write=False, thread_id=thread_id) as conn:
+            rows = sorted((await conn.execute(_PG_APPEND, params)).all(), key=lambda r: r.seq)
+        if not rows:
+            raise ThreadNotFoundError(thread_id)
+        return rows[0].seq, [row.id for row in rows]
 
     async def get_messages(
         self,
