@@ -2,9 +2,15 @@
 
 The database comes, in this order, from a connection handed over by code in
 ``config.attributes["connection"]`` (what ``threadstore.migrations`` does), from
-``-x url=...``, or from the ``THREADSTORE_URL`` environment variable. Only
-tables named ``threadstore_*`` are managed, so an application's own tables and
-Alembic history can share the database.
+``-x url=...`` (or ``sqlalchemy.url``, which ``threadstore db --url`` sets), or
+from the ``THREADSTORE_URL`` environment variable, else the embedded default.
+Only tables named ``threadstore_*`` are managed and the version table is
+``threadstore_alembic_version``, so an application's own tables and Alembic
+history can share the database.
+
+Every online run happens inside ``threadstore.migrations.migration_transaction``:
+one process at a time, and on SQLite with foreign keys off so that batch ALTERs
+(which recreate tables) never cascade-delete child rows.
 """
 
 from __future__ import annotations
@@ -19,7 +25,8 @@ from sqlalchemy.pool import NullPool
 
 from threadstore.config import resolve_url
 from threadstore.engine import create_engine
-from threadstore.migrations import VERSION_TABLE, include_object
+from threadstore.errors import MigrationError
+from threadstore.migrations import context_options, migration_transaction
 from threadstore.models import Base
 
 config = context.config
@@ -30,14 +37,7 @@ target_metadata = Base.metadata
 
 
 def _options() -> dict[str, Any]:
-    return {
-        "target_metadata": target_metadata,
-        "version_table": VERSION_TABLE,
-        "include_object": include_object,
-        "render_as_batch": True,
-        "compare_type": True,
-        "compare_server_default": True,
-    }
+    return {"target_metadata": target_metadata, **context_options()}
 
 
 def _url_argument() -> str | None:
@@ -60,18 +60,27 @@ def run_migrations_offline() -> None:
 
 def do_run_migrations(connection: Connection) -> None:
     """Run the migrations on a synchronous connection."""
+    if connection.dialect.name == "sqlite" and _sqlite_foreign_keys_on(connection):
+        raise MigrationError(
+            "SQLite foreign keys are on for the migration's connection",
+            suggestion="Open the transaction with threadstore.migrations.migration_transaction "
+            "(batch ALTERs would otherwise cascade-delete child rows).",
+        )
     context.configure(connection=connection, **_options())
     with context.begin_transaction():
         context.run_migrations()
 
 
+def _sqlite_foreign_keys_on(connection: Connection) -> bool:
+    return bool(connection.exec_driver_sql("PRAGMA foreign_keys").scalar())
+
+
 async def run_async_migrations() -> None:
-    """Connect with the async driver and run the migrations."""
+    """Connect with the async driver and run the migrations in one locked transaction."""
     engine = create_engine(resolve_url(_url_argument()), poolclass=NullPool)
     try:
-        async with engine.connect() as connection:
+        async with engine.connect() as connection, migration_transaction(connection):
             await connection.run_sync(do_run_migrations)
-            await connection.commit()
     finally:
         await engine.dispose()
 

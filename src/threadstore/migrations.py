@@ -1,12 +1,16 @@
 """Run threadstore's Alembic revisions from code.
 
 The revisions live in the repository's ``alembic/`` folder and ship inside the
-wheel as ``threadstore/_alembic``; both run through the same ``env.py``.
+wheel as ``threadstore/_alembic``; both run through the same ``env.py``. This
+module is the one place that builds Alembic configurations and the one place
+that opens the transaction a migration runs in (:func:`migration_transaction`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -16,20 +20,27 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import URL, Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.pool import NullPool
 
+from threadstore.config import redact_url, resolve_url
+from threadstore.engine import SQLITE_BEGIN_OPTION, create_engine
 from threadstore.errors import MigrationError, SchemaOutOfDateError
 from threadstore.models.base import TABLE_PREFIX
 
 __all__ = [
     "VERSION_TABLE",
     "alembic_config",
+    "context_options",
     "current_revision",
+    "downgrade",
     "ensure_schema",
     "head_revision",
     "include_object",
+    "migration_transaction",
     "script_location",
+    "upgrade",
     "upgrade_connection",
 ]
 
@@ -62,12 +73,34 @@ def include_object(
     return True
 
 
-def alembic_config(connection: Connection | None = None, *, url: str | None = None) -> Config:
-    """Build an Alembic :class:`Config` for threadstore's revisions, without an ini file."""
+def context_options() -> dict[str, Any]:
+    """Return the options ``env.py`` gives ``context.configure`` (besides the metadata).
+
+    Tests that compare the models with a database use the same ones.
+    """
+    return {
+        "version_table": VERSION_TABLE,
+        "include_object": include_object,
+        "render_as_batch": True,
+        "compare_type": True,
+        "compare_server_default": True,
+    }
+
+
+def alembic_config(connection: Connection | None = None, *, url: str | URL | None = None) -> Config:
+    """Build an Alembic :class:`Config` for threadstore's revisions, without an ini file.
+
+    Args:
+        connection: A connection, already inside the transaction opened by
+            :func:`migration_transaction`, for ``env.py`` to run on.
+        url: Otherwise the database ``env.py`` connects to (None: ``THREADSTORE_URL``,
+            then the embedded default).
+    """
     config = Config()
     config.set_main_option("script_location", script_location())
     if url is not None:
-        config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+        rendered = url.render_as_string(hide_password=False) if isinstance(url, URL) else url
+        config.set_main_option("sqlalchemy.url", rendered.replace("%", "%%"))
     if connection is not None:
         config.attributes["connection"] = connection
     config.attributes["configure_logger"] = False
@@ -89,35 +122,145 @@ def current_revision(connection: Connection) -> str | None:
 
 
 def upgrade_connection(connection: Connection, revision: str = "head") -> None:
-    """Upgrade the database behind ``connection`` to ``revision``."""
+    """Upgrade the database behind ``connection`` to ``revision``.
+
+    Open the transaction with :func:`migration_transaction` first: on SQLite
+    it turns foreign-key actions off, which batch ALTERs need.
+    """
     command.upgrade(alembic_config(connection), revision)
+
+
+def _downgrade_connection(connection: Connection, revision: str) -> None:
+    command.downgrade(alembic_config(connection), revision)
+
+
+def _sqlite_foreign_keys(connection: Connection, enabled: bool | None = None) -> bool:
+    """Read (and with ``enabled``, first set) SQLite's ``foreign_keys`` pragma."""
+    cursor = connection.connection.cursor()
+    try:
+        if enabled is not None:
+            cursor.execute(f"PRAGMA foreign_keys={'ON' if enabled else 'OFF'}")
+        cursor.execute("PRAGMA foreign_keys")
+        row = cursor.fetchone()
+    finally:
+        cursor.close()
+    return bool(row and row[0])
+
+
+def _sqlite_broken_references(connection: Connection) -> list[str]:
+    """Name the threadstore tables holding rows whose foreign key points nowhere."""
+    tables = connection.execute(
+        text("SELECT name FROM sqlite_master WHERE type = 'table' AND substr(name, 1, :n) = :p"),
+        {"n": len(TABLE_PREFIX), "p": TABLE_PREFIX},
+    ).scalars()
+    broken: set[str] = set()
+    for table in list(tables):
+        quoted = table.replace('"', '""')
+        for row in connection.exec_driver_sql(f'PRAGMA foreign_key_check("{quoted}")'):
+            broken.add(str(row[0]))
+    return sorted(broken)
+
+
+@contextlib.asynccontextmanager
+async def migration_transaction(connection: AsyncConnection) -> AsyncIterator[AsyncConnection]:
+    """Open the one transaction a migration runs in, one process at a time.
+
+    PostgreSQL: the transaction takes an advisory lock shared by every
+    process, so concurrent upgrades run one after the other. SQLite: foreign
+    keys are switched off for the connection before the transaction begins
+    (a batch ALTER recreates a table, and dropping a parent table with foreign
+    keys on would cascade-delete its children), the transaction takes the
+    write lock up front (``BEGIN IMMEDIATE``), and before committing a changed
+    schema every threadstore table is checked for dangling references. The
+    connection's previous ``foreign_keys`` setting is restored afterwards.
+
+    Raises:
+        MigrationError: ``connection`` is already in a transaction, or a
+            migration left rows that reference nothing (the transaction is
+            rolled back).
+    """
+    if connection.in_transaction():
+        raise MigrationError(
+            "a migration must open its own transaction",
+            suggestion="Pass a connection on which no statement has run yet.",
+        )
+    sqlite = connection.dialect.name == "sqlite"
+    foreign_keys = False
+    if sqlite:
+        foreign_keys = await connection.run_sync(_sqlite_foreign_keys)
+        if foreign_keys:
+            await connection.run_sync(_sqlite_foreign_keys, False)
+        await connection.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
+    try:
+        async with connection.begin():
+            if connection.dialect.name == "postgresql":
+                await connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK}
+                )
+            before = await connection.run_sync(current_revision) if sqlite else None
+            yield connection
+            if sqlite and await connection.run_sync(current_revision) != before:
+                broken = await connection.run_sync(_sqlite_broken_references)
+                if broken:
+                    raise MigrationError(
+                        f"the migration left rows with dangling references in {', '.join(broken)}",
+                        suggestion="Fix the revision so it keeps or removes those rows; "
+                        "nothing was changed.",
+                    )
+    finally:
+        if foreign_keys and not connection.invalidated and not connection.closed:
+            await connection.run_sync(_sqlite_foreign_keys, True)
 
 
 async def ensure_schema(connection: AsyncConnection, *, upgrade: bool) -> str:
     """Check (or, with ``upgrade``, bring) the schema to head and return the revision.
 
-    With ``upgrade`` the work runs under a lock that every process shares (an
-    advisory lock on PostgreSQL, the write lock on SQLite), so processes that
-    start together migrate once and all start.
+    ``connection`` must not be in a transaction yet. With ``upgrade`` the work
+    runs in :func:`migration_transaction`, so processes that start together
+    migrate once and all start; the one that migrates logs
+    ``upgraded threadstore schema`` at INFO on ``threadstore.migrations``.
 
     Raises:
         SchemaOutOfDateError: the schema is not at head and ``upgrade`` is False.
     """
     head = head_revision()
-    if connection.dialect.name == "postgresql" and upgrade:
-        await connection.execute(
-            text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK}
-        )
-    current = await connection.run_sync(current_revision)
-    if current == head:
-        return head
     if not upgrade:
-        found = "no threadstore schema" if current is None else f"revision {current}"
-        raise SchemaOutOfDateError(
-            f"the database has {found}; this threadstore needs revision {head}",
-            suggestion="Run `alembic upgrade head` (repository) or `threadstore db upgrade "
-            "--url URL` (installed package) before starting, or pass auto_migrate=True.",
-        )
-    logger.info("upgrading threadstore schema from %s to %s", current, head)
-    await connection.run_sync(upgrade_connection)
+        async with connection.begin():
+            current = await connection.run_sync(current_revision)
+        if current != head:
+            found = "no threadstore schema" if current is None else f"revision {current}"
+            raise SchemaOutOfDateError(
+                f"the database has {found}; this threadstore needs revision {head}",
+                suggestion="Run `alembic upgrade head` (repository) or `threadstore db upgrade "
+                "--url URL` (installed package) before starting, or pass auto_migrate=True.",
+            )
+        return head
+    async with migration_transaction(connection):
+        current = await connection.run_sync(current_revision)
+        if current == head:
+            return head
+        logger.info("upgrading threadstore schema from %s to %s", current, head)
+        await connection.run_sync(upgrade_connection)
+    logger.info("upgraded threadstore schema from %s to %s", current, head)
     return head
+
+
+async def _run_on_url(url: str | URL | None, migrate: Any, revision: str) -> None:
+    resolved = resolve_url(url)
+    engine = create_engine(resolved, poolclass=NullPool)
+    try:
+        async with engine.connect() as connection, migration_transaction(connection):
+            await connection.run_sync(migrate, revision)
+    finally:
+        await engine.dispose()
+    logger.info("migrated %s to %s", redact_url(resolved), revision)
+
+
+async def upgrade(url: str | URL | None = None, revision: str = "head") -> None:
+    """Upgrade the database at ``url`` (None: ``THREADSTORE_URL``, then the default)."""
+    await _run_on_url(url, upgrade_connection, revision)
+
+
+async def downgrade(url: str | URL | None, revision: str) -> None:
+    """Downgrade the database at ``url`` to ``revision`` (``base`` removes everything)."""
+    await _run_on_url(url, _downgrade_connection, revision)

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import asdict
@@ -39,7 +40,7 @@ from sqlalchemy.engine import URL, CursorResult, RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from threadstore.clock import Clock, isoformat, utcnow
-from threadstore.config import redact_url, resolve_url
+from threadstore.config import URL_ENV_VAR, redact_url, resolve_url
 from threadstore.engine import SQLITE_BEGIN_OPTION, configure_sqlite, create_engine
 from threadstore.errors import (
     PersistenceConnectionError,
@@ -182,7 +183,10 @@ class SQLAlchemyStore(BaseStore):
             uses the embedded default ``sqlite+aiosqlite:///threadstore.db``.
         engine: An engine to borrow instead of a URL; it is never disposed here.
         auto_migrate: Let :meth:`initialize` upgrade the schema to head (under a
-            lock shared by every process). By default it only verifies it.
+            lock shared by every process); False makes it only verify the
+            revision. None (the default) upgrades only the embedded default
+            database (no URL and no ``THREADSTORE_URL``), so a demo needs no
+            manual step while a configured database is never changed silently.
         clock: Returns the current aware time; inject one in tests.
         **engine_options: Passed to ``create_async_engine`` (pool_size, ...).
     """
@@ -192,7 +196,7 @@ class SQLAlchemyStore(BaseStore):
         url: str | URL | None = None,
         *,
         engine: AsyncEngine | None = None,
-        auto_migrate: bool = False,
+        auto_migrate: bool | None = None,
         clock: Clock | None = None,
         **engine_options: Any,
     ) -> None:
@@ -211,6 +215,8 @@ class SQLAlchemyStore(BaseStore):
             self._owns_engine = True
         self._dialect = self._engine.dialect.name
         self._where = redact_url(self._engine.url)
+        if auto_migrate is None:
+            auto_migrate = engine is None and url is None and not os.environ.get(URL_ENV_VAR)
         self._auto_migrate = auto_migrate
         self._clock = clock or utcnow
         self._write_lock = asyncio.Lock()
@@ -281,10 +287,7 @@ class SQLAlchemyStore(BaseStore):
                 return
             try:
                 async with self._engine.connect() as conn:
-                    if self._dialect == "sqlite" and self._auto_migrate:
-                        await conn.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
-                    async with conn.begin():
-                        self._revision = await ensure_schema(conn, upgrade=self._auto_migrate)
+                    self._revision = await ensure_schema(conn, upgrade=self._auto_migrate)
             except DRIVER_ERRORS as exc:
                 raise translate_error(exc, where=self._where) from exc
             logger.info("threadstore ready on %s at revision %s", self._where, self._revision)
