@@ -1,0 +1,303 @@
+"""Representative rows per revision, written with plain SQL on that revision's tables.
+
+Each revision that adds or changes tables registers a :class:`Seed` here:
+``write`` runs right after the database was upgraded to that revision (so it
+may only use that revision's schema: lightweight ``sa.table`` constructs,
+never the live models), and ``check`` reads the same data back through a
+:class:`threadstore.SQLAlchemyStore` at head. ``test_every_revision_has_seed_data``
+fails until a new revision has one (or an explicit ``None`` for a
+revision that adds no new kind of data, such as an index).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Connection
+
+from threadstore import BaseStore
+
+
+@dataclass(frozen=True)
+class Seed:
+    """Data a revision's schema can hold: how to write it, and how to check it survived."""
+
+    write: Callable[[Connection], None]
+    check: Callable[[BaseStore], Awaitable[None]]
+
+
+def _json() -> sa.types.TypeEngine[object]:
+    return sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+
+
+def _at(minute: int) -> datetime:
+    return datetime(2025, 6, 1, 12, minute, 30, 123456, tzinfo=UTC)
+
+
+def _iso(minute: int) -> str:
+    return _at(minute).isoformat(timespec="microseconds")
+
+
+_TS = sa.DateTime(timezone=True)
+
+# -- 0001: threads, messages, feedback, suspended states, checkpoints ---------
+
+_threads = sa.table(
+    "threadstore_threads",
+    sa.column("id", sa.String),
+    sa.column("user_id", sa.String),
+    sa.column("agent_name", sa.String),
+    sa.column("title", sa.Text),
+    sa.column("metadata", _json()),
+    sa.column("created_at", _TS),
+    sa.column("updated_at", _TS),
+    sa.column("message_count", sa.Integer),
+    sa.column("parent_thread_id", sa.String),
+    sa.column("fork_message_index", sa.Integer),
+)
+_messages = sa.table(
+    "threadstore_messages",
+    sa.column("id", sa.BigInteger),
+    sa.column("thread_id", sa.String),
+    sa.column("seq", sa.Integer),
+    sa.column("role", sa.String),
+    sa.column("content", sa.Text),
+    sa.column("metadata", _json()),
+    sa.column("timestamp", _TS),
+)
+_feedback = sa.table(
+    "threadstore_feedback",
+    sa.column("thread_id", sa.String),
+    sa.column("user_id", sa.String),
+    sa.column("agent_name", sa.String),
+    sa.column("rating", sa.Integer),
+    sa.column("comment", sa.Text),
+    sa.column("message_id", sa.BigInteger),
+    sa.column("feedback_type", sa.String),
+    sa.column("query", sa.Text),
+    sa.column("response", sa.Text),
+    sa.column("correction", sa.Text),
+    sa.column("created_at", _TS),
+)
+_suspended = sa.table(
+    "threadstore_suspended_states",
+    sa.column("id", sa.String),
+    sa.column("thread_id", sa.String),
+    sa.column("agent_name", sa.String),
+    sa.column("node_name", sa.String),
+    sa.column("state_snapshot", _json()),
+    sa.column("created_at", _TS),
+    sa.column("expires_at", _TS),
+)
+_checkpoints = sa.table(
+    "threadstore_checkpoints",
+    sa.column("thread_id", sa.String),
+    sa.column("checkpoint_ns", sa.String),
+    sa.column("checkpoint_id", sa.String),
+    sa.column("parent_checkpoint_id", sa.String),
+    sa.column("checkpoint", _json()),
+    sa.column("metadata", _json()),
+    sa.column("created_at", _TS),
+)
+
+_ROOT_META = {"tags": ["trip", "ß"], "nested": {"n": 1.5, "ok": True, "none": None}}
+_ROOT_MESSAGES = [
+    ("system", "You plan trips.", {}),
+    ("user", "Lisbon in May? ✈", {"client": "web"}),
+    ("assistant", "Yes — mild and sunny.", {"tokens": 12, "tools": ["weather"]}),
+]
+_STATE = {"step": 3, "pending": [{"tool": "book", "args": {"city": "Lisbon"}}]}
+_CHECKPOINT = {"v": 1, "id": "cp-2", "channel_values": {"messages": ["hi", "ho"]}}
+
+
+def _write_initial(conn: Connection) -> None:
+    conn.execute(
+        sa.insert(_threads),
+        [
+            {
+                "id": "seed-root",
+                "user_id": "alice",
+                "agent_name": "planner",
+                "title": "Trip",
+                "metadata": _ROOT_META,
+                "created_at": _at(0),
+                "updated_at": _at(3),
+                "message_count": 3,
+                "parent_thread_id": None,
+                "fork_message_index": None,
+            },
+            {
+                "id": "seed-fork",
+                "user_id": "alice",
+                "agent_name": "planner",
+                "title": "Fork of Trip",
+                "metadata": {},
+                "created_at": _at(4),
+                "updated_at": _at(4),
+                "message_count": 2,
+                "parent_thread_id": "seed-root",
+                "fork_message_index": 1,
+            },
+            {
+                "id": "seed-empty",
+                "user_id": "bob",
+                "agent_name": "helper",
+                "title": None,
+                "metadata": {},
+                "created_at": _at(5),
+                "updated_at": _at(5),
+                "message_count": 0,
+                "parent_thread_id": None,
+                "fork_message_index": None,
+            },
+        ],
+    )
+    rows = [
+        {
+            "thread_id": "seed-root",
+            "seq": seq,
+            "role": role,
+            "content": content,
+            "metadata": meta,
+            "timestamp": _at(seq + 1),
+        }
+        for seq, (role, content, meta) in enumerate(_ROOT_MESSAGES)
+    ]
+    rows += [{**row, "thread_id": "seed-fork", "timestamp": _at(4)} for row in rows[:2]]
+    conn.execute(sa.insert(_messages), rows)
+    answer_id = conn.execute(
+        sa.select(_messages.c.id).where(
+            _messages.c.thread_id == "seed-root", _messages.c.seq == 2
+        )
+    ).scalar_one()
+    conn.execute(
+        sa.insert(_feedback),
+        [
+            {
+                "thread_id": "seed-root",
+                "user_id": "alice",
+                "agent_name": "planner",
+                "rating": 5,
+                "comment": "great",
+                "message_id": answer_id,
+                "feedback_type": "thumbs",
+                "query": "Lisbon in May?",
+                "response": "Yes — mild and sunny.",
+                "correction": None,
+                "created_at": _at(6),
+            },
+            {
+                "thread_id": "seed-root",
+                "user_id": "alice",
+                "agent_name": "planner",
+                "rating": None,
+                "comment": None,
+                "message_id": None,
+                "feedback_type": "correction",
+                "query": None,
+                "response": None,
+                "correction": "Mention the rain.",
+                "created_at": _at(7),
+            },
+        ],
+    )
+    conn.execute(
+        sa.insert(_suspended),
+        {
+            "id": "seed-approval",
+            "thread_id": "seed-root",
+            "agent_name": "planner",
+            "node_name": "book",
+            "state_snapshot": _STATE,
+            "created_at": _at(8),
+            "expires_at": datetime(2100, 1, 1, tzinfo=UTC),
+        },
+    )
+    conn.execute(
+        sa.insert(_checkpoints),
+        [
+            {
+                "thread_id": "seed-graph-only",
+                "checkpoint_ns": "",
+                "checkpoint_id": "cp-1",
+                "parent_checkpoint_id": None,
+                "checkpoint": {"v": 1, "id": "cp-1", "channel_values": {}},
+                "metadata": {"step": 0},
+                "created_at": _at(9),
+            },
+            {
+                "thread_id": "seed-graph-only",
+                "checkpoint_ns": "",
+                "checkpoint_id": "cp-2",
+                "parent_checkpoint_id": "cp-1",
+                "checkpoint": _CHECKPOINT,
+                "metadata": {"step": 1, "source": "loop"},
+                "created_at": _at(10),
+            },
+        ],
+    )
+
+
+async def _check_initial(store: BaseStore) -> None:
+    root = await store.get_thread("seed-root")
+    assert root is not None
+    assert root["user_id"] == "alice"
+    assert root["agent_name"] == "planner"
+    assert root["title"] == "Trip"
+    assert root["metadata"] == _ROOT_META
+    assert root["created_at"] == _iso(0)
+    assert root["updated_at"] == _iso(3)
+    assert root["message_count"] == 3
+    empty = await store.get_thread("seed-empty")
+    assert empty is not None
+    assert empty["title"] is None
+    assert empty["metadata"] == {}
+
+    messages = await store.get_messages("seed-root")
+    assert [(m["seq"], m["role"], m["content"], m["metadata"]) for m in messages] == [
+        (seq, role, content, meta) for seq, (role, content, meta) in enumerate(_ROOT_MESSAGES)
+    ]
+    assert [m["timestamp"] for m in messages] == [_iso(1), _iso(2), _iso(3)]
+    fork_messages = await store.get_messages("seed-fork")
+    assert [m["content"] for m in fork_messages] == [c for _, c, _ in _ROOT_MESSAGES[:2]]
+
+    lineage = await store.get_thread_lineage("seed-fork")
+    assert [t["id"] for t in lineage["ancestors"]] == ["seed-root"]
+    fork = await store.get_thread("seed-fork")
+    assert fork is not None
+    assert fork["parent_thread_id"] == "seed-root"
+    assert fork["fork_message_index"] == 1
+
+    feedback = await store.get_feedback(thread_id="seed-root")
+    by_type = {f["feedback_type"]: f for f in feedback}
+    assert set(by_type) == {"thumbs", "correction"}
+    assert by_type["thumbs"]["rating"] == 5
+    assert by_type["thumbs"]["message_id"] == messages[2]["id"]
+    assert by_type["thumbs"]["response"] == "Yes — mild and sunny."
+    assert by_type["correction"]["rating"] is None
+    assert by_type["correction"]["correction"] == "Mention the rain."
+
+    state = await store.get_suspended_state("seed-approval")
+    assert state is not None
+    assert state["state_snapshot"] == _STATE
+    assert state["node_name"] == "book"
+    assert state["expires_at"] == "2100-01-01T00:00:00.000000+00:00"
+
+    latest = await store.get_checkpoint("seed-graph-only", "", "")
+    assert latest is not None
+    assert latest["checkpoint_id"] == "cp-2"
+    assert latest["parent_checkpoint_id"] == "cp-1"
+    assert latest["checkpoint"] == _CHECKPOINT
+    assert latest["metadata"] == {"step": 1, "source": "loop"}
+    listed = await store.list_checkpoints("seed-graph-only", "")
+    assert [c["checkpoint_id"] for c in listed] == ["cp-2", "cp-1"]
+
+
+SEEDS: dict[str, Seed | None] = {
+    # None only for a revision that adds no new kind of data (an index, say).
+    "0001": Seed(write=_write_initial, check=_check_initial),
+}
