@@ -104,6 +104,7 @@ def _current(config: Config) -> None:
 
 def _run(args: argparse.Namespace, url: URL) -> None:
     config = alembic_config(url=url)
+    config.stdout = sys.stdout  # Alembic's default was bound when it was imported
     actions: dict[str, Callable[[], None]] = {
         "upgrade": lambda: command.upgrade(config, args.revision, sql=args.sql),
         "downgrade": lambda: command.downgrade(config, args.revision),
