@@ -170,9 +170,7 @@ def _write_initial(conn: Connection) -> None:
     rows += [{**row, "thread_id": "seed-fork", "timestamp": _at(4)} for row in rows[:2]]
     conn.execute(sa.insert(_messages), rows)
     answer_id = conn.execute(
-        sa.select(_messages.c.id).where(
-            _messages.c.thread_id == "seed-root", _messages.c.seq == 2
-        )
+        sa.select(_messages.c.id).where(_messages.c.thread_id == "seed-root", _messages.c.seq == 2)
     ).scalar_one()
     conn.execute(
         sa.insert(_feedback),

@@ -20,7 +20,7 @@ from threadstore.migrations import (
     context_options,
     current_revision,
 )
-from threadstore.models import Base, TABLE_PREFIX
+from threadstore.models import TABLE_PREFIX, Base
 
 T = TypeVar("T")
 
@@ -76,7 +76,9 @@ def _snapshot(conn: Connection) -> dict[str, Any]:
             "unique": sorted(
                 inspector.get_unique_constraints(table), key=lambda uq: str(uq["name"])
             ),
-            "checks": sorted(inspector.get_check_constraints(table), key=lambda ck: str(ck["name"])),
+            "checks": sorted(
+                inspector.get_check_constraints(table), key=lambda ck: str(ck["name"])
+            ),
         }
     return tables
 

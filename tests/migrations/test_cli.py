@@ -95,7 +95,7 @@ def test_check_fails_on_drift(empty_sqlite_url: str, capsys: pytest.CaptureFixtu
     with sqlite3.connect(path) as conn:
         conn.execute("CREATE TABLE threadstore_stray (id INTEGER PRIMARY KEY)")
         conn.execute("CREATE TABLE app_orders (id INTEGER PRIMARY KEY)")  # not ours: ignored
-    code, out, err = _run(capsys, "db", "check", "--url", empty_sqlite_url)
+    code, _, err = _run(capsys, "db", "check", "--url", empty_sqlite_url)
     assert code == 1
     assert "differs from threadstore's models (1 differences: remove_table)" in _error_line(err)
 

@@ -14,14 +14,14 @@ from tests.migrations.support import drift, head, on_connection, revision_of, sc
 from threadstore import SQLAlchemyStore
 from threadstore.migrations import VERSION_TABLE, downgrade, upgrade
 
-APP_ENV = '''
+APP_ENV = """
 from alembic import context
 
 connection = context.config.attributes["connection"]
 context.configure(connection=connection, target_metadata=None)
 with context.begin_transaction():
     context.run_migrations()
-'''
+"""
 
 APP_REVISION = '''"""the application's own table
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import itertools
 from pathlib import Path
 
 import pytest
@@ -33,7 +34,7 @@ def test_history_is_linear_from_base() -> None:
     scripts = chain()
     assert scripts, "no revisions found"
     assert scripts[0].down_revision is None
-    for older, newer in zip(scripts, scripts[1:], strict=False):
+    for older, newer in itertools.pairwise(scripts):
         assert newer.down_revision == older.revision, newer.revision
     for script in scripts:
         assert not script.branch_labels, f"{script.revision} has branch labels"
