@@ -123,6 +123,7 @@ def test_sql_prints_the_postgresql_script_without_connecting(
         (["db", "upgrade", "--url", _closed_port_url()], "cannot use the database"),
         (["db", "current", "--url", "mysql://app:Sekrit-pw-42@db/app"], "unsupported"),
         (["db", "current", "--url", "::not a url::"], "cannot be parsed"),
+        (["db", "upgrade", "--url", "memory://"], "memory:// keeps no schema"),
         (["db", "downgrade", "nope", "--url", "sqlite+aiosqlite://"], "nope"),
     ],
 )
