@@ -36,7 +36,14 @@ from threadstore.config import redact_url, resolve_url
 from threadstore.engine import SQLITE_BEGIN_OPTION, configure_sqlite, create_engine
 from threadstore.errors import PersistenceError, ThreadNotFoundError, ValidationError
 from threadstore.migrations import current_revision, ensure_schema, head_revision
-from threadstore.models import Checkpoint, Feedback, Message, SuspendedState, Thread
+from threadstore.models import (
+    Checkpoint,
+    CheckpointWrite,
+    Feedback,
+    Message,
+    SuspendedState,
+    Thread,
+)
 from threadstore.records import (
     CheckpointRecord,
     FeedbackRecord,
@@ -62,6 +69,7 @@ messages = cast(Table, Message.__table__)
 feedback = cast(Table, Feedback.__table__)
 suspended = cast(Table, SuspendedState.__table__)
 checkpoints = cast(Table, Checkpoint.__table__)
+checkpoint_writes = cast(Table, CheckpointWrite.__table__)
 
 _MAX_LINEAGE_DEPTH = 100_000
 
@@ -189,15 +197,19 @@ class SQLAlchemyStore(BaseStore):
 
     @contextlib.asynccontextmanager
     async def _connect(
-        self, *, write: bool, thread_id: str | None = None
+        self, *, write: bool, thread_id: str | None = None, one_statement: bool = False
     ) -> AsyncIterator[AsyncConnection]:
         """Open one transaction (write) or one autocommit connection (read).
 
         SQLite writers queue on an in-process lock and then take the database
         write lock up front (``BEGIN IMMEDIATE``), so concurrent appends never
-        deadlock; other processes wait on the busy timeout.
+        deadlock; other processes wait on the busy timeout. A write block that
+        runs ``one_statement`` (atomic by itself) skips BEGIN/COMMIT on
+        PostgreSQL, saving two round trips.
         """
         serialize = write and self._dialect == "sqlite"
+        if one_statement and not serialize:
+            write = False
         try:
             async with (
                 self._write_lock if serialize else contextlib.nullcontext(),
@@ -352,7 +364,8 @@ class SQLAlchemyStore(BaseStore):
         """See :meth:`BaseStore.delete_thread`; children go by ON DELETE CASCADE."""
         check_id("thread_id", thread_id)
         async with self._connect(write=True) as conn:
-            await conn.execute(delete(checkpoints).where(checkpoints.c.thread_id == thread_id))
+            for table in (checkpoint_writes, checkpoints):
+                await conn.execute(delete(table).where(table.c.thread_id == thread_id))
             result = await conn.execute(delete(threads).where(threads.c.id == thread_id))
         return cast(CursorResult[Any], result).rowcount > 0
 
@@ -715,6 +728,8 @@ class SQLAlchemyStore(BaseStore):
             "checkpoint": body,
             "metadata": meta,
             "created_at": self._clock(),
+            "payload_type": None,
+            "payload": None,
         }
         statement = self._upsert(checkpoints).values(values)
         statement = statement.on_conflict_do_update(  # type: ignore[attr-defined]
@@ -725,7 +740,8 @@ class SQLAlchemyStore(BaseStore):
             ],
             set_={
                 key: statement.excluded[key]  # type: ignore[attr-defined]
-                for key in ("parent_checkpoint_id", "checkpoint", "metadata", "created_at")
+                for key in values
+                if key not in ("thread_id", "checkpoint_ns", "checkpoint_id")
             },
         )
         async with self._connect(write=True) as conn:
