@@ -8,11 +8,11 @@ import pytest
 
 pytest.importorskip("langgraph.checkpoint.conformance")
 
-from langgraph.checkpoint.conformance import checkpointer_test, validate  # noqa: E402
-from langgraph.checkpoint.conformance.capabilities import ALL_CAPABILITIES  # noqa: E402
+from langgraph.checkpoint.conformance import checkpointer_test, validate
+from langgraph.checkpoint.conformance.capabilities import ALL_CAPABILITIES
 
-from tests.conftest import StoreFactory  # noqa: E402
-from threadstore.langgraph import ThreadstoreSaver  # noqa: E402
+from tests.conftest import StoreFactory
+from threadstore.langgraph import ThreadstoreSaver
 
 # 81 tests in 8 capabilities (langgraph-checkpoint-conformance 0.0.2); a newer
 # suite may add tests, never drop capabilities.
@@ -31,9 +31,7 @@ async def test_conformance_full(backend: str, store_factory: StoreFactory) -> No
     registered = checkpointer_test(name=f"ThreadstoreSaver[{backend}]")(factory)
     report = await validate(registered)
 
-    failures = {
-        name: result.failures for name, result in report.results.items() if result.failures
-    }
+    failures = {name: result.failures for name, result in report.results.items() if result.failures}
     assert failures == {}
     assert {name for name, r in report.results.items() if r.detected} == {
         c.value for c in ALL_CAPABILITIES

@@ -137,9 +137,13 @@ class ThreadstoreSaver(BaseCheckpointSaver[int]):
     # -- helpers ---------------------------------------------------------------
 
     def _bind_loop(self) -> None:
+        """Remember the event loop the saver runs on, for the sync methods."""
         loop = self._loop
         if loop is None or loop.is_closed():
-            self._loop = asyncio.get_running_loop()
+            try:
+                self._loop = asyncio.get_running_loop()
+            except RuntimeError:  # driven by a sync call of a memory-backed saver
+                self._loop = None
 
     @staticmethod
     def _target(config: RunnableConfig) -> tuple[str, str, str | None]:

@@ -1,0 +1,75 @@
+"""SQL-only facts of the saver: the latest checkpoint is one indexed query."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
+pytest.importorskip("langgraph.checkpoint.base")
+
+from langgraph.checkpoint.base import empty_checkpoint
+from langgraph.checkpoint.base.id import uuid6
+from sqlalchemy import event, text
+
+from threadstore import SQLAlchemyStore
+from threadstore.langgraph import ThreadstoreSaver
+from threadstore.langgraph.sql_rows import SQLCheckpointRows
+
+
+def test_importing_threadstore_does_not_import_langgraph() -> None:
+    code = "import sys, threadstore; sys.exit(any(m.startswith('langgraph') for m in sys.modules))"
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+async def test_latest_of_1000_checkpoints_is_one_indexed_query(db_url: str) -> None:
+    store = SQLAlchemyStore(db_url)
+    await store.initialize()
+    try:
+        saver = ThreadstoreSaver(store)
+        config: Any = {"configurable": {"thread_id": "long", "checkpoint_ns": ""}}
+        for step in range(1000):
+            checkpoint = empty_checkpoint()
+            checkpoint["id"] = str(uuid6(clock_seq=step))
+            checkpoint["channel_values"] = {"step": step}
+            config = await saver.aput(config, checkpoint, {"step": step}, {})
+        latest_id = config["configurable"]["checkpoint_id"]
+
+        statements: list[str] = []
+
+        def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+            if "threadstore_" in statement:
+                statements.append(statement)
+
+        event.listen(store.engine.sync_engine, "before_cursor_execute", record)
+        try:
+            found = await saver.aget_tuple({"configurable": {"thread_id": "long"}})
+        finally:
+            event.remove(store.engine.sync_engine, "before_cursor_execute", record)
+        assert found is not None
+        assert found.checkpoint["id"] == latest_id
+        assert found.checkpoint["channel_values"] == {"step": 999}
+        assert len(statements) == 2  # the checkpoint, then its pending writes
+        assert "threadstore_checkpoints" in statements[0]
+        assert "threadstore_checkpoint_writes" in statements[1]
+
+        rows = SQLCheckpointRows(store)
+        latest = rows._latest.params(thread_id="long", ns="").compile(
+            dialect=store.engine.dialect, compile_kwargs={"literal_binds": True}
+        )
+        async with store.engine.connect() as conn:
+            if store.engine.dialect.name == "sqlite":
+                plan = " ".join(
+                    str(r[-1]) for r in await conn.execute(text(f"EXPLAIN QUERY PLAN {latest}"))
+                )
+                assert "USING INDEX" in plan or "USING PRIMARY KEY" in plan
+                assert "TEMP B-TREE" not in plan
+            else:
+                await conn.execute(text("ANALYZE threadstore_checkpoints"))
+                plan = " ".join(str(r[0]) for r in await conn.execute(text(f"EXPLAIN {latest}")))
+                assert "Index Scan Backward using pk_threadstore_checkpoints" in plan
+                assert "Sort" not in plan
+    finally:
+        await store.close()
