@@ -262,3 +262,15 @@ async def test_copy_thread_then_delete_for_runs(saver: ThreadstoreSaver) -> None
         left = [t async for t in saver.alist(_config(thread_id))]
         assert [t.metadata["run_id"] for t in left] == ["run-2"]
         assert left[0].parent_config is None
+
+
+async def test_large_write_batches_are_stored_whole(saver: ThreadstoreSaver) -> None:
+    stored = await saver.aput(_config("big"), _checkpoint(), {}, {})
+    await saver.aput_writes(stored, [(f"ch{i}", i) for i in range(3)], "small")
+    await saver.aput_writes(stored, [(f"ch{i}", NUL * i) for i in range(600)], "large")
+    await saver.aput_writes(stored, [(f"ch{i}", "again") for i in range(600)], "large")
+    found = await saver.aget_tuple(stored)
+    assert found is not None
+    large = [w for w in found.pending_writes or [] if w[0] == "large"]
+    assert [w[2] for w in large] == [NUL * i for i in range(600)]
+    assert len(found.pending_writes or []) == 603

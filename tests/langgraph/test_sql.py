@@ -51,25 +51,28 @@ async def test_latest_of_1000_checkpoints_is_one_indexed_query(db_url: str) -> N
         assert found is not None
         assert found.checkpoint["id"] == latest_id
         assert found.checkpoint["channel_values"] == {"step": 999}
-        assert len(statements) == 2  # the checkpoint, then its pending writes
-        assert "threadstore_checkpoints" in statements[0]
-        assert "threadstore_checkpoint_writes" in statements[1]
+        assert len(statements) == 1  # the checkpoint and its pending writes together
+        assert "threadstore_checkpoint_writes" in statements[0]
 
         rows = SQLCheckpointRows(store)
-        latest = rows._latest.params(thread_id="long", ns="").compile(
+        latest = rows._get_latest.params(thread_id="long", ns="").compile(
             dialect=store.engine.dialect, compile_kwargs={"literal_binds": True}
         )
         async with store.engine.connect() as conn:
             if store.engine.dialect.name == "sqlite":
-                plan = " ".join(
+                plan = " | ".join(
                     str(r[-1]) for r in await conn.execute(text(f"EXPLAIN QUERY PLAN {latest}"))
                 )
-                assert "USING INDEX" in plan or "USING PRIMARY KEY" in plan
+                assert "SEARCH threadstore_checkpoints USING INDEX" in plan
+                assert "SEARCH threadstore_checkpoint_writes USING INDEX" in plan
+                assert "SCAN threadstore_" not in plan
                 assert "TEMP B-TREE" not in plan
             else:
                 await conn.execute(text("ANALYZE threadstore_checkpoints"))
-                plan = " ".join(str(r[0]) for r in await conn.execute(text(f"EXPLAIN {latest}")))
+                plan = " | ".join(str(r[0]) for r in await conn.execute(text(f"EXPLAIN {latest}")))
                 assert "Index Scan Backward using pk_threadstore_checkpoints" in plan
+                assert "Index Scan using pk_threadstore_checkpoint_writes" in plan
+                assert "Seq Scan" not in plan
                 assert "Sort" not in plan
     finally:
         await store.close()

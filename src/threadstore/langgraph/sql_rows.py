@@ -2,7 +2,9 @@
 
 Every call takes its own connection through :meth:`SQLAlchemyStore._connect`
 (transactions, SQLite write lock, error translation) and releases it before
-returning; hot statements are built once with bound parameters.
+returning; hot statements are built once with bound parameters. Reads fetch
+checkpoints and their pending writes in one statement (a UNION ALL of the
+selected checkpoints and the writes joined to them).
 """
 
 from __future__ import annotations
@@ -13,15 +15,22 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    CompoundSelect,
+    Select,
+    TextClause,
     and_,
     bindparam,
     delete,
     exists,
     func,
     literal,
+    literal_column,
+    null,
     or_,
     select,
+    text,
     type_coerce,
+    union_all,
     update,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -51,42 +60,91 @@ _CHECKPOINT_COLUMNS = (
     _c.payload_type,
     _c.payload,
 )
-_WRITE_COLUMNS = (
-    _w.thread_id,
-    _w.checkpoint_ns,
-    _w.checkpoint_id,
-    _w.task_id,
-    _w.idx,
-    _w.channel,
-    _w.value_type,
-    _w.value,
-    _w.task_path,
-)
+_MAX_ROWS_PER_INSERT = 500
+"""Rows per multi-row INSERT (9 parameters each; SQLite allows 32,766, asyncpg 32,767)."""
+_MAX_WRITE_SHAPES = 256
+"""Multi-row INSERT statements kept built, by (row count, replace)."""
 _SAFE_KEY = re.compile(r"^[A-Za-z0-9_\-]+$")
 
 
-def _checkpoint_row(row: Any) -> CheckpointRow:
-    return CheckpointRow(
-        thread_id=row.thread_id,
-        checkpoint_ns=row.checkpoint_ns,
-        checkpoint_id=row.checkpoint_id,
-        parent_checkpoint_id=row.parent_checkpoint_id,
-        checkpoint=row.checkpoint,
-        metadata=row.metadata,
-        payload_type=row.payload_type,
-        payload=row.payload,
+def _with_writes(checkpoints_query: Select[Any]) -> CompoundSelect[Any]:
+    """One statement returning the selected checkpoints (kind 0) and their writes (kind 1)."""
+    page = checkpoints_query.cte("page")
+    selected = select(
+        literal_column("0").label("kind"),
+        page.c.thread_id,
+        page.c.checkpoint_ns,
+        page.c.checkpoint_id,
+        page.c.parent_checkpoint_id,
+        page.c.checkpoint,
+        page.c.metadata,
+        page.c.payload_type,
+        page.c.payload,
+        null().label("task_id"),
+        null().label("idx"),
+        null().label("channel"),
+        null().label("task_path"),
     )
+    writes = select(
+        literal_column("1"),
+        _w.thread_id,
+        _w.checkpoint_ns,
+        _w.checkpoint_id,
+        null(),
+        null(),
+        null(),
+        _w.value_type,
+        _w.value,
+        _w.task_id,
+        _w.idx,
+        _w.channel,
+        _w.task_path,
+    ).join_from(
+        checkpoint_writes,
+        page,
+        and_(
+            page.c.thread_id == _w.thread_id,
+            page.c.checkpoint_ns == _w.checkpoint_ns,
+            page.c.checkpoint_id == _w.checkpoint_id,
+        ),
+    )
+    return union_all(selected, writes)
 
 
-def _write_row(row: Any) -> WriteRow:
-    return WriteRow(
-        task_id=row.task_id,
-        idx=row.idx,
-        channel=row.channel,
-        value_type=row.value_type,
-        value=row.value,
-        task_path=row.task_path,
+def _found(rows: Sequence[Any]) -> list[Found]:
+    """Split UNION rows into checkpoints (newest id first) with their writes."""
+    checkpoints_found: list[CheckpointRow] = []
+    writes: dict[CheckpointKey, list[WriteRow]] = {}
+    for row in rows:
+        if row.kind == 0:
+            checkpoints_found.append(
+                CheckpointRow(
+                    thread_id=row.thread_id,
+                    checkpoint_ns=row.checkpoint_ns,
+                    checkpoint_id=row.checkpoint_id,
+                    parent_checkpoint_id=row.parent_checkpoint_id,
+                    checkpoint=row.checkpoint,
+                    metadata=row.metadata,
+                    payload_type=row.payload_type,
+                    payload=row.payload,
+                )
+            )
+        else:
+            key = (row.thread_id, row.checkpoint_ns, row.checkpoint_id)
+            writes.setdefault(key, []).append(
+                WriteRow(
+                    task_id=row.task_id,
+                    idx=row.idx,
+                    channel=row.channel,
+                    value_type=row.payload_type,
+                    value=row.payload,
+                    task_path=row.task_path,
+                )
+            )
+    checkpoints_found.sort(
+        key=lambda r: (r.checkpoint_id, r.thread_id, r.checkpoint_ns), reverse=True
     )
+    return [(row, writes.get(row.key, [])) for row in checkpoints_found]
 
 
 class SQLCheckpointRows:
@@ -109,11 +167,8 @@ class SQLCheckpointRows:
         self._by_id = select(*_CHECKPOINT_COLUMNS).where(
             in_namespace, _c.checkpoint_id == bindparam("checkpoint_id")
         )
-        self._writes_of = select(*_WRITE_COLUMNS).where(
-            _w.thread_id == bindparam("thread_id"),
-            _w.checkpoint_ns == bindparam("ns"),
-            _w.checkpoint_id == bindparam("checkpoint_id"),
-        )
+        self._get_latest = _with_writes(self._latest)
+        self._get_by_id = _with_writes(self._by_id)
         upsert = store._upsert(checkpoints)
         self._put = upsert.on_conflict_do_update(  # type: ignore[attr-defined]
             index_elements=[_c.thread_id, _c.checkpoint_ns, _c.checkpoint_id],
@@ -129,18 +184,36 @@ class SQLCheckpointRows:
                 )
             },
         )
-        write_key = [_w.thread_id, _w.checkpoint_ns, _w.checkpoint_id, _w.task_id, _w.idx]
-        insert_write = store._upsert(checkpoint_writes)
-        self._add_writes = insert_write.on_conflict_do_nothing(  # type: ignore[attr-defined]
-            index_elements=write_key
+        self._write_statements: dict[tuple[int, bool], TextClause] = {}
+
+    def _writes_statement(self, count: int, replace: bool) -> TextClause:
+        """One INSERT of ``count`` rows (params ``<column>_<i>``), built once per shape.
+
+        Written as text because SQLAlchemy does not cache multi-row VALUES
+        constructs (it would compile one per call); the SQL is the same on
+        SQLite and PostgreSQL.
+        """
+        statement = self._write_statements.get((count, replace))
+        if statement is not None:
+            return statement
+        names = [column.name for column in checkpoint_writes.c]
+        rows = ", ".join(
+            "(" + ", ".join(f":{name}_{i}" for name in names) + ")" for i in range(count)
         )
-        self._replace_writes = insert_write.on_conflict_do_update(  # type: ignore[attr-defined]
-            index_elements=write_key,
-            set_={
-                name: insert_write.excluded[name]  # type: ignore[attr-defined]
+        if replace:
+            action = "DO UPDATE SET " + ", ".join(
+                f"{name} = excluded.{name}"
                 for name in ("channel", "value_type", "value", "task_path")
-            },
+            )
+        else:
+            action = "DO NOTHING"
+        statement = text(
+            f"INSERT INTO {checkpoint_writes.name} ({', '.join(names)}) VALUES {rows} "
+            f"ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id, task_id, idx) {action}"
         )
+        if len(self._write_statements) < _MAX_WRITE_SHAPES:
+            self._write_statements[(count, replace)] = statement
+        return statement
 
     # -- writes ------------------------------------------------------------------
 
@@ -165,7 +238,7 @@ class SQLCheckpointRows:
     async def put_writes(
         self, key: CheckpointKey, writes: Sequence[WriteRow], *, replace: bool
     ) -> None:
-        """See :meth:`CheckpointRows.put_writes`; one multi-row statement."""
+        """See :meth:`CheckpointRows.put_writes`; one multi-row INSERT."""
         thread_id, ns, checkpoint_id = key
         rows = [
             {
@@ -181,34 +254,37 @@ class SQLCheckpointRows:
             }
             for w in writes
         ]
-        statement = self._replace_writes if replace else self._add_writes
+        if len(rows) > _MAX_ROWS_PER_INSERT:  # stay under the drivers' parameter limits
+            statement = self._writes_statement(1, replace)
+            many = [{f"{name}_0": value for name, value in row.items()} for row in rows]
+            async with self._store._connect(write=True, thread_id=thread_id) as conn:
+                await conn.execute(statement, many)
+            return
+        params = {f"{name}_{i}": value for i, row in enumerate(rows) for name, value in row.items()}
+        statement = self._writes_statement(len(rows), replace)
         async with self._store._connect(
-            write=True, thread_id=thread_id, one_statement=len(rows) == 1
+            write=True, thread_id=thread_id, one_statement=True
         ) as conn:
-            await conn.execute(statement, rows[0] if len(rows) == 1 else rows)
+            await conn.execute(statement, params)
 
     # -- reads -------------------------------------------------------------------
 
     async def get(
         self, thread_id: str, checkpoint_ns: str, checkpoint_id: str | None
     ) -> Found | None:
-        """See :meth:`CheckpointRows.get`; one primary-key probe, then its writes."""
+        """See :meth:`CheckpointRows.get`; one statement, a primary-key probe plus writes."""
         params = {"thread_id": thread_id, "ns": checkpoint_ns}
+        statement = self._get_latest
         if checkpoint_id:
             params["checkpoint_id"] = checkpoint_id
+            statement = self._get_by_id
         async with self._store._connect(write=False) as conn:
-            found = (
-                await conn.execute(self._by_id if checkpoint_id else self._latest, params)
-            ).first()
-            if found is None:
-                return None
-            row = _checkpoint_row(found)
-            params["checkpoint_id"] = row.checkpoint_id
-            writes = (await conn.execute(self._writes_of, params)).all()
-        return row, [_write_row(w) for w in writes]
+            rows = (await conn.execute(statement, params)).all()
+        found = _found(rows)
+        return found[0] if found else None
 
     async def page(self, query: ListQuery, after: ListCursor | None, size: int) -> list[Found]:
-        """See :meth:`CheckpointRows.page`; two statements, keyset-paged."""
+        """See :meth:`CheckpointRows.page`; one keyset-paged statement."""
         statement = select(*_CHECKPOINT_COLUMNS)
         if query.thread_id is not None:
             statement = statement.where(_c.thread_id == query.thread_id)
@@ -238,27 +314,8 @@ class SQLCheckpointRows:
             _c.checkpoint_id.desc(), _c.thread_id.desc(), _c.checkpoint_ns.desc()
         ).limit(size)
         async with self._store._connect(write=False) as conn:
-            rows = [_checkpoint_row(r) for r in (await conn.execute(statement)).all()]
-            if not rows:
-                return []
-            writes = await self._writes_for(conn, rows)
-        return [(row, writes.get(row.key, [])) for row in rows]
-
-    async def _writes_for(
-        self, conn: AsyncConnection, rows: list[CheckpointRow]
-    ) -> dict[CheckpointKey, list[WriteRow]]:
-        wanted = {row.key for row in rows}
-        statement = select(*_WRITE_COLUMNS).where(
-            _w.thread_id.in_({r.thread_id for r in rows}),
-            _w.checkpoint_ns.in_({r.checkpoint_ns for r in rows}),
-            _w.checkpoint_id.in_({r.checkpoint_id for r in rows}),
-        )
-        found: dict[CheckpointKey, list[WriteRow]] = {}
-        for w in (await conn.execute(statement)).all():
-            key = (w.thread_id, w.checkpoint_ns, w.checkpoint_id)
-            if key in wanted:
-                found.setdefault(key, []).append(_write_row(w))
-        return found
+            rows = (await conn.execute(_with_writes(statement))).all()
+        return _found(rows)
 
     def _metadata_conditions(self, metadata: dict[str, str | int]) -> list[ColumnElement[bool]]:
         """SQL for the exact-match filters: JSONB containment, or json_extract on SQLite."""

@@ -204,18 +204,17 @@ class SQLAlchemyStore(BaseStore):
         SQLite writers queue on an in-process lock and then take the database
         write lock up front (``BEGIN IMMEDIATE``), so concurrent appends never
         deadlock; other processes wait on the busy timeout. A write block that
-        runs ``one_statement`` (atomic by itself) skips BEGIN/COMMIT on
-        PostgreSQL, saving two round trips.
+        runs ``one_statement`` (atomic by itself) runs it in autocommit mode,
+        without BEGIN/COMMIT (SQLite writers still queue on the lock).
         """
         serialize = write and self._dialect == "sqlite"
-        if one_statement and not serialize:
-            write = False
+        transaction = write and not one_statement
         try:
             async with (
                 self._write_lock if serialize else contextlib.nullcontext(),
                 self._engine.connect() as conn,
             ):
-                if write:
+                if transaction:
                     if serialize:
                         await conn.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
                     async with conn.begin():
