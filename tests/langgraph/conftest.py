@@ -15,4 +15,4 @@ async def saver(store: BaseStore) -> Any:
     pytest.importorskip("langgraph.checkpoint.base")
     from threadstore.langgraph import ThreadstoreSaver
 
-    return ThreadstoreSaver(store)  # type: ignore[arg-type]
+    return ThreadstoreSaver(store)

@@ -24,7 +24,7 @@ async def test_conformance_full(backend: str, store_factory: StoreFactory) -> No
         store = store_factory()
         await store.initialize()
         try:
-            yield ThreadstoreSaver(store)  # type: ignore[arg-type]
+            yield ThreadstoreSaver(store)
         finally:
             await store.close()
 

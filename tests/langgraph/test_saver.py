@@ -217,6 +217,13 @@ async def test_bad_input_is_a_validation_error(saver: ThreadstoreSaver) -> None:
         await saver.aprune(["thread"], strategy="everything")
     with pytest.raises(ValidationError):
         await saver.aput_writes(_config("t"), [("ch", 1)], "task")
+    with pytest.raises(ValidationError, match="JSON"):
+        await saver.aput(_config("t"), _checkpoint(), {"when": datetime.now(UTC)}, {})  # type: ignore[typeddict-unknown-key]
+    with pytest.raises(ValidationError):
+        ThreadstoreSaver(saver.store, page_size=0)
+    with pytest.raises(ValidationError):
+        ThreadstoreSaver(object())  # type: ignore[arg-type]
+    assert [t async for t in saver.alist(_config("t"))] == []
 
 
 async def test_many_tasks_on_one_saver(saver: ThreadstoreSaver) -> None:

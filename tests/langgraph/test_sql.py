@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 from typing import Any
@@ -76,3 +77,26 @@ async def test_latest_of_1000_checkpoints_is_one_indexed_query(db_url: str) -> N
                 assert "Sort" not in plan
     finally:
         await store.close()
+
+
+async def test_several_stores_on_one_database_write_concurrently(db_url: str) -> None:
+    stores = [SQLAlchemyStore(db_url) for _ in range(3)]
+    for store in stores:
+        await store.initialize()
+    try:
+        savers = [ThreadstoreSaver(store) for store in stores]
+
+        async def run(saver: ThreadstoreSaver, n: int) -> None:
+            config: Any = {"configurable": {"thread_id": f"shared-{n % 2}", "checkpoint_ns": ""}}
+            checkpoint = empty_checkpoint()
+            checkpoint["id"] = str(uuid6(clock_seq=n))
+            stored = await saver.aput(config, checkpoint, {"n": n}, {})
+            await saver.aput_writes(stored, [("a", n), ("b", n)], f"task-{n}")
+
+        await asyncio.gather(*(run(savers[n % 3], n) for n in range(60)))
+        listed = [t async for t in savers[0].alist(None)]
+        assert len(listed) == 60
+        assert all(len(t.pending_writes or []) == 2 for t in listed)
+    finally:
+        for store in stores:
+            await store.close()

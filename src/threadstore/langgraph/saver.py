@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import threading
 from collections.abc import AsyncIterator, Coroutine, Iterator, Sequence
 from typing import Any, TypeVar
@@ -28,9 +29,10 @@ from langgraph.checkpoint.serde.base import SerializerProtocol
 
 from threadstore.errors import ValidationError
 from threadstore.langgraph.rows import CheckpointRow, CheckpointRows, ListQuery, WriteRow
+from threadstore.store.base import BaseStore
 from threadstore.store.memory import MemoryStore
 from threadstore.store.sqlalchemy import SQLAlchemyStore
-from threadstore.validation import check_id, check_limit
+from threadstore.validation import check_id, check_int, check_limit
 
 __all__ = ["ThreadstoreSaver"]
 
@@ -47,15 +49,28 @@ _PRUNE_STRATEGIES = ("keep_latest", "delete")
 _DEFAULT_PAGE_SIZE = 100
 
 
-def _json_safe(value: Any) -> Any:
-    """Return ``value`` as JSON every backend stores: tuples become lists, NULs go."""
+def _json_safe(value: Any, name: str = "metadata") -> Any:
+    """Return ``value`` as JSON every backend stores: tuples become lists, NULs go.
+
+    Raises:
+        ValidationError: a value JSON cannot hold (an object, NaN, infinity).
+    """
     if isinstance(value, str):
         return value.replace("\x00", "") if "\x00" in value else value
-    if isinstance(value, dict):
-        return {_json_safe(str(k)): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    return value
+    if value is None or isinstance(value, bool | int):
+        return value
+    if isinstance(value, float):
+        if math.isfinite(value):
+            return value
+    elif isinstance(value, dict):
+        return {_json_safe(str(k), name): _json_safe(v, name) for k, v in value.items()}
+    elif isinstance(value, list | tuple):
+        return [_json_safe(v, name) for v in value]
+    raise ValidationError(
+        f"checkpoint {name} holds {value!r} ({type(value).__name__}), which JSON cannot store",
+        suggestion="Keep checkpoint metadata to str, int, finite float, bool, None, "
+        "lists and dicts; put other values in the graph state.",
+    )
 
 
 def _pushdown(filter: dict[str, Any]) -> dict[str, str | int]:
@@ -92,7 +107,8 @@ class ThreadstoreSaver(BaseCheckpointSaver[int]):
     memory-backed saver used before any event loop exists runs them directly.
 
     Args:
-        store: The store to keep checkpoints in (initialized by the caller).
+        store: The store to keep checkpoints in (initialized by the caller): a
+            ``SQLAlchemyStore`` or a ``MemoryStore``.
         serde: LangGraph serializer for channel values and writes; LangGraph's
             default ``JsonPlusSerializer`` (msgpack, no pickle) when None.
         page_size: Checkpoints fetched per query while ``alist`` iterates.
@@ -100,7 +116,7 @@ class ThreadstoreSaver(BaseCheckpointSaver[int]):
 
     def __init__(
         self,
-        store: SQLAlchemyStore | MemoryStore,
+        store: BaseStore,
         *,
         serde: SerializerProtocol | None = None,
         page_size: int = _DEFAULT_PAGE_SIZE,
@@ -108,7 +124,7 @@ class ThreadstoreSaver(BaseCheckpointSaver[int]):
         super().__init__(serde=serde)
         self.store = store
         self._rows = self._rows_for(store)
-        self._page_size = check_limit("page_size", page_size) or _DEFAULT_PAGE_SIZE
+        self._page_size = check_int("page_size", page_size, minimum=1)
         self._sync_lock = threading.Lock()
         try:
             self._loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
@@ -116,7 +132,7 @@ class ThreadstoreSaver(BaseCheckpointSaver[int]):
             self._loop = None
 
     @staticmethod
-    def _rows_for(store: SQLAlchemyStore | MemoryStore) -> CheckpointRows:
+    def _rows_for(store: BaseStore) -> CheckpointRows:
         if isinstance(store, SQLAlchemyStore):
             from threadstore.langgraph.sql_rows import SQLCheckpointRows
 
@@ -294,7 +310,7 @@ class ThreadstoreSaver(BaseCheckpointSaver[int]):
             checkpoint_ns=ns,
             checkpoint_id=checkpoint_id,
             parent_checkpoint_id=parent_id,
-            checkpoint=_json_safe(header),
+            checkpoint=_json_safe(header, "header"),
             metadata=_json_safe(get_serializable_checkpoint_metadata(config, metadata)),
             payload_type=payload_type,
             payload=payload,
