@@ -100,3 +100,47 @@ async def test_several_stores_on_one_database_write_concurrently(db_url: str) ->
     finally:
         for store in stores:
             await store.close()
+
+
+async def test_revision_0003_downgrades_and_upgrades_with_data(db_url: str) -> None:
+    from alembic import command
+    from alembic.script import ScriptDirectory
+    from sqlalchemy.ext.asyncio import create_async_engine
+    from sqlalchemy.pool import NullPool
+
+    from threadstore.migrations import alembic_config
+
+    store = SQLAlchemyStore(db_url)
+    await store.initialize()
+    saver = ThreadstoreSaver(store)
+    config: Any = {"configurable": {"thread_id": "mig", "checkpoint_ns": ""}}
+    checkpoint = empty_checkpoint()
+    checkpoint["channel_values"] = {"x": "\x00"}
+    stored = await saver.aput(config, checkpoint, {"step": 1}, {})
+    await saver.aput_writes(stored, [("x", 1)], "task")
+    await store.close()
+
+    before = ScriptDirectory.from_config(alembic_config()).get_revision("0003").down_revision
+    engine = create_async_engine(db_url, poolclass=NullPool)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(lambda c: command.downgrade(alembic_config(c), str(before)))
+        async with engine.connect() as conn:
+            kept = await conn.execute(text("SELECT checkpoint_id FROM threadstore_checkpoints"))
+            assert kept.scalars().all() == [checkpoint["id"]]
+        async with engine.begin() as conn:
+            await conn.run_sync(lambda c: command.upgrade(alembic_config(c), "head"))
+    finally:
+        await engine.dispose()
+
+    store = SQLAlchemyStore(db_url)
+    await store.initialize()
+    try:
+        found = await ThreadstoreSaver(store).aget_tuple(config)
+        assert found is not None
+        assert found.checkpoint["id"] == checkpoint["id"]
+        assert found.checkpoint["channel_values"] == {}  # the downgrade dropped the payload
+        assert found.pending_writes == []
+        assert found.metadata == {"step": 1}
+    finally:
+        await store.close()
