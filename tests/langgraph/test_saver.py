@@ -281,3 +281,13 @@ async def test_large_write_batches_are_stored_whole(saver: ThreadstoreSaver) -> 
     large = [w for w in found.pending_writes or [] if w[0] == "large"]
     assert [w[2] for w in large] == [NUL * i for i in range(600)]
     assert len(found.pending_writes or []) == 603
+
+
+async def test_delete_for_runs_finds_dict_rows(store: BaseStore, saver: ThreadstoreSaver) -> None:
+    checkpoint = _checkpoint()
+    await store.save_checkpoint(
+        "runs", "", checkpoint["id"], None, dict(checkpoint), {"run_id": "r"}
+    )
+    await store.save_checkpoint("runs", "", "other", None, {}, {"run_id": 7})
+    await saver.adelete_for_runs(["r", "7"])
+    assert [r["checkpoint_id"] for r in await store.list_checkpoints("runs", "")] == ["other"]

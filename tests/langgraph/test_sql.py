@@ -116,7 +116,7 @@ async def test_revision_0003_downgrades_and_upgrades_with_data(db_url: str) -> N
     config: Any = {"configurable": {"thread_id": "mig", "checkpoint_ns": ""}}
     checkpoint = empty_checkpoint()
     checkpoint["channel_values"] = {"x": "\x00"}
-    stored = await saver.aput(config, checkpoint, {"step": 1}, {})
+    stored = await saver.aput(config, checkpoint, {"step": 1, "run_id": "r-1"}, {})
     await saver.aput_writes(stored, [("x", 1)], "task")
     await store.close()
 
@@ -141,6 +141,8 @@ async def test_revision_0003_downgrades_and_upgrades_with_data(db_url: str) -> N
         assert found.checkpoint["id"] == checkpoint["id"]
         assert found.checkpoint["channel_values"] == {}  # the downgrade dropped the payload
         assert found.pending_writes == []
-        assert found.metadata == {"step": 1}
+        assert found.metadata == {"step": 1, "run_id": "r-1"}
+        await ThreadstoreSaver(store).adelete_for_runs(["r-1"])  # run_id was backfilled
+        assert await ThreadstoreSaver(store).aget_tuple(config) is None
     finally:
         await store.close()

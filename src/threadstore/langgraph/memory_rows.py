@@ -19,6 +19,7 @@ from threadstore.langgraph.rows import (
     ListQuery,
     WriteRow,
 )
+from threadstore.models.checkpoint import run_id_of
 from threadstore.records import CheckpointRecord
 from threadstore.store.memory import MemoryStore
 
@@ -174,9 +175,7 @@ class MemoryCheckpointRows:
         runs = set(run_ids)
         touched: set[tuple[str, str]] = set()
         for (thread_id, ns), saved in store._checkpoints.items():
-            for checkpoint_id in [
-                c for c, r in saved.items() if r["metadata"].get("run_id") in runs
-            ]:
+            for checkpoint_id in [c for c, r in saved.items() if run_id_of(r["metadata"]) in runs]:
                 del saved[checkpoint_id]
                 key = (thread_id, ns, checkpoint_id)
                 store._checkpoint_payloads.pop(key, None)

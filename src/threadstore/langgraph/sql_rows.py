@@ -44,6 +44,7 @@ from threadstore.langgraph.rows import (
     ListQuery,
     WriteRow,
 )
+from threadstore.models.checkpoint import run_id_of
 from threadstore.store.sqlalchemy import SQLAlchemyStore, checkpoint_writes, checkpoints
 
 __all__ = ["SQLCheckpointRows"]
@@ -181,6 +182,7 @@ class SQLCheckpointRows:
                     "created_at",
                     "payload_type",
                     "payload",
+                    "run_id",
                 )
             },
         )
@@ -229,6 +231,7 @@ class SQLCheckpointRows:
             "created_at": self._store._clock(),
             "payload_type": row.payload_type,
             "payload": row.payload,
+            "run_id": run_id_of(row.metadata),
         }
         async with self._store._connect(
             write=True, thread_id=row.thread_id, one_statement=True
@@ -392,8 +395,8 @@ class SQLCheckpointRows:
             await self._detach_orphans(conn, ids)
 
     async def delete_runs(self, run_ids: Sequence[str]) -> None:
-        """See :meth:`CheckpointRows.delete_runs`; one transaction."""
-        in_runs = _c.metadata["run_id"].as_string().in_(list(run_ids))
+        """See :meth:`CheckpointRows.delete_runs`; one transaction, by the run_id index."""
+        in_runs = _c.run_id.in_(list(run_ids))
         owned = exists().where(
             _c.thread_id == _w.thread_id,
             _c.checkpoint_ns == _w.checkpoint_ns,

@@ -44,6 +44,7 @@ from threadstore.models import (
     SuspendedState,
     Thread,
 )
+from threadstore.models.checkpoint import run_id_of
 from threadstore.records import (
     CheckpointRecord,
     FeedbackRecord,
@@ -729,6 +730,7 @@ class SQLAlchemyStore(BaseStore):
             "created_at": self._clock(),
             "payload_type": None,
             "payload": None,
+            "run_id": run_id_of(meta),
         }
         statement = self._upsert(checkpoints).values(values)
         statement = statement.on_conflict_do_update(  # type: ignore[attr-defined]
