@@ -1,7 +1,7 @@
 """The tables; importing this package makes ``Base.metadata`` complete."""
 
 from threadstore.models.base import NAMING_CONVENTION, TABLE_PREFIX, Base
-from threadstore.models.checkpoint import Checkpoint
+from threadstore.models.checkpoint import Checkpoint, CheckpointWrite
 from threadstore.models.feedback import Feedback
 from threadstore.models.message import Message
 from threadstore.models.suspended_state import SuspendedState
@@ -12,6 +12,7 @@ __all__ = [
     "TABLE_PREFIX",
     "Base",
     "Checkpoint",
+    "CheckpointWrite",
     "Feedback",
     "Message",
     "SuspendedState",

@@ -61,6 +61,13 @@ class MemoryStore(BaseStore):
         self._feedback: dict[int, FeedbackRecord] = {}
         self._suspended: dict[str, SuspendedStateRecord] = {}
         self._checkpoints: dict[tuple[str, str], dict[str, CheckpointRecord]] = {}
+        # The LangGraph saver's binary parts, by (thread_id, checkpoint_ns,
+        # checkpoint_id): the serialised channel values (type tag, bytes) and
+        # the pending writes {(task_id, idx): (channel, type tag, bytes, task_path)}.
+        self._checkpoint_payloads: dict[tuple[str, str, str], tuple[str, bytes]] = {}
+        self._checkpoint_writes: dict[
+            tuple[str, str, str], dict[tuple[str, int], tuple[str, str, bytes, str]]
+        ] = {}
         self._next_message_id = 1
         self._next_feedback_id = 1
 
@@ -168,12 +175,19 @@ class MemoryStore(BaseStore):
     async def delete_thread(self, thread_id: str) -> bool:
         """See :meth:`BaseStore.delete_thread`."""
         check_id("thread_id", thread_id)
-        for key in [key for key in self._checkpoints if key[0] == thread_id]:
-            del self._checkpoints[key]
+        self._delete_checkpoints(thread_id)
         if thread_id not in self._threads:
             return False
         self._remove_thread(thread_id)
         return True
+
+    def _delete_checkpoints(self, thread_id: str) -> None:
+        """Remove a thread's checkpoints with their payloads and pending writes."""
+        for key in [key for key in self._checkpoints if key[0] == thread_id]:
+            del self._checkpoints[key]
+        for parts in (self._checkpoint_payloads, self._checkpoint_writes):
+            for full_key in [k for k in parts if k[0] == thread_id]:
+                del parts[full_key]
 
     def _remove_thread(self, thread_id: str) -> None:
         del self._threads[thread_id]
@@ -468,6 +482,7 @@ class MemoryStore(BaseStore):
         thread, ns, cid, parent, body, meta = inputs.checkpoint_input(
             thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint, metadata
         )
+        self._checkpoint_payloads.pop((thread, ns, cid), None)
         self._checkpoints.setdefault((thread, ns), {})[cid] = {
             "thread_id": thread,
             "checkpoint_ns": ns,

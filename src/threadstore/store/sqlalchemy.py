@@ -49,7 +49,15 @@ from threadstore.errors import (
     ValidationError,
 )
 from threadstore.migrations import current_revision, ensure_schema, head_revision
-from threadstore.models import Checkpoint, Feedback, Message, SuspendedState, Thread
+from threadstore.models import (
+    Checkpoint,
+    CheckpointWrite,
+    Feedback,
+    Message,
+    SuspendedState,
+    Thread,
+)
+from threadstore.models.checkpoint import run_id_of
 from threadstore.records import (
     CheckpointRecord,
     FeedbackRecord,
@@ -76,6 +84,7 @@ messages = cast(Table, Message.__table__)
 feedback = cast(Table, Feedback.__table__)
 suspended = cast(Table, SuspendedState.__table__)
 checkpoints = cast(Table, Checkpoint.__table__)
+checkpoint_writes = cast(Table, CheckpointWrite.__table__)
 
 _MAX_LINEAGE_DEPTH = 100_000
 
@@ -234,20 +243,23 @@ class SQLAlchemyStore(BaseStore):
 
     @contextlib.asynccontextmanager
     async def _connect(
-        self, *, write: bool, thread_id: str | None = None
+        self, *, write: bool, thread_id: str | None = None, one_statement: bool = False
     ) -> AsyncIterator[AsyncConnection]:
         """Open one transaction (write) or one autocommit connection (read).
 
         SQLite writers queue on an in-process lock and then take the database
         write lock up front (``BEGIN IMMEDIATE``), so concurrent appends never
-        deadlock; other processes wait on the busy timeout.
+        deadlock; other processes wait on the busy timeout. A write block that
+        runs ``one_statement`` (atomic by itself) runs it in autocommit mode,
+        without BEGIN/COMMIT (SQLite writers still queue on the lock).
         """
         serialize = write and self._dialect == "sqlite"
+        transaction = write and not one_statement
         try:
             async with self._write_lock if serialize else contextlib.nullcontext():
                 conn = await self._engine.connect()
                 try:
-                    if write:
+                    if transaction:
                         if serialize:
                             await conn.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
                         async with conn.begin():
@@ -402,7 +414,8 @@ class SQLAlchemyStore(BaseStore):
         """See :meth:`BaseStore.delete_thread`; children go by ON DELETE CASCADE."""
         check_id("thread_id", thread_id)
         async with self._connect(write=True) as conn:
-            await conn.execute(delete(checkpoints).where(checkpoints.c.thread_id == thread_id))
+            for table in (checkpoint_writes, checkpoints):
+                await conn.execute(delete(table).where(table.c.thread_id == thread_id))
             result = await conn.execute(delete(threads).where(threads.c.id == thread_id))
         return cast(CursorResult[Any], result).rowcount > 0
 
@@ -496,8 +509,7 @@ class SQLAlchemyStore(BaseStore):
             "contents": [item.content for item in batch],
             "metadata": [json.dumps(item.metadata) for item in batch],
         }
-        # one statement is atomic on its own: no BEGIN/COMMIT round trips
-        async with self._connect(write=False, thread_id=thread_id) as conn:
+        async with self._connect(write=True, thread_id=thread_id, one_statement=True) as conn:
             rows = sorted((await conn.execute(_PG_APPEND, params)).all(), key=lambda r: r.seq)
         if not rows:
             raise ThreadNotFoundError(thread_id)
@@ -792,6 +804,9 @@ class SQLAlchemyStore(BaseStore):
             "checkpoint": body,
             "metadata": meta,
             "created_at": self._clock(),
+            "payload_type": None,
+            "payload": None,
+            "run_id": run_id_of(meta),
         }
         statement = self._upsert(checkpoints).values(values)
         statement = statement.on_conflict_do_update(  # type: ignore[attr-defined]
@@ -802,7 +817,8 @@ class SQLAlchemyStore(BaseStore):
             ],
             set_={
                 key: statement.excluded[key]  # type: ignore[attr-defined]
-                for key in ("parent_checkpoint_id", "checkpoint", "metadata", "created_at")
+                for key in values
+                if key not in ("thread_id", "checkpoint_ns", "checkpoint_id")
             },
         )
         async with self._connect(write=True) as conn:
