@@ -23,10 +23,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
-
-import sqlalchemy as sa
 
 revision: str = "0002"
 down_revision: str | None = "0001"

@@ -11,9 +11,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import CheckConstraint, Float, ForeignKeyConstraint, Index, Integer
 from sqlalchemy.orm import Mapped, mapped_column
 
-from sqlalchemy import CheckConstraint, Float, ForeignKeyConstraint, Index, Integer
 from threadstore.models.base import Base
 from threadstore.types import Identifier, JSONDocument
 
