@@ -1,8 +1,8 @@
 """threadstore: async persistence for AI-agent applications.
 
 Threads, messages, feedback, human-approval states, LangGraph checkpoints and
-shared context items
-behind one async :class:`BaseStore` interface, on SQLite, PostgreSQL or RAM.
+shared context items behind one async :class:`BaseStore` interface, on SQLite,
+PostgreSQL or RAM.
 """
 
 from threadstore.__about__ import __version__
