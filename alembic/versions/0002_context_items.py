@@ -9,10 +9,11 @@ Schema change:
     NOT NULL ``scope`` column (the user id, or ``''`` for the global scope) in
     its primary key, so one key is stored once per scope, the global scope
     included. ``threadstore_context_routes`` holds each item's subscribers and
-    topics as rows (cascading with their item) so that reading everything
-    visible to an agent is one indexed query; ``threadstore_agent_topics``
-    holds topic subscriptions one row per topic; ``threadstore_agent_permissions``
-    one row per restricted agent. ``expires_at`` is indexed for cleanup.
+    topics as rows (cascading with their item; indexed by item and by
+    ``(scope, kind, name)``) so that reading everything visible to an agent
+    is one indexed query; ``threadstore_agent_topics`` holds topic
+    subscriptions one row per topic; ``threadstore_agent_permissions`` one
+    row per restricted agent. ``expires_at`` is indexed for cleanup.
 
 Downgrade notes:
     Drops the four tables with every context item, subscription and
@@ -83,6 +84,12 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint(
             "scope", "key", "kind", "name", name=op.f("pk_threadstore_context_routes")
         ),
+    )
+
+    op.create_index(
+        op.f("ix_threadstore_context_routes_scope_kind_name_key"),
+        "threadstore_context_routes",
+        ["scope", "kind", "name", "key"],
     )
 
     op.create_table(

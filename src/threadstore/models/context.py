@@ -59,7 +59,11 @@ class ContextItem(Base):
 
 
 class ContextRoute(Base):
-    """One subscriber or topic of a context item: what routing queries join on."""
+    """One subscriber or topic of a context item: what routing queries join on.
+
+    The primary key finds an item's routes (and cascades with it); the
+    ``(scope, kind, name, key)`` index finds the items routed to an agent or a topic.
+    """
 
     __tablename__ = "threadstore_context_routes"
 
@@ -75,6 +79,7 @@ class ContextRoute(Base):
             ondelete="CASCADE",
         ),
         CheckConstraint(f"kind IN ('{ROUTE_SUBSCRIBER}', '{ROUTE_TOPIC}')", name="kind"),
+        Index(None, "scope", "kind", "name", "key"),
     )
 
 

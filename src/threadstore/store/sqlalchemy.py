@@ -26,6 +26,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    and_,
     bindparam,
     delete,
     exists,
@@ -212,28 +213,39 @@ def _unexpired(now: datetime) -> ColumnElement[bool]:
     return or_(context_items.c.expires_at.is_(None), context_items.c.expires_at > now)
 
 
-def _routed_to(agent_name: str) -> ColumnElement[bool]:
-    """Whether the context item of the enclosing query is routed to ``agent_name``.
+def _routed_to(scope: str, agent_name: str) -> ColumnElement[bool]:
+    """Whether a context item of ``scope`` read by the enclosing query reaches ``agent_name``.
 
-    Correlated EXISTS probes of the routes' primary key ``(scope, key, kind,
-    name)`` and of the agent's topics ``(scope, agent_name, topic)``, so
-    routing stays inside the one query that reads the items.
+    Three probes inside the one query that reads the items: an item without
+    routes (a primary-key probe of ``(scope, key)``), the keys naming the
+    agent as subscriber, and the keys posted to one of the agent's topics
+    (ranges of the ``(scope, kind, name, key)`` index and of the agent's topics).
     """
-    own = (
+    unrouted = ~exists().where(
         context_routes.c.scope == context_items.c.scope,
         context_routes.c.key == context_items.c.key,
     )
-    by_name = exists().where(
-        *own, context_routes.c.kind == ROUTE_SUBSCRIBER, context_routes.c.name == agent_name
+    by_name = select(context_routes.c.key).where(
+        context_routes.c.scope == scope,
+        context_routes.c.kind == ROUTE_SUBSCRIBER,
+        context_routes.c.name == agent_name,
     )
-    by_topic = exists().where(
-        *own,
-        context_routes.c.kind == ROUTE_TOPIC,
-        agent_topics.c.scope == context_items.c.scope,
-        agent_topics.c.agent_name == agent_name,
-        agent_topics.c.topic == context_routes.c.name,
+    by_topic = (
+        select(context_routes.c.key)
+        .join(
+            agent_topics,
+            and_(
+                agent_topics.c.scope == context_routes.c.scope,
+                agent_topics.c.topic == context_routes.c.name,
+            ),
+        )
+        .where(
+            context_routes.c.scope == scope,
+            context_routes.c.kind == ROUTE_TOPIC,
+            agent_topics.c.agent_name == agent_name,
+        )
     )
-    return or_(~exists().where(*own), by_name, by_topic)
+    return or_(unrouted, context_items.c.key.in_(by_name), context_items.c.key.in_(by_topic))
 
 
 def _unexpired_count(expiries: Sequence[datetime | None], now: datetime) -> int:
@@ -993,7 +1005,7 @@ class SQLAlchemyStore(BaseStore):
         query = select(context_items).where(
             context_items.c.scope == scope, _unexpired(self._clock())
         )
-        return query if agent_name is None else query.where(_routed_to(agent_name))
+        return query if agent_name is None else query.where(_routed_to(scope, agent_name))
 
     async def get_context_item(
         self, key: str, *, user_id: str | None = None, agent_name: str | None = None
