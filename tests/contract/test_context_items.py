@@ -225,6 +225,8 @@ async def test_json_null_value_is_an_item_not_a_missing_one(store: BaseStore) ->
         pytest.param(math.nan, id="nan"),
         pytest.param({"a": math.inf}, id="inf"),
         pytest.param("nul\x00byte", id="nul"),
+        pytest.param(["lone \ud800 surrogate"], id="lone-surrogate"),
+        pytest.param({"\udfff": 1}, id="surrogate-key"),
         pytest.param({1: "int key"}, id="int-key"),
         pytest.param(object(), id="object"),
     ],
