@@ -17,6 +17,7 @@ from threadstore.errors import ValidationError
 __all__ = [
     "MAX_ID_LENGTH",
     "MAX_TITLE_LENGTH",
+    "MAX_TTL",
     "check_id",
     "check_int",
     "check_json_object",
@@ -33,6 +34,8 @@ _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 MAX_ID_LENGTH = 255
 MAX_TITLE_LENGTH = 1000
+MAX_TTL = timedelta(days=100 * 365)
+"""The longest time-to-live accepted (about a century)."""
 _MAX_JSON_DEPTH = 200
 
 
@@ -114,23 +117,34 @@ def check_rating(value: object) -> int | None:
 
 
 def check_ttl(value: object, *, default: timedelta) -> timedelta:
-    """Check a time-to-live given as a timedelta or seconds; None means ``default``."""
+    """Check a time-to-live given as a timedelta or seconds; None means ``default``.
+
+    A TTL must be positive and at most :data:`MAX_TTL`, so that every expiry
+    time stays representable on every backend.
+    """
     if value is None:
         return default
     if isinstance(value, timedelta):
-        ttl = value
+        seconds = value.total_seconds()
     elif isinstance(value, int | float) and not isinstance(value, bool):
         if not math.isfinite(value):
             raise ValidationError("ttl must be finite", suggestion="Pass a number of seconds.")
-        ttl = timedelta(seconds=value)
+        seconds = value
     else:
         raise ValidationError(
             f"ttl must be a timedelta or a number of seconds, got {type(value).__name__}",
             suggestion="Pass e.g. ttl=timedelta(hours=1) or ttl=3600.",
         )
-    if ttl <= timedelta(0):
+    if seconds > MAX_TTL.total_seconds():
         raise ValidationError(
-            f"ttl must be positive, got {ttl}", suggestion="Pass a positive duration."
+            f"ttl must be at most {MAX_TTL.days} days, got {value!r}",
+            suggestion="Pass a shorter duration, or no TTL where the method allows it.",
+        )
+    ttl = value if isinstance(value, timedelta) else timedelta(seconds=max(seconds, 0))
+    if seconds <= 0 or ttl <= timedelta(0):
+        raise ValidationError(
+            f"ttl must be positive, got {value!r}",
+            suggestion="Pass a positive duration (at least one microsecond).",
         )
     return ttl
 

@@ -99,11 +99,17 @@ async def test_one_global_key_is_one_row(store: BaseStore) -> None:
 
 
 async def test_concurrent_saves_of_one_global_key_leave_one_row(store: BaseStore) -> None:
-    await asyncio.gather(*(store.save_context_item("k", n) for n in range(20)))
+    await asyncio.gather(
+        *(store.save_context_item("k", n, subscribers=[f"agent{n}"]) for n in range(20))
+    )
     assert (await store.get_stats())["context_items"] == 1
     item = await store.get_context_item("k")
     assert item is not None
-    assert item["value"] in range(20)
+    assert item["subscribers"] == [f"agent{item['value']}"]
+    # The routes are the winner's only: no other writer's subscriber is left behind.
+    for n in range(20):
+        expected = ["k"] if n == item["value"] else []
+        assert await visible_keys(store, f"agent{n}") == expected
 
 
 async def test_same_key_in_each_scope_is_a_separate_item(store: BaseStore) -> None:
@@ -254,6 +260,9 @@ async def test_non_json_values_are_rejected_before_writing(store: BaseStore, val
         pytest.param({"ttl": math.inf}, "ttl", id="infinite-ttl"),
         pytest.param({"ttl": "60"}, "ttl", id="str-ttl"),
         pytest.param({"ttl": True}, "ttl", id="bool-ttl"),
+        pytest.param({"ttl": 1e20}, "ttl", id="huge-ttl"),
+        pytest.param({"ttl": -1e20}, "ttl", id="huge-negative-ttl"),
+        pytest.param({"ttl": timedelta(days=10**6)}, "ttl", id="huge-timedelta-ttl"),
     ],
 )
 async def test_invalid_arguments_are_rejected(

@@ -45,7 +45,7 @@ def fork_title(parent_title: str | None, parent_id: str) -> str:
 
 
 class BaseStore(ABC):
-    """Async persistence for threads, messages, feedback, approvals and checkpoints.
+    """Async persistence for threads, messages, feedback, approvals, checkpoints and context.
 
     Ordering rules shared by every backend:
 
