@@ -29,7 +29,6 @@ from sqlalchemy import (
     and_,
     bindparam,
     delete,
-    exists,
     func,
     insert,
     literal,
@@ -216,15 +215,13 @@ def _unexpired(now: datetime) -> ColumnElement[bool]:
 def _routed_to(scope: str, agent_name: str) -> ColumnElement[bool]:
     """Whether a context item of ``scope`` read by the enclosing query reaches ``agent_name``.
 
-    Three probes inside the one query that reads the items: an item without
-    routes (a primary-key probe of ``(scope, key)``), the keys naming the
-    agent as subscriber, and the keys posted to one of the agent's topics
-    (ranges of the ``(scope, kind, name, key)`` index and of the agent's topics).
+    Three uncorrelated key lists of the scope, each a range of an index,
+    evaluated once inside the one query that reads the items: the keys that
+    have routes (an item without any is a broadcast), the keys naming the
+    agent as subscriber, and the keys posted to one of the agent's topics.
+    Their cost follows the scope's routes, never the whole table's.
     """
-    unrouted = ~exists().where(
-        context_routes.c.scope == context_items.c.scope,
-        context_routes.c.key == context_items.c.key,
-    )
+    routed = select(context_routes.c.key).where(context_routes.c.scope == scope)
     by_name = select(context_routes.c.key).where(
         context_routes.c.scope == scope,
         context_routes.c.kind == ROUTE_SUBSCRIBER,
@@ -245,7 +242,11 @@ def _routed_to(scope: str, agent_name: str) -> ColumnElement[bool]:
             agent_topics.c.agent_name == agent_name,
         )
     )
-    return or_(unrouted, context_items.c.key.in_(by_name), context_items.c.key.in_(by_topic))
+    return or_(
+        context_items.c.key.not_in(routed),
+        context_items.c.key.in_(by_name),
+        context_items.c.key.in_(by_topic),
+    )
 
 
 def _unexpired_count(expiries: Sequence[datetime | None], now: datetime) -> int:
