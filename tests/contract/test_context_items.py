@@ -596,12 +596,40 @@ async def test_visible_items_are_read_by_one_indexed_query(
             if sql_backend == "sqlite":
                 result = await conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params)
                 plan = [str(row[-1]) for row in result]
-                assert not [line for line in plan if line.startswith("SCAN")], plan
             else:
                 await conn.exec_driver_sql("SET enable_seqscan = off")
                 result = await conn.exec_driver_sql(f"EXPLAIN {statement}", params)
                 plan = [str(row[0]) for row in result]
-                assert not [line for line in plan if "Seq Scan" in line], plan
-        assert any("threadstore_context_items" in line for line in plan), plan
+        assert _every_table_read_is_an_index_range_of_the_scope(plan), "\n".join(plan)
     finally:
         await store.close()
+
+
+def _every_table_read_is_an_index_range_of_the_scope(plan: list[str]) -> bool:
+    """True when each read of a threadstore table is an index search bounded by ``scope``.
+
+    SQLite: every ``SEARCH``/``SCAN`` line of a table is a ``SEARCH`` on
+    ``scope=?``. PostgreSQL: every scan node names a condition on ``scope``
+    (``Index Cond`` or, for bitmap scans, ``Recheck Cond``) and none is a
+    sequential scan.
+    """
+    reads = [n for n, line in enumerate(plan) if "threadstore_" in line and "SCAN" in line.upper()]
+    reads += [n for n, line in enumerate(plan) if line.startswith("SEARCH threadstore_")]
+    if not reads:
+        return False
+    for n in sorted(set(reads)):
+        line = plan[n]
+        if line.startswith(("SEARCH", "SCAN")):  # SQLite
+            if not (line.startswith("SEARCH") and "(scope=?" in line):
+                return False
+            continue
+        if "Seq Scan" in line:
+            return False
+        details = []
+        for following in plan[n + 1 :]:
+            if "->" in following:
+                break
+            details.append(following)
+        if not any(("Index Cond" in d or "Recheck Cond" in d) and "scope" in d for d in details):
+            return False
+    return True
