@@ -212,18 +212,22 @@ def _unexpired(now: datetime) -> ColumnElement[bool]:
     return or_(context_items.c.expires_at.is_(None), context_items.c.expires_at > now)
 
 
-def _routed_to(scope: str, agent_name: str) -> ColumnElement[bool]:
+def _routed_to(scope: str, agent_name: str, key: str | None) -> ColumnElement[bool]:
     """Whether a context item of ``scope`` read by the enclosing query reaches ``agent_name``.
 
     Three uncorrelated key lists of the scope, each a range of an index,
     evaluated once inside the one query that reads the items: the keys that
     have routes (an item without any is a broadcast), the keys naming the
     agent as subscriber, and the keys posted to one of the agent's topics.
-    Their cost follows the scope's routes, never the whole table's.
+    Their cost follows the scope's routes, never the whole table's; given a
+    ``key``, they shrink to that item's routes.
     """
-    routed = select(context_routes.c.key).where(context_routes.c.scope == scope)
+    mine = [context_routes.c.scope == scope]
+    if key is not None:
+        mine.append(context_routes.c.key == key)
+    routed = select(context_routes.c.key).where(*mine)
     by_name = select(context_routes.c.key).where(
-        context_routes.c.scope == scope,
+        *mine,
         context_routes.c.kind == ROUTE_SUBSCRIBER,
         context_routes.c.name == agent_name,
     )
@@ -237,7 +241,7 @@ def _routed_to(scope: str, agent_name: str) -> ColumnElement[bool]:
             ),
         )
         .where(
-            context_routes.c.scope == scope,
+            *mine,
             context_routes.c.kind == ROUTE_TOPIC,
             agent_topics.c.agent_name == agent_name,
         )
@@ -1002,19 +1006,21 @@ class SQLAlchemyStore(BaseStore):
         allowed: list[str] | None = (await conn.execute(query)).scalar_one_or_none()
         return allowed
 
-    def _visible_items(self, scope: str, agent_name: str | None) -> Any:
+    def _visible_items(self, scope: str, agent_name: str | None, key: str | None = None) -> Any:
         query = select(context_items).where(
             context_items.c.scope == scope, _unexpired(self._clock())
         )
-        return query if agent_name is None else query.where(_routed_to(scope, agent_name))
+        if key is not None:
+            query = query.where(context_items.c.key == key)
+        return query if agent_name is None else query.where(_routed_to(scope, agent_name, key))
 
     async def get_context_item(
         self, key: str, *, user_id: str | None = None, agent_name: str | None = None
     ) -> ContextItemRecord | None:
         """See :meth:`BaseStore.get_context_item`; one query, routing included."""
         scope = context_inputs.scope_of(user_id)
-        query = self._visible_items(scope, check_optional_id("agent_name", agent_name))
-        query = query.where(context_items.c.key == check_id("key", key))
+        agent = check_optional_id("agent_name", agent_name)
+        query = self._visible_items(scope, agent, check_id("key", key))
         async with self._connect(write=False) as conn:
             row = (await conn.execute(query)).mappings().first()
         return None if row is None else _context_record(row)
