@@ -1,7 +1,8 @@
 """threadstore: async persistence for AI-agent applications.
 
-Threads, messages, feedback, human-approval states and LangGraph checkpoints
-behind one async :class:`BaseStore` interface, on SQLite, PostgreSQL or RAM.
+Threads, messages, feedback, human-approval states, LangGraph checkpoints and
+shared context items behind one async :class:`BaseStore` interface, on SQLite,
+PostgreSQL or RAM.
 """
 
 from threadstore.__about__ import __version__
@@ -20,6 +21,7 @@ from threadstore.errors import (
 )
 from threadstore.records import (
     CheckpointRecord,
+    ContextItemRecord,
     FeedbackRecord,
     HealthRecord,
     LineageRecord,
@@ -34,6 +36,7 @@ from threadstore.store import BaseStore, MemoryStore, SQLAlchemyStore, create_st
 __all__ = [
     "BaseStore",
     "CheckpointRecord",
+    "ContextItemRecord",
     "DuplicateRecordError",
     "FeedbackRecord",
     "HealthRecord",

@@ -11,6 +11,7 @@ from typing import Any, TypedDict
 
 __all__ = [
     "CheckpointRecord",
+    "ContextItemRecord",
     "FeedbackRecord",
     "HealthRecord",
     "JSONObject",
@@ -104,6 +105,26 @@ class CheckpointRecord(TypedDict):
     created_at: str
 
 
+class ContextItemRecord(TypedDict):
+    """A shared context item (Syntha's model) as one agent or a listing sees it.
+
+    ``user_id`` is None for the global scope. ``subscribers`` and ``topics``
+    are the routing lists given when the item was saved (empty = not
+    restricted that way); ``ttl`` is in seconds and ``expires_at`` is None for
+    an item that never expires.
+    """
+
+    key: str
+    value: Any
+    subscribers: list[str]
+    topics: list[str]
+    ttl: float | None
+    created_at: str
+    expires_at: str | None
+    user_id: str | None
+    posted_by: str | None
+
+
 class LineageRecord(TypedDict):
     """A thread's ancestors (root first) and direct children (oldest first)."""
 
@@ -121,6 +142,7 @@ class StatsRecord(TypedDict):
     feedback: int
     suspended_states: int
     checkpoints: int
+    context_items: int
 
 
 class HealthRecord(TypedDict):

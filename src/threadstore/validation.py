@@ -7,6 +7,7 @@ argument and what to do, so all backends reject the same input the same way.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
@@ -16,6 +17,7 @@ from threadstore.errors import ValidationError
 __all__ = [
     "MAX_ID_LENGTH",
     "MAX_TITLE_LENGTH",
+    "MAX_TTL",
     "check_id",
     "check_int",
     "check_json_object",
@@ -28,8 +30,12 @@ __all__ = [
     "check_ttl",
 ]
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
 MAX_ID_LENGTH = 255
 MAX_TITLE_LENGTH = 1000
+MAX_TTL = timedelta(days=100 * 365)
+"""The longest time-to-live accepted (about a century)."""
 _MAX_JSON_DEPTH = 200
 
 
@@ -47,7 +53,7 @@ def check_id(name: str, value: object, *, allow_empty: bool = False) -> str:
             f"{name} is {len(value)} characters long; at most {MAX_ID_LENGTH} are allowed",
             suggestion=f"Use a shorter {name}, e.g. a UUID or a hash of the long value.",
         )
-    _check_no_nul(name, value)
+    _check_storable_text(name, value)
     return value
 
 
@@ -68,7 +74,7 @@ def check_text(name: str, value: object, *, max_length: int | None = None) -> st
             f"{name} is {len(value)} characters long; at most {max_length} are allowed",
             suggestion=f"Shorten {name}.",
         )
-    _check_no_nul(name, value)
+    _check_storable_text(name, value)
     return value
 
 
@@ -111,23 +117,34 @@ def check_rating(value: object) -> int | None:
 
 
 def check_ttl(value: object, *, default: timedelta) -> timedelta:
-    """Check a time-to-live given as a timedelta or seconds; None means ``default``."""
+    """Check a time-to-live given as a timedelta or seconds; None means ``default``.
+
+    A TTL must be positive and at most :data:`MAX_TTL`, so that every expiry
+    time stays representable on every backend.
+    """
     if value is None:
         return default
     if isinstance(value, timedelta):
-        ttl = value
+        seconds = value.total_seconds()
     elif isinstance(value, int | float) and not isinstance(value, bool):
         if not math.isfinite(value):
             raise ValidationError("ttl must be finite", suggestion="Pass a number of seconds.")
-        ttl = timedelta(seconds=value)
+        seconds = value
     else:
         raise ValidationError(
             f"ttl must be a timedelta or a number of seconds, got {type(value).__name__}",
             suggestion="Pass e.g. ttl=timedelta(hours=1) or ttl=3600.",
         )
-    if ttl <= timedelta(0):
+    if seconds > MAX_TTL.total_seconds():
         raise ValidationError(
-            f"ttl must be positive, got {ttl}", suggestion="Pass a positive duration."
+            f"ttl must be at most {MAX_TTL.days} days, got {value!r}",
+            suggestion="Pass a shorter duration, or no TTL where the method allows it.",
+        )
+    ttl = value if isinstance(value, timedelta) else timedelta(seconds=max(seconds, 0))
+    if seconds <= 0 or ttl <= timedelta(0):
+        raise ValidationError(
+            f"ttl must be positive, got {value!r}",
+            suggestion="Pass a positive duration (at least one microsecond).",
         )
     return ttl
 
@@ -150,7 +167,8 @@ def check_json_value(name: str, value: object) -> None:
 
     Allowed: dict with str keys, list, str, int, float (finite), bool, None.
     Refused: tuples and other types (they would come back changed), NaN and
-    infinities, and NUL characters (PostgreSQL cannot store them).
+    infinities, NUL characters and lone surrogates (PostgreSQL cannot store
+    them, and no backend may accept what another refuses).
     """
     _check_json(name, value, 0)
 
@@ -164,7 +182,7 @@ def _check_json(path: str, value: object, depth: int) -> None:
     if value is None or isinstance(value, bool | int):
         return
     if isinstance(value, str):
-        _check_no_nul(path, value)
+        _check_storable_text(path, value)
     elif isinstance(value, float):
         if not math.isfinite(value):
             raise ValidationError(
@@ -178,7 +196,7 @@ def _check_json(path: str, value: object, depth: int) -> None:
                     f"{path} has a key of type {type(key).__name__}; JSON keys are strings",
                     suggestion="Convert the keys to str before storing.",
                 )
-            _check_no_nul(f"{path} key", key)
+            _check_storable_text(f"{path} key", key)
             _check_json(f"{path}[{key!r}]", item, depth + 1)
     elif isinstance(value, list):
         for index, item in enumerate(value):
@@ -191,9 +209,14 @@ def _check_json(path: str, value: object, depth: int) -> None:
         )
 
 
-def _check_no_nul(name: str, value: str) -> None:
+def _check_storable_text(name: str, value: str) -> None:
     if "\x00" in value:
         raise ValidationError(
             f"{name} contains a NUL character (\\x00), which PostgreSQL cannot store",
             suggestion="Remove the NUL characters, or encode binary data as base64.",
+        )
+    if _LONE_SURROGATE.search(value):
+        raise ValidationError(
+            f"{name} contains a lone surrogate (\\ud800-\\udfff), which is not valid UTF-8",
+            suggestion="Decode the text properly (e.g. errors='replace') before storing it.",
         )

@@ -19,15 +19,19 @@ async def test_stats_count_every_entity(store: BaseStore, backend: str) -> None:
         "feedback": 0,
         "suspended_states": 0,
         "checkpoints": 0,
+        "context_items": 0,
     }
     await store.create_thread("t1", "alice", "helper")
     await store.add_messages("t1", [{"role": "user", "content": "x"}] * 3)
     await store.add_feedback("t1", "alice", "helper", rating=1)
     await store.save_suspended_state("a", "t1", "helper", "n", {})
     await store.save_checkpoint("t1", "", "c", None, {}, {})
+    await store.save_context_item("k", 1)
+    await store.save_context_item("k", 2, user_id="alice")
     stats = await store.get_stats()
     assert (stats["threads"], stats["messages"], stats["feedback"]) == (1, 3, 1)
     assert (stats["suspended_states"], stats["checkpoints"]) == (1, 1)
+    assert stats["context_items"] == 2
 
 
 async def test_health_check(store: BaseStore) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
@@ -295,7 +296,224 @@ async def _check_initial(store: BaseStore) -> None:
     assert [c["checkpoint_id"] for c in listed] == ["cp-2", "cp-1"]
 
 
+# -- 0002: context items, their routes, agent topics and permissions -------------
+
+_context_items = sa.table(
+    "threadstore_context_items",
+    sa.column("scope", sa.String),
+    sa.column("key", sa.String),
+    sa.column("value", _json()),
+    sa.column("subscribers", _json()),
+    sa.column("topics", _json()),
+    sa.column("posted_by", sa.String),
+    sa.column("ttl", sa.Float),
+    sa.column("created_at", _TS),
+    sa.column("expires_at", _TS),
+)
+_context_routes = sa.table(
+    "threadstore_context_routes",
+    sa.column("scope", sa.String),
+    sa.column("key", sa.String),
+    sa.column("kind", sa.String),
+    sa.column("name", sa.String),
+)
+_agent_topics = sa.table(
+    "threadstore_agent_topics",
+    sa.column("scope", sa.String),
+    sa.column("agent_name", sa.String),
+    sa.column("topic", sa.String),
+    sa.column("position", sa.Integer),
+)
+_agent_permissions = sa.table(
+    "threadstore_agent_permissions",
+    sa.column("scope", sa.String),
+    sa.column("agent_name", sa.String),
+    sa.column("allowed_topics", _json()),
+)
+_BRIEF = {"destination": "Lisbon", "days": 4, "budget": None, "tags": ["ß", "✈"]}
+
+
+def _write_context(conn: Connection) -> None:
+    item = {"posted_by": None, "ttl": None, "expires_at": None}
+    conn.execute(
+        sa.insert(_context_items),
+        [
+            {
+                **item,
+                "scope": "",
+                "key": "deployment",
+                "value": {"model": "v7"},
+                "subscribers": [],
+                "topics": [],
+                "created_at": _at(11),
+            },
+            {
+                **item,
+                "scope": "alice",
+                "key": "brief",
+                "value": _BRIEF,
+                "subscribers": ["writer"],
+                "topics": ["research"],
+                "posted_by": "planner",
+                "ttl": 3600.5,
+                "created_at": _at(12),
+                "expires_at": datetime(2100, 1, 1, tzinfo=UTC),
+            },
+            {
+                **item,
+                "scope": "alice",
+                "key": "nothing",
+                "value": sa.JSON.NULL,
+                "subscribers": [],
+                "topics": [],
+                "created_at": _at(13),
+            },
+        ],
+    )
+    conn.execute(
+        sa.insert(_context_routes),
+        [
+            {"scope": "alice", "key": "brief", "kind": "subscriber", "name": "writer"},
+            {"scope": "alice", "key": "brief", "kind": "topic", "name": "research"},
+        ],
+    )
+    conn.execute(
+        sa.insert(_agent_topics),
+        [
+            {"scope": "alice", "agent_name": "analyst", "topic": "research", "position": 0},
+            {"scope": "alice", "agent_name": "analyst", "topic": "drafts", "position": 1},
+        ],
+    )
+    conn.execute(
+        sa.insert(_agent_permissions),
+        {"scope": "alice", "agent_name": "researcher", "allowed_topics": ["research"]},
+    )
+
+
+async def _check_context(store: BaseStore) -> None:
+    deployment = await store.get_context_item("deployment", agent_name="anyone")
+    assert deployment is not None
+    assert (deployment["value"], deployment["user_id"]) == ({"model": "v7"}, None)
+    assert deployment["created_at"] == _iso(11)
+    assert await store.get_context_item("deployment", user_id="alice") is None
+
+    brief = await store.get_context_item("brief", user_id="alice")
+    assert brief == {
+        "key": "brief",
+        "value": _BRIEF,
+        "subscribers": ["writer"],
+        "topics": ["research"],
+        "ttl": 3600.5,
+        "created_at": _iso(12),
+        "expires_at": "2100-01-01T00:00:00.000000+00:00",
+        "user_id": "alice",
+        "posted_by": "planner",
+    }
+    nothing = await store.get_context_item("nothing", user_id="alice")
+    assert nothing is not None
+    assert nothing["value"] is None
+    # Routing reads the route rows and the topic rows.
+    for agent, keys in (("writer", ["brief", "nothing"]), ("analyst", ["brief", "nothing"])):
+        items = await store.get_all_context_items(user_id="alice", agent_name=agent)
+        assert [i["key"] for i in items] == keys
+    items = await store.get_all_context_items(user_id="alice", agent_name="other")
+    assert [i["key"] for i in items] == ["nothing"]
+    assert await store.get_agent_topics("analyst", user_id="alice") == ["research", "drafts"]
+    assert await store.get_all_agent_permissions(user_id="alice") == {"researcher": ["research"]}
+
+
+# -- 0003: LangGraph payloads, run ids and pending writes ---------------------------
+
+_CHANNELS = {"channel_values": {"messages": ["hi", "nul\x00 kept"], "blob": b"\x00\x01"}}
+_HEADER = {"v": 4, "id": "lg-1", "ts": "2025-06-01T12:20:00+00:00", "channel_versions": {}}
+
+_lg_checkpoints = sa.table(
+    "threadstore_checkpoints",
+    sa.column("thread_id", sa.String),
+    sa.column("checkpoint_ns", sa.String),
+    sa.column("checkpoint_id", sa.String),
+    sa.column("parent_checkpoint_id", sa.String),
+    sa.column("checkpoint", _json()),
+    sa.column("metadata", _json()),
+    sa.column("created_at", _TS),
+    sa.column("payload_type", sa.String),
+    sa.column("payload", sa.LargeBinary),
+    sa.column("run_id", sa.String),
+)
+_lg_writes = sa.table(
+    "threadstore_checkpoint_writes",
+    sa.column("thread_id", sa.String),
+    sa.column("checkpoint_ns", sa.String),
+    sa.column("checkpoint_id", sa.String),
+    sa.column("task_id", sa.String),
+    sa.column("idx", sa.Integer),
+    sa.column("channel", sa.Text),
+    sa.column("task_path", sa.Text),
+    sa.column("value_type", sa.String),
+    sa.column("value", sa.LargeBinary),
+)
+
+
+def _serde() -> Any:
+    from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+
+    return JsonPlusSerializer()
+
+
+def _write_langgraph(conn: Connection) -> None:
+    serde = _serde()
+    payload_type, payload = serde.dumps_typed(_CHANNELS)
+    conn.execute(
+        sa.insert(_lg_checkpoints),
+        {
+            "thread_id": "seed-graph",
+            "checkpoint_ns": "",
+            "checkpoint_id": "lg-1",
+            "parent_checkpoint_id": None,
+            "checkpoint": _HEADER,
+            "metadata": {"step": 2, "run_id": "run-7"},
+            "created_at": _at(20),
+            "payload_type": payload_type,
+            "payload": payload,
+            "run_id": "run-7",
+        },
+    )
+    value_type, value = serde.dumps_typed({"approved": True})
+    conn.execute(
+        sa.insert(_lg_writes),
+        {
+            "thread_id": "seed-graph",
+            "checkpoint_ns": "",
+            "checkpoint_id": "lg-1",
+            "task_id": "task-1",
+            "idx": 0,
+            "channel": "__interrupt__",
+            "task_path": "",
+            "value_type": value_type,
+            "value": value,
+        },
+    )
+
+
+async def _check_langgraph(store: BaseStore) -> None:
+    from threadstore.langgraph import ThreadstoreSaver
+
+    header = await store.get_checkpoint("seed-graph", "", "")
+    assert header is not None
+    assert header["checkpoint"] == _HEADER
+    assert header["metadata"] == {"step": 2, "run_id": "run-7"}
+    saver = ThreadstoreSaver(store)
+    found = await saver.aget_tuple({"configurable": {"thread_id": "seed-graph"}})
+    assert found is not None
+    assert found.checkpoint["channel_values"] == _CHANNELS["channel_values"]
+    assert found.pending_writes == [("task-1", "__interrupt__", {"approved": True})]
+    await saver.adelete_for_runs(["run-7"])
+    assert await store.get_checkpoint("seed-graph", "", "") is None
+
+
 SEEDS: dict[str, Seed | None] = {
     # None only for a revision that adds no new kind of data (an index, say).
     "0001": Seed(write=_write_initial, check=_check_initial),
+    "0002": Seed(write=_write_context, check=_check_context),
+    "0003": Seed(write=_write_langgraph, check=_check_langgraph),
 }

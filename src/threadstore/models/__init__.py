@@ -2,6 +2,7 @@
 
 from threadstore.models.base import NAMING_CONVENTION, TABLE_PREFIX, Base
 from threadstore.models.checkpoint import Checkpoint, CheckpointWrite
+from threadstore.models.context import AgentPermission, AgentTopic, ContextItem, ContextRoute
 from threadstore.models.feedback import Feedback
 from threadstore.models.message import Message
 from threadstore.models.suspended_state import SuspendedState
@@ -10,9 +11,13 @@ from threadstore.models.thread import Thread
 __all__ = [
     "NAMING_CONVENTION",
     "TABLE_PREFIX",
+    "AgentPermission",
+    "AgentTopic",
     "Base",
     "Checkpoint",
     "CheckpointWrite",
+    "ContextItem",
+    "ContextRoute",
     "Feedback",
     "Message",
     "SuspendedState",

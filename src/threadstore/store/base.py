@@ -20,6 +20,7 @@ from typing import Any, Self
 
 from threadstore.records import (
     CheckpointRecord,
+    ContextItemRecord,
     FeedbackRecord,
     HealthRecord,
     LineageRecord,
@@ -44,7 +45,7 @@ def fork_title(parent_title: str | None, parent_id: str) -> str:
 
 
 class BaseStore(ABC):
-    """Async persistence for threads, messages, feedback, approvals and checkpoints.
+    """Async persistence for threads, messages, feedback, approvals, checkpoints and context.
 
     Ordering rules shared by every backend:
 
@@ -53,7 +54,8 @@ class BaseStore(ABC):
     * feedback: newest first, ties by id descending;
     * suspended states: oldest first, ties by id;
     * checkpoints: newest first by ``checkpoint_id`` (LangGraph ids sort in
-      creation order).
+      creation order);
+    * context items: by key; agents and their topic lists by agent name.
 
     Reads of a missing record return ``None`` (or ``[]``); deletes return
     whether something was deleted.
@@ -320,3 +322,115 @@ class BaseStore(ABC):
         limit: int | None = None,
     ) -> list[CheckpointRecord]:
         """List checkpoints newest first; ``before`` keeps ids sorting before it."""
+
+    # -- context items (shared agent memory, Syntha's model) ------------------------
+    #
+    # Every method takes ``user_id``: a user's scope, or None for the global
+    # scope, which is distinct from every user. Nothing one scope holds is
+    # visible to, or changed through, another.
+    #
+    # Routing: an item with neither subscribers nor topics is visible to every
+    # agent; otherwise it is visible to its subscribers and to the agents
+    # subscribed (in the same scope, at read time) to any of its topics.
+    # ``agent_name=None`` reads without routing. Expired items are never returned.
+
+    @abstractmethod
+    async def save_context_item(
+        self,
+        key: str,
+        value: Any,
+        *,
+        user_id: str | None = None,
+        subscribers: Sequence[str] = (),
+        topics: Sequence[str] = (),
+        ttl: float | timedelta | None = None,
+        posted_by: str | None = None,
+    ) -> ContextItemRecord:
+        """Save (or replace) the item ``key`` of the scope; its TTL restarts.
+
+        Args:
+            key: The item's key, unique per scope.
+            value: Any JSON value: dict, list, str, int, float, bool or None.
+            user_id: The user's scope, or None for the global scope.
+            subscribers: Agents the item is for; empty means not restricted by name.
+            topics: Topics the item is posted to.
+            ttl: Seconds (or a timedelta) until the item expires; None: never.
+            posted_by: The posting agent; when it has permissions configured in
+                the scope, every topic must be among them.
+
+        Raises:
+            PermissionDeniedError: ``posted_by`` may not post to one of ``topics``
+                (nothing is written).
+            ValidationError: an argument is invalid.
+        """
+
+    @abstractmethod
+    async def get_context_item(
+        self, key: str, *, user_id: str | None = None, agent_name: str | None = None
+    ) -> ContextItemRecord | None:
+        """Return the item, or None if it is missing, expired or not routed to ``agent_name``."""
+
+    @abstractmethod
+    async def delete_context_item(self, key: str, *, user_id: str | None = None) -> bool:
+        """Delete the item; return whether an unexpired item was deleted."""
+
+    @abstractmethod
+    async def get_all_context_items(
+        self, *, user_id: str | None = None, agent_name: str | None = None
+    ) -> list[ContextItemRecord]:
+        """Return the scope's unexpired items visible to ``agent_name`` (all if None), by key."""
+
+    @abstractmethod
+    async def cleanup_expired_context_items(self) -> int:
+        """Delete expired items in every scope; return how many were deleted."""
+
+    @abstractmethod
+    async def clear_context_items(self, *, user_id: str | None = None) -> int:
+        """Delete every item of the scope; return how many unexpired items were deleted.
+
+        Topic subscriptions and permissions are kept.
+        """
+
+    @abstractmethod
+    async def save_agent_topics(
+        self, agent_name: str, topics: Sequence[str], *, user_id: str | None = None
+    ) -> list[str]:
+        """Replace the agent's topic subscriptions in the scope; return them.
+
+        Duplicates are dropped and the order is kept; an empty list removes
+        the agent's subscriptions.
+        """
+
+    @abstractmethod
+    async def get_agent_topics(self, agent_name: str, *, user_id: str | None = None) -> list[str]:
+        """Return the agent's topics in the scope, in saved order (``[]`` if none)."""
+
+    @abstractmethod
+    async def get_all_agent_topics(self, *, user_id: str | None = None) -> dict[str, list[str]]:
+        """Return every subscribed agent of the scope with its topics, by agent name."""
+
+    @abstractmethod
+    async def remove_agent_topics(self, agent_name: str, *, user_id: str | None = None) -> bool:
+        """Remove the agent's subscriptions in the scope; return whether it had any."""
+
+    @abstractmethod
+    async def save_agent_permissions(
+        self, agent_name: str, allowed_topics: Sequence[str], *, user_id: str | None = None
+    ) -> list[str]:
+        """Restrict the topics the agent may post to in the scope; return them.
+
+        An empty list means the agent may post to no topic (it may still post
+        items without topics).
+        """
+
+    @abstractmethod
+    async def get_agent_permissions(
+        self, agent_name: str, *, user_id: str | None = None
+    ) -> list[str] | None:
+        """Return the topics the agent may post to, or None when it is not restricted."""
+
+    @abstractmethod
+    async def get_all_agent_permissions(
+        self, *, user_id: str | None = None
+    ) -> dict[str, list[str]]:
+        """Return every restricted agent of the scope with its allowed topics, by agent name."""

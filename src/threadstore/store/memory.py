@@ -18,6 +18,7 @@ from threadstore.clock import Clock, isoformat, utcnow
 from threadstore.errors import DuplicateRecordError, ThreadNotFoundError
 from threadstore.records import (
     CheckpointRecord,
+    ContextItemRecord,
     FeedbackRecord,
     HealthRecord,
     LineageRecord,
@@ -27,9 +28,9 @@ from threadstore.records import (
     SuspendedStateRecord,
     ThreadRecord,
 )
-from threadstore.store import inputs
+from threadstore.store import context_inputs, inputs
 from threadstore.store.base import BaseStore, fork_title
-from threadstore.validation import check_id, check_int, check_limit
+from threadstore.validation import check_id, check_int, check_limit, check_optional_id
 
 __all__ = ["MemoryStore"]
 
@@ -68,6 +69,9 @@ class MemoryStore(BaseStore):
         self._checkpoint_writes: dict[
             tuple[str, str, str], dict[tuple[str, int], tuple[str, str, bytes, str]]
         ] = {}
+        self._context: dict[tuple[str, str], ContextItemRecord] = {}
+        self._agent_topics: dict[tuple[str, str], list[str]] = {}
+        self._agent_permissions: dict[tuple[str, str], list[str]] = {}
         self._next_message_id = 1
         self._next_feedback_id = 1
 
@@ -339,6 +343,7 @@ class MemoryStore(BaseStore):
             "feedback": len(self._feedback),
             "suspended_states": len(self._suspended),
             "checkpoints": sum(len(c) for c in self._checkpoints.values()),
+            "context_items": len(self._context),
         }
 
     # -- suspended states -------------------------------------------------------------
@@ -522,3 +527,153 @@ class MemoryStore(BaseStore):
         saved = self._checkpoints.get((thread_id, checkpoint_ns), {})
         ids = sorted((c for c in saved if before is None or c < before), reverse=True)
         return _copy([saved[c] for c in ids[:maximum]])
+
+    # -- context items ------------------------------------------------------------------
+
+    def _unexpired(self, item: ContextItemRecord) -> bool:
+        return item["expires_at"] is None or item["expires_at"] > self._now()
+
+    def _routed(self, item: ContextItemRecord, scope: str, agent_name: str | None) -> bool:
+        if agent_name is None or not (item["subscribers"] or item["topics"]):
+            return True
+        subscribed = self._agent_topics.get((scope, agent_name), [])
+        return agent_name in item["subscribers"] or any(t in subscribed for t in item["topics"])
+
+    async def save_context_item(
+        self,
+        key: str,
+        value: Any,
+        *,
+        user_id: str | None = None,
+        subscribers: Sequence[str] = (),
+        topics: Sequence[str] = (),
+        ttl: float | timedelta | None = None,
+        posted_by: str | None = None,
+    ) -> ContextItemRecord:
+        """See :meth:`BaseStore.save_context_item`."""
+        args = context_inputs.context_item_input(
+            key,
+            value,
+            user_id=user_id,
+            subscribers=subscribers,
+            topics=topics,
+            ttl=ttl,
+            posted_by=posted_by,
+        )
+        if args.posted_by is not None:
+            allowed = self._agent_permissions.get((args.scope, args.posted_by))
+            context_inputs.check_may_post(args, allowed)
+        now = self._clock()
+        record: ContextItemRecord = {
+            "key": args.key,
+            "value": args.value,
+            "subscribers": args.subscribers,
+            "topics": args.topics,
+            "ttl": args.ttl,
+            "created_at": isoformat(now),
+            "expires_at": None if args.lifetime is None else isoformat(now + args.lifetime),
+            "user_id": context_inputs.user_of(args.scope),
+            "posted_by": args.posted_by,
+        }
+        self._context[(args.scope, args.key)] = record
+        return _copy(record)
+
+    async def get_context_item(
+        self, key: str, *, user_id: str | None = None, agent_name: str | None = None
+    ) -> ContextItemRecord | None:
+        """See :meth:`BaseStore.get_context_item`."""
+        scope = context_inputs.scope_of(user_id)
+        item = self._context.get((scope, check_id("key", key)))
+        agent = check_optional_id("agent_name", agent_name)
+        if item is None or not self._unexpired(item) or not self._routed(item, scope, agent):
+            return None
+        return _copy(item)
+
+    async def delete_context_item(self, key: str, *, user_id: str | None = None) -> bool:
+        """See :meth:`BaseStore.delete_context_item`."""
+        scope = context_inputs.scope_of(user_id)
+        item = self._context.pop((scope, check_id("key", key)), None)
+        return item is not None and self._unexpired(item)
+
+    async def get_all_context_items(
+        self, *, user_id: str | None = None, agent_name: str | None = None
+    ) -> list[ContextItemRecord]:
+        """See :meth:`BaseStore.get_all_context_items`."""
+        scope = context_inputs.scope_of(user_id)
+        agent = check_optional_id("agent_name", agent_name)
+        items = [
+            item
+            for (item_scope, _), item in sorted(self._context.items())
+            if item_scope == scope and self._unexpired(item) and self._routed(item, scope, agent)
+        ]
+        return _copy(items)
+
+    async def cleanup_expired_context_items(self) -> int:
+        """See :meth:`BaseStore.cleanup_expired_context_items`."""
+        expired = [k for k, item in self._context.items() if not self._unexpired(item)]
+        for key in expired:
+            del self._context[key]
+        return len(expired)
+
+    async def clear_context_items(self, *, user_id: str | None = None) -> int:
+        """See :meth:`BaseStore.clear_context_items`."""
+        scope = context_inputs.scope_of(user_id)
+        keys = [k for k in self._context if k[0] == scope]
+        removed = [self._context.pop(k) for k in keys]
+        return sum(1 for item in removed if self._unexpired(item))
+
+    async def save_agent_topics(
+        self, agent_name: str, topics: Sequence[str], *, user_id: str | None = None
+    ) -> list[str]:
+        """See :meth:`BaseStore.save_agent_topics`."""
+        scope = context_inputs.scope_of(user_id)
+        agent = check_id("agent_name", agent_name)
+        names = context_inputs.agent_names("topics", topics)
+        if names:
+            self._agent_topics[(scope, agent)] = names
+        else:
+            self._agent_topics.pop((scope, agent), None)
+        return list(names)
+
+    async def get_agent_topics(self, agent_name: str, *, user_id: str | None = None) -> list[str]:
+        """See :meth:`BaseStore.get_agent_topics`."""
+        scope = context_inputs.scope_of(user_id)
+        return list(self._agent_topics.get((scope, check_id("agent_name", agent_name)), []))
+
+    async def get_all_agent_topics(self, *, user_id: str | None = None) -> dict[str, list[str]]:
+        """See :meth:`BaseStore.get_all_agent_topics`."""
+        return self._per_agent(self._agent_topics, context_inputs.scope_of(user_id))
+
+    @staticmethod
+    def _per_agent(lists: dict[tuple[str, str], list[str]], scope: str) -> dict[str, list[str]]:
+        return {agent: list(names) for (s, agent), names in sorted(lists.items()) if s == scope}
+
+    async def remove_agent_topics(self, agent_name: str, *, user_id: str | None = None) -> bool:
+        """See :meth:`BaseStore.remove_agent_topics`."""
+        scope = context_inputs.scope_of(user_id)
+        key = (scope, check_id("agent_name", agent_name))
+        return self._agent_topics.pop(key, None) is not None
+
+    async def save_agent_permissions(
+        self, agent_name: str, allowed_topics: Sequence[str], *, user_id: str | None = None
+    ) -> list[str]:
+        """See :meth:`BaseStore.save_agent_permissions`."""
+        scope = context_inputs.scope_of(user_id)
+        agent = check_id("agent_name", agent_name)
+        names = context_inputs.agent_names("allowed_topics", allowed_topics)
+        self._agent_permissions[(scope, agent)] = names
+        return list(names)
+
+    async def get_agent_permissions(
+        self, agent_name: str, *, user_id: str | None = None
+    ) -> list[str] | None:
+        """See :meth:`BaseStore.get_agent_permissions`."""
+        scope = context_inputs.scope_of(user_id)
+        allowed = self._agent_permissions.get((scope, check_id("agent_name", agent_name)))
+        return None if allowed is None else list(allowed)
+
+    async def get_all_agent_permissions(
+        self, *, user_id: str | None = None
+    ) -> dict[str, list[str]]:
+        """See :meth:`BaseStore.get_all_agent_permissions`."""
+        return self._per_agent(self._agent_permissions, context_inputs.scope_of(user_id))

@@ -20,16 +20,19 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import (
+    ColumnElement,
     Insert,
     Integer,
     String,
     Table,
     Text,
+    and_,
     bindparam,
     delete,
     func,
     insert,
     literal,
+    or_,
     select,
     text,
     union_all,
@@ -50,16 +53,22 @@ from threadstore.errors import (
 )
 from threadstore.migrations import current_revision, ensure_schema, head_revision
 from threadstore.models import (
+    AgentPermission,
+    AgentTopic,
     Checkpoint,
     CheckpointWrite,
+    ContextItem,
+    ContextRoute,
     Feedback,
     Message,
     SuspendedState,
     Thread,
 )
 from threadstore.models.checkpoint import run_id_of
+from threadstore.models.context import ROUTE_SUBSCRIBER, ROUTE_TOPIC
 from threadstore.records import (
     CheckpointRecord,
+    ContextItemRecord,
     FeedbackRecord,
     HealthRecord,
     LineageRecord,
@@ -69,11 +78,11 @@ from threadstore.records import (
     SuspendedStateRecord,
     ThreadRecord,
 )
-from threadstore.store import inputs
+from threadstore.store import context_inputs, inputs
 from threadstore.store.base import BaseStore, fork_title
 from threadstore.store.translate import DRIVER_ERRORS, translate_error
 from threadstore.types import UTCDateTime
-from threadstore.validation import check_id, check_int, check_limit
+from threadstore.validation import check_id, check_int, check_limit, check_optional_id
 
 __all__ = ["SQLAlchemyStore"]
 
@@ -85,6 +94,10 @@ feedback = cast(Table, Feedback.__table__)
 suspended = cast(Table, SuspendedState.__table__)
 checkpoints = cast(Table, Checkpoint.__table__)
 checkpoint_writes = cast(Table, CheckpointWrite.__table__)
+context_items = cast(Table, ContextItem.__table__)
+context_routes = cast(Table, ContextRoute.__table__)
+agent_topics = cast(Table, AgentTopic.__table__)
+agent_permissions = cast(Table, AgentPermission.__table__)
 
 _MAX_LINEAGE_DEPTH = 100_000
 
@@ -181,6 +194,70 @@ def _checkpoint_record(row: RowMapping) -> CheckpointRecord:
         "metadata": row["metadata"],
         "created_at": isoformat(row["created_at"]),
     }
+
+
+def _context_record(row: RowMapping) -> ContextItemRecord:
+    expires_at = row["expires_at"]
+    return {
+        "key": row["key"],
+        "value": row["value"],
+        "subscribers": row["subscribers"],
+        "topics": row["topics"],
+        "ttl": row["ttl"],
+        "created_at": isoformat(row["created_at"]),
+        "expires_at": None if expires_at is None else isoformat(expires_at),
+        "user_id": context_inputs.user_of(row["scope"]),
+        "posted_by": row["posted_by"],
+    }
+
+
+def _unexpired(now: datetime) -> ColumnElement[bool]:
+    return or_(context_items.c.expires_at.is_(None), context_items.c.expires_at > now)
+
+
+def _routed_to(scope: str, agent_name: str, key: str | None) -> ColumnElement[bool]:
+    """Whether a context item of ``scope`` read by the enclosing query reaches ``agent_name``.
+
+    Three uncorrelated key lists of the scope, each a range of an index,
+    evaluated once inside the one query that reads the items: the keys that
+    have routes (an item without any is a broadcast), the keys naming the
+    agent as subscriber, and the keys posted to one of the agent's topics.
+    Their cost follows the scope's routes, never the whole table's; given a
+    ``key``, they shrink to that item's routes.
+    """
+    mine = [context_routes.c.scope == scope]
+    if key is not None:
+        mine.append(context_routes.c.key == key)
+    routed = select(context_routes.c.key).where(*mine)
+    by_name = select(context_routes.c.key).where(
+        *mine,
+        context_routes.c.kind == ROUTE_SUBSCRIBER,
+        context_routes.c.name == agent_name,
+    )
+    by_topic = (
+        select(context_routes.c.key)
+        .join(
+            agent_topics,
+            and_(
+                agent_topics.c.scope == context_routes.c.scope,
+                agent_topics.c.topic == context_routes.c.name,
+            ),
+        )
+        .where(
+            *mine,
+            context_routes.c.kind == ROUTE_TOPIC,
+            agent_topics.c.agent_name == agent_name,
+        )
+    )
+    return or_(
+        context_items.c.key.not_in(routed),
+        context_items.c.key.in_(by_name),
+        context_items.c.key.in_(by_topic),
+    )
+
+
+def _unexpired_count(expiries: Sequence[datetime | None], now: datetime) -> int:
+    return sum(1 for expires_at in expiries if expires_at is None or expires_at > now)
 
 
 class SQLAlchemyStore(BaseStore):
@@ -610,6 +687,7 @@ class SQLAlchemyStore(BaseStore):
             "feedback": feedback,
             "suspended_states": suspended,
             "checkpoints": checkpoints,
+            "context_items": context_items,
         }
         query = select(
             *(
@@ -626,6 +704,7 @@ class SQLAlchemyStore(BaseStore):
             "feedback": row["feedback"],
             "suspended_states": row["suspended_states"],
             "checkpoints": row["checkpoints"],
+            "context_items": row["context_items"],
         }
 
     # -- suspended states -------------------------------------------------------------------
@@ -865,3 +944,235 @@ class SQLAlchemyStore(BaseStore):
         async with self._connect(write=False) as conn:
             rows = (await conn.execute(query)).mappings().all()
         return [_checkpoint_record(row) for row in rows]
+
+    # -- context items -----------------------------------------------------------------------
+
+    async def save_context_item(
+        self,
+        key: str,
+        value: Any,
+        *,
+        user_id: str | None = None,
+        subscribers: Sequence[str] = (),
+        topics: Sequence[str] = (),
+        ttl: float | timedelta | None = None,
+        posted_by: str | None = None,
+    ) -> ContextItemRecord:
+        """See :meth:`BaseStore.save_context_item`; check, upsert and routes in one transaction."""
+        args = context_inputs.context_item_input(
+            key,
+            value,
+            user_id=user_id,
+            subscribers=subscribers,
+            topics=topics,
+            ttl=ttl,
+            posted_by=posted_by,
+        )
+        now = self._clock()
+        values: dict[str, Any] = {
+            "scope": args.scope,
+            "key": args.key,
+            "value": args.value,
+            "subscribers": args.subscribers,
+            "topics": args.topics,
+            "posted_by": args.posted_by,
+            "ttl": args.ttl,
+            "created_at": now,
+            "expires_at": None if args.lifetime is None else now + args.lifetime,
+        }
+        statement = self._upsert(context_items).values(values)
+        statement = statement.on_conflict_do_update(  # type: ignore[attr-defined]
+            index_elements=[context_items.c.scope, context_items.c.key],
+            set_={
+                name: statement.excluded[name]  # type: ignore[attr-defined]
+                for name in values
+                if name not in {"scope", "key"}
+            },
+        )
+        routes = [
+            {"scope": args.scope, "key": args.key, "kind": kind, "name": name}
+            for kind, names in ((ROUTE_SUBSCRIBER, args.subscribers), (ROUTE_TOPIC, args.topics))
+            for name in names
+        ]
+        async with self._connect(write=True) as conn:
+            if args.posted_by is not None:
+                allowed = await self._allowed_topics(conn, args.scope, args.posted_by)
+                context_inputs.check_may_post(args, allowed)
+            await conn.execute(statement)
+            await conn.execute(
+                delete(context_routes).where(
+                    context_routes.c.scope == args.scope, context_routes.c.key == args.key
+                )
+            )
+            if routes:
+                await conn.execute(insert(context_routes), routes)
+        return _context_record(cast(RowMapping, values))
+
+    @staticmethod
+    async def _allowed_topics(conn: AsyncConnection, scope: str, agent: str) -> list[str] | None:
+        query = select(agent_permissions.c.allowed_topics).where(
+            agent_permissions.c.scope == scope, agent_permissions.c.agent_name == agent
+        )
+        allowed: list[str] | None = (await conn.execute(query)).scalar_one_or_none()
+        return allowed
+
+    def _visible_items(self, scope: str, agent_name: str | None, key: str | None = None) -> Any:
+        query = select(context_items).where(
+            context_items.c.scope == scope, _unexpired(self._clock())
+        )
+        if key is not None:
+            query = query.where(context_items.c.key == key)
+        return query if agent_name is None else query.where(_routed_to(scope, agent_name, key))
+
+    async def get_context_item(
+        self, key: str, *, user_id: str | None = None, agent_name: str | None = None
+    ) -> ContextItemRecord | None:
+        """See :meth:`BaseStore.get_context_item`; one query, routing included."""
+        scope = context_inputs.scope_of(user_id)
+        agent = check_optional_id("agent_name", agent_name)
+        query = self._visible_items(scope, agent, check_id("key", key))
+        async with self._connect(write=False) as conn:
+            row = (await conn.execute(query)).mappings().first()
+        return None if row is None else _context_record(row)
+
+    async def delete_context_item(self, key: str, *, user_id: str | None = None) -> bool:
+        """See :meth:`BaseStore.delete_context_item`; its routes go by ON DELETE CASCADE."""
+        scope = context_inputs.scope_of(user_id)
+        statement = (
+            delete(context_items)
+            .where(context_items.c.scope == scope, context_items.c.key == check_id("key", key))
+            .returning(context_items.c.expires_at)
+        )
+        now = self._clock()
+        async with self._connect(write=True) as conn:
+            expiries = (await conn.execute(statement)).scalars().all()
+        return _unexpired_count(expiries, now) > 0
+
+    async def get_all_context_items(
+        self, *, user_id: str | None = None, agent_name: str | None = None
+    ) -> list[ContextItemRecord]:
+        """See :meth:`BaseStore.get_all_context_items`; one indexed query, routing included."""
+        scope = context_inputs.scope_of(user_id)
+        query = self._visible_items(scope, check_optional_id("agent_name", agent_name))
+        async with self._connect(write=False) as conn:
+            rows = (await conn.execute(query.order_by(context_items.c.key))).mappings().all()
+        return [_context_record(row) for row in rows]
+
+    async def cleanup_expired_context_items(self) -> int:
+        """See :meth:`BaseStore.cleanup_expired_context_items`; a range of the expiry index."""
+        statement = delete(context_items).where(context_items.c.expires_at <= self._clock())
+        async with self._connect(write=True) as conn:
+            result = await conn.execute(statement)
+        return cast(CursorResult[Any], result).rowcount
+
+    async def clear_context_items(self, *, user_id: str | None = None) -> int:
+        """See :meth:`BaseStore.clear_context_items`."""
+        scope = context_inputs.scope_of(user_id)
+        statement = (
+            delete(context_items)
+            .where(context_items.c.scope == scope)
+            .returning(context_items.c.expires_at)
+        )
+        now = self._clock()
+        async with self._connect(write=True) as conn:
+            expiries = (await conn.execute(statement)).scalars().all()
+        return _unexpired_count(expiries, now)
+
+    async def save_agent_topics(
+        self, agent_name: str, topics: Sequence[str], *, user_id: str | None = None
+    ) -> list[str]:
+        """See :meth:`BaseStore.save_agent_topics`; the old rows are replaced in one transaction."""
+        scope = context_inputs.scope_of(user_id)
+        agent = check_id("agent_name", agent_name)
+        names = context_inputs.agent_names("topics", topics)
+        rows = [
+            {"scope": scope, "agent_name": agent, "topic": topic, "position": position}
+            for position, topic in enumerate(names)
+        ]
+        async with self._connect(write=True) as conn:
+            await conn.execute(self._delete_agent_topics(scope, agent))
+            if rows:
+                await conn.execute(insert(agent_topics), rows)
+        return names
+
+    @staticmethod
+    def _delete_agent_topics(scope: str, agent: str) -> Any:
+        return delete(agent_topics).where(
+            agent_topics.c.scope == scope, agent_topics.c.agent_name == agent
+        )
+
+    async def get_agent_topics(self, agent_name: str, *, user_id: str | None = None) -> list[str]:
+        """See :meth:`BaseStore.get_agent_topics`."""
+        scope = context_inputs.scope_of(user_id)
+        query = (
+            select(agent_topics.c.topic)
+            .where(
+                agent_topics.c.scope == scope,
+                agent_topics.c.agent_name == check_id("agent_name", agent_name),
+            )
+            .order_by(agent_topics.c.position)
+        )
+        async with self._connect(write=False) as conn:
+            return list((await conn.execute(query)).scalars().all())
+
+    async def get_all_agent_topics(self, *, user_id: str | None = None) -> dict[str, list[str]]:
+        """See :meth:`BaseStore.get_all_agent_topics`."""
+        query = (
+            select(agent_topics.c.agent_name, agent_topics.c.topic)
+            .where(agent_topics.c.scope == context_inputs.scope_of(user_id))
+            .order_by(agent_topics.c.agent_name, agent_topics.c.position)
+        )
+        async with self._connect(write=False) as conn:
+            rows = (await conn.execute(query)).all()
+        subscriptions: dict[str, list[str]] = {}
+        for agent, topic in rows:
+            subscriptions.setdefault(agent, []).append(topic)
+        return subscriptions
+
+    async def remove_agent_topics(self, agent_name: str, *, user_id: str | None = None) -> bool:
+        """See :meth:`BaseStore.remove_agent_topics`."""
+        scope = context_inputs.scope_of(user_id)
+        statement = self._delete_agent_topics(scope, check_id("agent_name", agent_name))
+        async with self._connect(write=True) as conn:
+            result = await conn.execute(statement)
+        return cast(CursorResult[Any], result).rowcount > 0
+
+    async def save_agent_permissions(
+        self, agent_name: str, allowed_topics: Sequence[str], *, user_id: str | None = None
+    ) -> list[str]:
+        """See :meth:`BaseStore.save_agent_permissions`; one upsert."""
+        values = {
+            "scope": context_inputs.scope_of(user_id),
+            "agent_name": check_id("agent_name", agent_name),
+            "allowed_topics": context_inputs.agent_names("allowed_topics", allowed_topics),
+        }
+        statement = self._upsert(agent_permissions).values(values)
+        statement = statement.on_conflict_do_update(  # type: ignore[attr-defined]
+            index_elements=[agent_permissions.c.scope, agent_permissions.c.agent_name],
+            set_={"allowed_topics": statement.excluded["allowed_topics"]},  # type: ignore[attr-defined]
+        )
+        async with self._connect(write=True) as conn:
+            await conn.execute(statement)
+        return list(values["allowed_topics"])
+
+    async def get_agent_permissions(
+        self, agent_name: str, *, user_id: str | None = None
+    ) -> list[str] | None:
+        """See :meth:`BaseStore.get_agent_permissions`."""
+        scope = context_inputs.scope_of(user_id)
+        agent = check_id("agent_name", agent_name)
+        async with self._connect(write=False) as conn:
+            return await self._allowed_topics(conn, scope, agent)
+
+    async def get_all_agent_permissions(
+        self, *, user_id: str | None = None
+    ) -> dict[str, list[str]]:
+        """See :meth:`BaseStore.get_all_agent_permissions`."""
+        query = (
+            select(agent_permissions.c.agent_name, agent_permissions.c.allowed_topics)
+            .where(agent_permissions.c.scope == context_inputs.scope_of(user_id))
+            .order_by(agent_permissions.c.agent_name)
+        )
+        async with self._connect(write=False) as conn:
+            rows = (await conn.execute(query)).all()
+        return {agent: allowed for agent, allowed in rows}
