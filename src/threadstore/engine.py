@@ -11,6 +11,7 @@ paths can drop silently.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import event
@@ -80,3 +81,28 @@ def configure_sqlite(engine: AsyncEngine) -> None:
         mode = conn.get_execution_options().get(SQLITE_BEGIN_OPTION, "DEFERRED")
         if mode != "NONE":
             conn.exec_driver_sql(f"BEGIN {mode}")
+        conn.connection.info[_OPEN] = mode != "NONE"
+
+    # With the driver in autocommit mode, a transaction is open only after the
+    # BEGIN above: skip the ROLLBACK/COMMIT round trip to aiosqlite's thread
+    # when none was emitted (every read). Unknown state always rolls back.
+    dialect = sync_engine.dialect
+    for name in ("do_rollback", "do_commit"):
+        setattr(dialect, name, _only_if_open(getattr(dialect, name)))
+
+
+_OPEN = "threadstore_transaction_open"
+
+
+def _only_if_open(end: Callable[[Any], None]) -> Callable[[Any], None]:
+    def end_if_open(dbapi_connection: Any) -> None:
+        try:
+            info = dbapi_connection.info
+        except (AttributeError, NotImplementedError):  # not a pooled connection
+            end(dbapi_connection)
+            return
+        if info.get(_OPEN, True):
+            end(dbapi_connection)
+        info[_OPEN] = False
+
+    return end_if_open
