@@ -462,6 +462,12 @@ async def test_agent_permissions_crud(store: BaseStore) -> None:
     assert await store.get_all_agent_permissions() == {"a": ["t2", "t1"], "b": []}
     assert await store.save_agent_permissions("a", ["t3"]) == ["t3"]
     assert await store.get_all_agent_permissions() == {"a": ["t3"], "b": []}
+    assert await store.remove_agent_permissions("a") is True
+    assert await store.remove_agent_permissions("a") is False
+    assert await store.get_agent_permissions("a") is None
+    assert await store.get_all_agent_permissions() == {"b": []}
+    # without a restriction the agent may post to any topic again
+    await store.save_context_item("k", 1, topics=["anything"], posted_by="a")
 
 
 async def test_permission_denied_writes_nothing(store: BaseStore) -> None:
@@ -533,6 +539,7 @@ async def test_other_scopes_cannot_reach_a_users_data(store: BaseStore) -> None:
         assert await store.delete_context_item("secret", user_id=other) is False
         assert await store.clear_context_items(user_id=other) == 0
         assert await store.remove_agent_topics("agent", user_id=other) is False
+        assert await store.remove_agent_permissions("agent", user_id=other) is False
         # overwrite: the same names in another scope make separate records
         await store.save_context_item("secret", "overwritten?", user_id=other, topics=["x"])
         await store.save_agent_topics("agent", ["x"], user_id=other)
@@ -546,6 +553,7 @@ async def test_other_scopes_cannot_reach_a_users_data(store: BaseStore) -> None:
         assert await visible_keys(store, "agent", user_id=other) == ["post", "secret"]
         assert await store.clear_context_items(user_id=other) == 3
         assert await store.remove_agent_topics("agent", user_id=other) is True
+        assert await store.remove_agent_permissions("agent", user_id=other) is True
 
     # B's data is exactly as it was.
     assert await store.get_all_context_items(user_id=b) == b_items

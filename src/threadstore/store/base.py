@@ -434,3 +434,9 @@ class BaseStore(ABC):
         self, *, user_id: str | None = None
     ) -> dict[str, list[str]]:
         """Return every restricted agent of the scope with its allowed topics, by agent name."""
+
+    @abstractmethod
+    async def remove_agent_permissions(
+        self, agent_name: str, *, user_id: str | None = None
+    ) -> bool:
+        """Lift the agent's posting restriction in the scope; return whether it had one."""

@@ -677,3 +677,10 @@ class MemoryStore(BaseStore):
     ) -> dict[str, list[str]]:
         """See :meth:`BaseStore.get_all_agent_permissions`."""
         return self._per_agent(self._agent_permissions, context_inputs.scope_of(user_id))
+
+    async def remove_agent_permissions(
+        self, agent_name: str, *, user_id: str | None = None
+    ) -> bool:
+        """See :meth:`BaseStore.remove_agent_permissions`."""
+        key = (context_inputs.scope_of(user_id), check_id("agent_name", agent_name))
+        return self._agent_permissions.pop(key, None) is not None

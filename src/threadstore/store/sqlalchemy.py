@@ -1176,3 +1176,15 @@ class SQLAlchemyStore(BaseStore):
         async with self._connect(write=False) as conn:
             rows = (await conn.execute(query)).all()
         return {agent: allowed for agent, allowed in rows}
+
+    async def remove_agent_permissions(
+        self, agent_name: str, *, user_id: str | None = None
+    ) -> bool:
+        """See :meth:`BaseStore.remove_agent_permissions`."""
+        statement = delete(agent_permissions).where(
+            agent_permissions.c.scope == context_inputs.scope_of(user_id),
+            agent_permissions.c.agent_name == check_id("agent_name", agent_name),
+        )
+        async with self._connect(write=True, one_statement=True) as conn:
+            result = await conn.execute(statement)
+        return cast(CursorResult[Any], result).rowcount > 0
