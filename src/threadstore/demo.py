@@ -64,6 +64,17 @@ async def run(url: str | None = None) -> None:
         )
         _show("save_suspended_state(): waiting for a human", approval)
 
+        await store.save_context_item(
+            "traveller-profile",
+            {"diet": "vegetarian", "budget_eur": 900},
+            user_id="user-1",
+            topics=["bookings"],
+            ttl=86_400,
+        )
+        await store.save_agent_topics("hotel-agent", ["bookings"], user_id="user-1")
+        shared = await store.get_all_context_items(user_id="user-1", agent_name="hotel-agent")
+        _show("shared context routed to hotel-agent by topic", shared)
+
         try:
             await store.add_message("no-such-thread", "user", "hello?")
         except ThreadNotFoundError as exc:

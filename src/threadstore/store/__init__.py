@@ -21,12 +21,14 @@ def create_store(url: str | URL | None = None, **options: Any) -> BaseStore:
     ``memory://`` gives a :class:`MemoryStore`; ``sqlite+aiosqlite:///path`` and
     ``postgresql+asyncpg://...`` give a :class:`SQLAlchemyStore`. ``None`` reads
     the ``THREADSTORE_URL`` environment variable, then falls back to the embedded
-    default ``sqlite+aiosqlite:///threadstore.db``. ``options`` go to the store.
+    default ``sqlite+aiosqlite:///threadstore.db``. ``options`` go to the store
+    (``auto_migrate`` is accepted and ignored for ``memory://``).
 
     Raises:
         ValidationError: the URL names an unsupported backend or driver.
     """
     chosen = url if url is not None else os.environ.get(URL_ENV_VAR)
     if is_memory_url(chosen):
+        options.pop("auto_migrate", None)  # RAM has no schema: the same code runs on every URL
         return MemoryStore(**options)
     return SQLAlchemyStore(chosen, **options)
