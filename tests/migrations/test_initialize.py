@@ -114,19 +114,19 @@ def _race(url: str) -> list[dict[str, Any]]:
     reports = [results.get(timeout=300) for _ in processes]
     for process in processes:
         process.join(timeout=60)
-        assert process.exitcode == 0
+        assert process.exitcode == 0, (process.exitcode, reports)
     return reports
 
 
 async def test_processes_starting_together_migrate_exactly_once(empty_url: str) -> None:
     reports = _race(empty_url)
-    assert [r["error"] for r in reports] == [None] * PROCESSES
-    assert all(r["status"] == "healthy" and r["revision"] == head() for r in reports)
+    assert [r["error"] for r in reports] == [None] * PROCESSES, reports
+    assert all(r["status"] == "healthy" and r["revision"] == head() for r in reports), reports
     # one process ran every revision; the others found the schema at head
-    assert sorted(r["upgraded"] for r in reports) == [False] * (PROCESSES - 1) + [True]
+    assert sorted(r["upgraded"] for r in reports) == [False] * (PROCESSES - 1) + [True], reports
     assert sorted(r["alembic_steps"] for r in reports) == [0] * (PROCESSES - 1) + [
         len(revision_ids())
-    ]
+    ], reports
     versions = await on_connection(
         empty_url, lambda conn: conn.execute(text(f"SELECT * FROM {VERSION_TABLE}")).all()
     )
