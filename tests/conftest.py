@@ -187,3 +187,20 @@ async def store(store_factory: StoreFactory) -> AsyncIterator[BaseStore]:
     await instance.initialize()
     yield instance
     await instance.close()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """In CI every optional part must be installed: nothing may skip for lack of it."""
+    if os.environ.get("CI", "").lower() not in {"1", "true", "yes"}:
+        return
+    import importlib
+
+    for module in ("asyncpg", "langgraph.graph", "langgraph.checkpoint.conformance"):
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            raise pytest.UsageError(
+                f"CI=true but {module} is not installed: pip install -e '.[dev,langgraph]'"
+            ) from exc
+    if postgres_url() is None:
+        raise pytest.UsageError(f"CI=true but {PG_ENV} is not set: PostgreSQL is required")
