@@ -11,6 +11,7 @@ paths can drop silently.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from threadstore.errors import ValidationError
+
+logger = logging.getLogger("threadstore")
 
 __all__ = ["SQLITE_BEGIN_OPTION", "configure_sqlite", "create_engine"]
 
@@ -73,7 +76,7 @@ def configure_sqlite(engine: AsyncEngine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA journal_mode=WAL")
+        _use_wal(cursor)
         cursor.close()
 
     @event.listens_for(sync_engine, "begin")
@@ -89,6 +92,25 @@ def configure_sqlite(engine: AsyncEngine) -> None:
     dialect = sync_engine.dialect
     for name in ("do_rollback", "do_commit"):
         setattr(dialect, name, _only_if_open(getattr(dialect, name)))
+
+
+def _use_wal(cursor: Any) -> None:
+    """Switch the database file to WAL (a persistent setting) unless it already is.
+
+    When several processes open a new file at once, SQLite refuses all but one
+    switch with SQLITE_BUSY at once, without waiting on the busy timeout; the
+    file is in WAL mode either way, so that refusal is only logged.
+    """
+    cursor.execute("PRAGMA journal_mode")
+    row = cursor.fetchone()
+    if row is not None and str(row[0]).lower() == "wal":
+        return
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+    except Exception as exc:
+        if not str(getattr(exc, "sqlite_errorname", "")).startswith("SQLITE_BUSY"):
+            raise
+        logger.info("another connection is switching the SQLite file to WAL: %s", exc)
 
 
 _OPEN = "threadstore_transaction_open"
