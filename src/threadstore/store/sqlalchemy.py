@@ -184,6 +184,21 @@ def _suspended_record(row: RowMapping) -> SuspendedStateRecord:
     }
 
 
+_CHECKPOINT_RECORD_COLUMNS = [
+    checkpoints.c[name]
+    for name in (
+        "thread_id",
+        "checkpoint_ns",
+        "checkpoint_id",
+        "parent_checkpoint_id",
+        "checkpoint",
+        "metadata",
+        "created_at",
+    )
+]
+"""What the dict checkpoint methods read: the record's columns only."""
+
+
 def _checkpoint_record(row: RowMapping) -> CheckpointRecord:
     return {
         "thread_id": row["thread_id"],
@@ -907,7 +922,7 @@ class SQLAlchemyStore(BaseStore):
         check_id("thread_id", thread_id)
         check_id("checkpoint_ns", checkpoint_ns, allow_empty=True)
         return (
-            select(checkpoints)
+            select(*_CHECKPOINT_RECORD_COLUMNS)  # never the saver's binary payload
             .where(
                 checkpoints.c.thread_id == thread_id, checkpoints.c.checkpoint_ns == checkpoint_ns
             )
