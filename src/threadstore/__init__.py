@@ -7,14 +7,20 @@ PostgreSQL or RAM.
 
 from threadstore.__about__ import __version__
 from threadstore.errors import (
+    AuthenticationError,
+    DatabaseFileError,
+    DatabaseNotFoundError,
     DuplicateRecordError,
     MigrationError,
     PermissionDeniedError,
     PersistenceConnectionError,
     PersistenceError,
+    PoolExhaustedError,
     QueryError,
+    QueryTimeoutError,
     RecordNotFoundError,
     SchemaOutOfDateError,
+    SchemaTooNewError,
     ThreadNotFoundError,
     ValidationError,
     VersionConflictError,
@@ -34,9 +40,12 @@ from threadstore.records import (
 from threadstore.store import BaseStore, MemoryStore, SQLAlchemyStore, create_store
 
 __all__ = [
+    "AuthenticationError",
     "BaseStore",
     "CheckpointRecord",
     "ContextItemRecord",
+    "DatabaseFileError",
+    "DatabaseNotFoundError",
     "DuplicateRecordError",
     "FeedbackRecord",
     "HealthRecord",
@@ -48,10 +57,13 @@ __all__ = [
     "PermissionDeniedError",
     "PersistenceConnectionError",
     "PersistenceError",
+    "PoolExhaustedError",
     "QueryError",
+    "QueryTimeoutError",
     "RecordNotFoundError",
     "SQLAlchemyStore",
     "SchemaOutOfDateError",
+    "SchemaTooNewError",
     "StatsRecord",
     "SuspendedStateRecord",
     "ThreadNotFoundError",

@@ -8,14 +8,20 @@ are translated into these classes at one place per backend and are chained as
 from __future__ import annotations
 
 __all__ = [
+    "AuthenticationError",
+    "DatabaseFileError",
+    "DatabaseNotFoundError",
     "DuplicateRecordError",
     "MigrationError",
     "PermissionDeniedError",
     "PersistenceConnectionError",
     "PersistenceError",
+    "PoolExhaustedError",
     "QueryError",
+    "QueryTimeoutError",
     "RecordNotFoundError",
     "SchemaOutOfDateError",
+    "SchemaTooNewError",
     "ThreadNotFoundError",
     "ValidationError",
     "VersionConflictError",
@@ -28,9 +34,12 @@ class PersistenceError(Exception):
     Attributes:
         message: What went wrong.
         suggestion: What the caller can do about it.
+        retryable: Whether calling again, unchanged, may succeed (a lost
+            connection, a timeout, a conflict with a concurrent writer).
     """
 
     default_suggestion = "See the threadstore documentation for this error."
+    retryable: bool = False
 
     def __init__(self, message: str, *, suggestion: str | None = None) -> None:
         self.message = message
@@ -48,6 +57,43 @@ class PersistenceConnectionError(PersistenceError):
         "Check that the database server is running and that the URL is right; "
         "the store reconnects by itself once the database is back."
     )
+    retryable = True
+
+
+class AuthenticationError(PersistenceConnectionError):
+    """The server refused the credentials (wrong password, unknown role, no access)."""
+
+    default_suggestion = (
+        "Check the user name and password in the URL (and the server's pg_hba.conf); "
+        "waiting or retrying will not help."
+    )
+    retryable = False
+
+
+class DatabaseNotFoundError(PersistenceConnectionError):
+    """The server is up but the database named in the URL does not exist."""
+
+    default_suggestion = (
+        "Create the database first (e.g. `createdb NAME`), or fix the database name in the URL."
+    )
+    retryable = False
+
+
+class DatabaseFileError(PersistenceConnectionError):
+    """A SQLite database file cannot be used: permissions, a missing folder, not a database."""
+
+    default_suggestion = "Check the path in the URL and the file's and folder's permissions."
+    retryable = False
+
+
+class PoolExhaustedError(PersistenceConnectionError):
+    """Every pooled connection was busy for longer than ``pool_timeout``."""
+
+    default_suggestion = (
+        "Retry later, or raise pool_size/max_overflow (engine options of create_store) "
+        "or pool_timeout; check for calls that hold connections for long."
+    )
+    retryable = True
 
 
 class MigrationError(PersistenceError):
@@ -62,6 +108,15 @@ class SchemaOutOfDateError(MigrationError):
     default_suggestion = (
         "Run `alembic upgrade head` from the repository root or `threadstore db upgrade "
         "--url URL` from an installed package, or pass auto_migrate=True."
+    )
+
+
+class SchemaTooNewError(SchemaOutOfDateError):
+    """The database was migrated by a newer threadstore: this code is older than the schema."""
+
+    default_suggestion = (
+        "Upgrade threadstore to the release that migrated this database (or newer); "
+        "never run an older release against it."
     )
 
 
@@ -94,10 +149,21 @@ class QueryError(PersistenceError):
     default_suggestion = "Check the server log; if it persists, report it with the message above."
 
 
+class QueryTimeoutError(QueryError):
+    """A statement ran past ``statement_timeout`` or waited past ``lock_timeout``."""
+
+    default_suggestion = (
+        "Retry the call; if it keeps timing out, look for long transactions holding locks "
+        "or raise statement_timeout/lock_timeout."
+    )
+    retryable = True
+
+
 class VersionConflictError(PersistenceError):
     """A concurrent writer changed the record first (serialization failure or deadlock)."""
 
     default_suggestion = "Read the record again and retry the operation."
+    retryable = True
 
 
 class ValidationError(PersistenceError, ValueError):
