@@ -335,7 +335,12 @@ class SQLAlchemyStore(BaseStore):
 
     @contextlib.asynccontextmanager
     async def _connect(
-        self, *, write: bool, thread_id: str | None = None, one_statement: bool = False
+        self,
+        *,
+        write: bool,
+        thread_id: str | None = None,
+        one_statement: bool = False,
+        duplicate: str | None = None,
     ) -> AsyncIterator[AsyncConnection]:
         """Open one transaction (write) or one autocommit connection (read).
 
@@ -363,7 +368,9 @@ class SQLAlchemyStore(BaseStore):
                             await conn.execution_options(isolation_level="AUTOCOMMIT")
                         yield conn
                 except DRIVER_ERRORS as exc:
-                    error = translate_error(exc, where=self._where, thread_id=thread_id)
+                    error = translate_error(
+                        exc, where=self._where, thread_id=thread_id, duplicate=duplicate
+                    )
                     if isinstance(error, PersistenceConnectionError):
                         # never hand a broken connection back to the pool
                         await conn.invalidate()
@@ -371,7 +378,9 @@ class SQLAlchemyStore(BaseStore):
                 finally:
                     await conn.close()
         except DRIVER_ERRORS as exc:
-            raise translate_error(exc, where=self._where, thread_id=thread_id) from exc
+            raise translate_error(
+                exc, where=self._where, thread_id=thread_id, duplicate=duplicate
+            ) from exc
 
     def _upsert(self, table: Table) -> Insert:
         dialect = postgresql if self._dialect == "postgresql" else sqlite
@@ -449,7 +458,7 @@ class SQLAlchemyStore(BaseStore):
             "parent_thread_id": None,
             "fork_message_index": None,
         }
-        async with self._connect(write=True) as conn:
+        async with self._connect(write=True, duplicate=f"thread {args.thread_id!r}") as conn:
             await conn.execute(insert(threads), values)
         return _thread_record(cast(RowMapping, values))
 
@@ -814,7 +823,7 @@ class SQLAlchemyStore(BaseStore):
         check_id("parent_thread_id", parent_thread_id)
         index = check_int("message_index", message_index)
         now = self._clock()
-        async with self._connect(write=True) as conn:
+        async with self._connect(write=True, duplicate=f"thread {args.thread_id!r}") as conn:
             parent = (
                 (await conn.execute(select(threads).where(threads.c.id == parent_thread_id)))
                 .mappings()

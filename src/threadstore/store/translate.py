@@ -34,7 +34,11 @@ _PG_CONNECTION_CLASSES = ("08", "53", "57", "28")  # connection, resources, oper
 
 
 def translate_error(
-    exc: BaseException, *, where: str, thread_id: str | None = None
+    exc: BaseException,
+    *,
+    where: str,
+    thread_id: str | None = None,
+    duplicate: str | None = None,
 ) -> PersistenceError:
     """Return the threadstore error for a driver exception raised by a store call.
 
@@ -43,12 +47,16 @@ def translate_error(
         where: A redacted description of the database, for the message.
         thread_id: The thread the call was about; a foreign-key violation then
             means that thread does not exist.
+        duplicate: The record the call creates (e.g. ``thread 't1'``); a
+            unique violation then names it instead of the constraint.
     """
     orig = getattr(exc, "orig", None) or exc
     detail = f"{type(orig).__name__}: {orig}".strip()
     sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
     sqlite_name = getattr(orig, "sqlite_errorname", None)
-    error = _classify(exc, str(sqlstate or ""), str(sqlite_name or ""), detail, where, thread_id)
+    error = _classify(
+        exc, str(sqlstate or ""), str(sqlite_name or ""), detail, where, thread_id, duplicate
+    )
     logger.debug("translated %s into %s", type(orig).__name__, type(error).__name__)
     return error
 
@@ -60,6 +68,7 @@ def _classify(
     detail: str,
     where: str,
     thread_id: str | None,
+    duplicate: str | None,
 ) -> PersistenceError:
     if sqlstate == "23503" or sqlite_name == "SQLITE_CONSTRAINT_FOREIGNKEY":
         if thread_id is not None:
@@ -69,6 +78,8 @@ def _classify(
         "SQLITE_CONSTRAINT_PRIMARYKEY",
         "SQLITE_CONSTRAINT_UNIQUE",
     }:
+        if duplicate is not None:
+            return DuplicateRecordError(f"{duplicate} already exists")
         return DuplicateRecordError(f"a record with this id already exists ({detail})")
     if sqlstate.startswith(("22", "23")) or sqlite_name.startswith("SQLITE_CONSTRAINT"):
         return ValidationError(f"the database rejected a value ({detail})")
