@@ -21,6 +21,7 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from threadstore.engine_options import POOL_OPTIONS, check_engine_options
 from threadstore.errors import ValidationError
 
 logger = logging.getLogger("threadstore")
@@ -37,8 +38,10 @@ def create_engine(url: URL, **options: Any) -> AsyncEngine:
     """Create an :class:`AsyncEngine` for ``url`` with threadstore's defaults.
 
     Raises:
-        ValidationError: the driver for the URL is not installed.
+        ValidationError: the driver for the URL is not installed, or an option is
+            unknown, badly typed or does not apply to this database.
     """
+    check_engine_options(options)
     try:
         engine = create_async_engine(url, **options)
     except ModuleNotFoundError as exc:
@@ -46,6 +49,14 @@ def create_engine(url: URL, **options: Any) -> AsyncEngine:
         raise ValidationError(
             f"the driver for {url.drivername} is not installed ({exc.name})",
             suggestion=f"pip install 'threadstore[{extra}]'",
+        ) from exc
+    except TypeError as exc:  # options valid in general, not for this pool
+        given = sorted(POOL_OPTIONS.intersection(options)) or sorted(options)
+        raise ValidationError(
+            f"engine option(s) {', '.join(given)} do not apply to {url.drivername} "
+            "with this connection pool",
+            suggestion="Drop them: an in-memory SQLite database shares one connection "
+            "(StaticPool), and a poolclass such as NullPool has no pool size.",
         ) from exc
     if url.get_backend_name() == "sqlite":
         configure_sqlite(engine)

@@ -18,6 +18,7 @@ from datetime import timedelta
 from types import TracebackType
 from typing import Any, Self
 
+from threadstore.errors import DuplicateRecordError, RecordNotFoundError
 from threadstore.records import (
     CheckpointRecord,
     ContextItemRecord,
@@ -31,7 +32,14 @@ from threadstore.records import (
     ThreadRecord,
 )
 
-__all__ = ["DEFAULT_SUSPENDED_TTL", "UPDATABLE_THREAD_FIELDS", "BaseStore", "fork_title"]
+__all__ = [
+    "DEFAULT_SUSPENDED_TTL",
+    "UPDATABLE_THREAD_FIELDS",
+    "BaseStore",
+    "approval_of_other_thread",
+    "fork_title",
+    "message_not_in_thread",
+]
 
 DEFAULT_SUSPENDED_TTL = timedelta(days=7)
 UPDATABLE_THREAD_FIELDS = frozenset({"title", "metadata"})
@@ -42,6 +50,24 @@ def fork_title(parent_title: str | None, parent_id: str) -> str:
     """Default title of a fork: ``Fork of <title>``, never nested ``Fork of Fork of``."""
     base = parent_title or parent_id
     return base if base.startswith(_FORK_PREFIX) else f"{_FORK_PREFIX}{base}"
+
+
+def message_not_in_thread(message_id: int, thread_id: str) -> RecordNotFoundError:
+    """The error of feedback whose ``message_id`` names no message of its thread."""
+    return RecordNotFoundError(
+        f"message {message_id} is not a message of thread {thread_id!r}",
+        suggestion="Pass the id of a message returned by add_message/get_messages for this "
+        "thread, or no message_id for feedback on the whole thread.",
+    )
+
+
+def approval_of_other_thread(approval_id: str) -> DuplicateRecordError:
+    """The error of saving a suspended state under an approval id another thread holds."""
+    return DuplicateRecordError(
+        f"approval {approval_id!r} already exists for another thread",
+        suggestion="Use a new approval id for this thread (e.g. a UUID), or delete the other "
+        "thread's approval first.",
+    )
 
 
 class BaseStore(ABC):
@@ -201,14 +227,18 @@ class BaseStore(ABC):
         comment: str | None = None,
         message_id: int | None = None,
         feedback_type: str = "thumbs",
-        query: str | None = None,
-        response: str | None = None,
+        query: str | None = "",
+        response: str | None = "",
         correction: str | None = None,
     ) -> FeedbackRecord:
         """Record feedback on a thread (optionally on one message).
 
+        Unlike Agentomatic's SQL store, feedback on a missing thread is an error
+        on every backend, never an orphan row.
+
         Raises:
             ThreadNotFoundError: the thread does not exist.
+            RecordNotFoundError: ``message_id`` names no message of this thread.
             ValidationError: e.g. a rating outside 1..5.
         """
 
@@ -244,10 +274,15 @@ class BaseStore(ABC):
     ) -> SuspendedStateRecord:
         """Save (or replace) the state waiting for approval ``approval_id``.
 
-        ``ttl`` is a timedelta or seconds; the default is 7 days.
+        ``ttl`` is a timedelta or seconds; the default is 7 days. Saving again
+        under the same id for the same thread replaces the state (and restarts
+        its TTL); an id that a live approval of another thread holds is refused,
+        never moved. Values may hold LangChain objects (e.g. ``HumanMessage``):
+        they are stored in LangChain's JSON form and revived on read.
 
         Raises:
             ThreadNotFoundError: the thread does not exist.
+            DuplicateRecordError: the approval id belongs to another thread.
         """
 
     @abstractmethod

@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from threadstore.errors import ValidationError
+from threadstore.lc_messages import encode
 from threadstore.store.base import DEFAULT_SUSPENDED_TTL, UPDATABLE_THREAD_FIELDS
 from threadstore.validation import (
     MAX_TITLE_LENGTH,
@@ -24,6 +25,7 @@ from threadstore.validation import (
     check_optional_id,
     check_optional_text,
     check_rating,
+    check_seq,
     check_text,
     check_ttl,
 )
@@ -185,8 +187,8 @@ def message_page(
     return MessagePage(
         limit=check_limit("limit", limit),
         offset=check_limit("offset", offset),
-        after_seq=None if after_seq is None else check_int("after_seq", after_seq),
-        before_seq=None if before_seq is None else check_int("before_seq", before_seq),
+        after_seq=None if after_seq is None else check_seq("after_seq", after_seq),
+        before_seq=None if before_seq is None else check_seq("before_seq", before_seq),
         newest_first=bool(newest_first),
     )
 
@@ -244,7 +246,7 @@ def suspended_state_input(
         check_id("thread_id", thread_id),
         check_id("agent_name", agent_name),
         check_id("node_name", node_name),
-        copy.deepcopy(check_json_object("state_json", state_json, allow_none=False)),
+        copy.deepcopy(check_json_object("state_json", encode(state_json), allow_none=False)),
         check_ttl(ttl, default=DEFAULT_SUSPENDED_TTL),
     )
 
@@ -263,6 +265,6 @@ def checkpoint_input(
         check_id("checkpoint_ns", checkpoint_ns, allow_empty=True),
         check_id("checkpoint_id", checkpoint_id),
         check_optional_id("parent_checkpoint_id", parent_checkpoint_id),
-        copy.deepcopy(check_json_object("checkpoint", checkpoint, allow_none=False)),
+        copy.deepcopy(check_json_object("checkpoint", encode(checkpoint), allow_none=False)),
         _metadata("metadata", metadata),
     )

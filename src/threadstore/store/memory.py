@@ -14,7 +14,8 @@ from dataclasses import asdict
 from datetime import timedelta
 from typing import Any, TypeVar, cast
 
-from threadstore.clock import Clock, isoformat, utcnow
+from threadstore import lc_messages
+from threadstore.clock import Clock, check_clock, isoformat
 from threadstore.errors import DuplicateRecordError, ThreadNotFoundError
 from threadstore.records import (
     CheckpointRecord,
@@ -29,8 +30,19 @@ from threadstore.records import (
     ThreadRecord,
 )
 from threadstore.store import context_inputs, inputs
-from threadstore.store.base import BaseStore, fork_title
-from threadstore.validation import check_id, check_int, check_limit, check_optional_id
+from threadstore.store.base import (
+    BaseStore,
+    approval_of_other_thread,
+    fork_title,
+    message_not_in_thread,
+)
+from threadstore.validation import (
+    check_id,
+    check_int,
+    check_limit,
+    check_optional_id,
+    check_seq,
+)
 
 __all__ = ["MemoryStore"]
 
@@ -39,6 +51,17 @@ _T = TypeVar("_T")
 
 def _copy(value: _T) -> _T:
     return copy.deepcopy(value)
+
+
+_R = TypeVar("_R", SuspendedStateRecord, CheckpointRecord)
+
+
+def _revived(record: _R) -> _R:
+    """A copy of a suspended state or checkpoint with LangChain messages revived."""
+    copied = _copy(record)
+    key = "state_snapshot" if "state_snapshot" in copied else "checkpoint"
+    copied[key] = lc_messages.decode(copied[key])  # type: ignore[literal-required]
+    return copied
 
 
 class MemoryStore(BaseStore):
@@ -55,8 +78,9 @@ class MemoryStore(BaseStore):
     def __init__(self, *, max_threads: int | None = None, clock: Clock | None = None) -> None:
         if max_threads is not None:
             check_int("max_threads", max_threads, minimum=1)
-        self._max_threads = max_threads
-        self._clock = clock or utcnow
+        self.max_threads = max_threads
+        """The most threads kept (the least recently updated is evicted), None when unbounded."""
+        self._clock = check_clock(clock)
         self._threads: dict[str, ThreadRecord] = {}
         self._messages: dict[str, list[MessageRecord]] = {}
         self._feedback: dict[int, FeedbackRecord] = {}
@@ -76,7 +100,7 @@ class MemoryStore(BaseStore):
         self._next_feedback_id = 1
 
     def __repr__(self) -> str:
-        return f"MemoryStore(threads={len(self._threads)}, max_threads={self._max_threads})"
+        return f"MemoryStore(threads={len(self._threads)}, max_threads={self.max_threads})"
 
     def _now(self) -> str:
         return isoformat(self._clock())
@@ -131,7 +155,7 @@ class MemoryStore(BaseStore):
     def _insert_thread(self, thread: ThreadRecord, messages: list[MessageRecord]) -> None:
         self._threads[thread["id"]] = thread
         self._messages[thread["id"]] = messages
-        if self._max_threads is not None and len(self._threads) > self._max_threads:
+        if self.max_threads is not None and len(self._threads) > self.max_threads:
             others = (t for t in self._threads.values() if t["id"] != thread["id"])
             oldest = min(others, key=lambda t: (t["updated_at"], t["id"]))
             self._remove_thread(oldest["id"])
@@ -284,8 +308,8 @@ class MemoryStore(BaseStore):
         comment: str | None = None,
         message_id: int | None = None,
         feedback_type: str = "thumbs",
-        query: str | None = None,
-        response: str | None = None,
+        query: str | None = "",
+        response: str | None = "",
         correction: str | None = None,
     ) -> FeedbackRecord:
         """See :meth:`BaseStore.add_feedback`."""
@@ -303,6 +327,10 @@ class MemoryStore(BaseStore):
         )
         if args.thread_id not in self._threads:
             raise ThreadNotFoundError(args.thread_id)
+        if args.message_id is not None and not any(
+            m["id"] == args.message_id for m in self._messages[args.thread_id]
+        ):
+            raise message_not_in_thread(args.message_id, args.thread_id)
         record = cast(
             FeedbackRecord,
             {"id": self._next_feedback_id, **asdict(args), "created_at": self._now()},
@@ -364,6 +392,9 @@ class MemoryStore(BaseStore):
         )
         if thread not in self._threads:
             raise ThreadNotFoundError(thread)
+        existing = self._suspended.get(approval)
+        if existing is not None and existing["thread_id"] != thread and self._live(existing):
+            raise approval_of_other_thread(approval)
         now = self._clock()
         record: SuspendedStateRecord = {
             "id": approval,
@@ -375,7 +406,7 @@ class MemoryStore(BaseStore):
             "expires_at": isoformat(now + lifetime),
         }
         self._suspended[approval] = record
-        return _copy(record)
+        return _revived(record)
 
     def _live(self, record: SuspendedStateRecord) -> bool:
         return record["expires_at"] > self._now()
@@ -384,7 +415,7 @@ class MemoryStore(BaseStore):
         """See :meth:`BaseStore.get_suspended_state`."""
         check_id("approval_id", approval_id)
         record = self._suspended.get(approval_id)
-        return _copy(record) if record is not None and self._live(record) else None
+        return _revived(record) if record is not None and self._live(record) else None
 
     async def list_suspended_states(
         self, *, thread_id: str | None = None, agent_name: str | None = None
@@ -399,7 +430,7 @@ class MemoryStore(BaseStore):
             and (agent_name is None or s["agent_name"] == agent_name)
         ]
         items.sort(key=lambda s: (s["created_at"], s["id"]))
-        return _copy(items)
+        return [_revived(item) for item in items]
 
     async def delete_suspended_state(self, approval_id: str) -> bool:
         """See :meth:`BaseStore.delete_suspended_state`."""
@@ -426,7 +457,7 @@ class MemoryStore(BaseStore):
         """See :meth:`BaseStore.fork_thread`."""
         args = inputs.thread_input(new_thread_id, "-", "-", title, None)
         check_id("parent_thread_id", parent_thread_id)
-        index = check_int("message_index", message_index)
+        index = check_seq("message_index", message_index)
         parent = self._threads.get(parent_thread_id)
         if parent is None or not 0 <= index < parent["message_count"]:
             return None
@@ -509,7 +540,7 @@ class MemoryStore(BaseStore):
         if not checkpoint_id:
             checkpoint_id = max(saved, default="")
         record = saved.get(checkpoint_id)
-        return None if record is None else _copy(record)
+        return None if record is None else _revived(record)
 
     async def list_checkpoints(
         self,
@@ -526,7 +557,7 @@ class MemoryStore(BaseStore):
         maximum = inputs.optional_limit(limit)
         saved = self._checkpoints.get((thread_id, checkpoint_ns), {})
         ids = sorted((c for c in saved if before is None or c < before), reverse=True)
-        return _copy([saved[c] for c in ids[:maximum]])
+        return [_revived(saved[c]) for c in ids[:maximum]]
 
     # -- context items ------------------------------------------------------------------
 

@@ -42,7 +42,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, CursorResult, RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from threadstore.clock import Clock, isoformat, utcnow
+from threadstore import lc_messages
+from threadstore.clock import Clock, check_clock, isoformat
 from threadstore.config import URL_ENV_VAR, redact_url, resolve_url
 from threadstore.engine import SQLITE_BEGIN_OPTION, configure_sqlite, create_engine
 from threadstore.errors import (
@@ -79,10 +80,20 @@ from threadstore.records import (
     ThreadRecord,
 )
 from threadstore.store import context_inputs, inputs
-from threadstore.store.base import BaseStore, fork_title
+from threadstore.store.base import (
+    BaseStore,
+    approval_of_other_thread,
+    fork_title,
+    message_not_in_thread,
+)
 from threadstore.store.translate import DRIVER_ERRORS, translate_error
 from threadstore.types import UTCDateTime
-from threadstore.validation import check_id, check_int, check_limit, check_optional_id
+from threadstore.validation import (
+    check_id,
+    check_limit,
+    check_optional_id,
+    check_seq,
+)
 
 __all__ = ["SQLAlchemyStore"]
 
@@ -178,7 +189,7 @@ def _suspended_record(row: RowMapping) -> SuspendedStateRecord:
         "thread_id": row["thread_id"],
         "agent_name": row["agent_name"],
         "node_name": row["node_name"],
-        "state_snapshot": row["state_snapshot"],
+        "state_snapshot": lc_messages.decode(row["state_snapshot"]),
         "created_at": isoformat(row["created_at"]),
         "expires_at": isoformat(row["expires_at"]),
     }
@@ -205,7 +216,7 @@ def _checkpoint_record(row: RowMapping) -> CheckpointRecord:
         "checkpoint_ns": row["checkpoint_ns"],
         "checkpoint_id": row["checkpoint_id"],
         "parent_checkpoint_id": row["parent_checkpoint_id"],
-        "checkpoint": row["checkpoint"],
+        "checkpoint": lc_messages.decode(row["checkpoint"]),
         "metadata": row["metadata"],
         "created_at": isoformat(row["created_at"]),
     }
@@ -301,6 +312,7 @@ class SQLAlchemyStore(BaseStore):
         clock: Clock | None = None,
         **engine_options: Any,
     ) -> None:
+        self._clock = check_clock(clock)
         if engine is not None:
             if url is not None or engine_options:
                 raise ValidationError(
@@ -319,7 +331,6 @@ class SQLAlchemyStore(BaseStore):
         if auto_migrate is None:
             auto_migrate = engine is None and url is None and not os.environ.get(URL_ENV_VAR)
         self._auto_migrate = auto_migrate
-        self._clock = clock or utcnow
         self._write_lock = asyncio.Lock()
         self._init_lock = asyncio.Lock()
         self._revision: str | None = None
@@ -652,8 +663,8 @@ class SQLAlchemyStore(BaseStore):
         comment: str | None = None,
         message_id: int | None = None,
         feedback_type: str = "thumbs",
-        query: str | None = None,
-        response: str | None = None,
+        query: str | None = "",
+        response: str | None = "",
         correction: str | None = None,
     ) -> FeedbackRecord:
         """See :meth:`BaseStore.add_feedback`."""
@@ -671,9 +682,27 @@ class SQLAlchemyStore(BaseStore):
         )
         values: dict[str, Any] = {**asdict(args), "created_at": self._clock()}
         async with self._connect(write=True, thread_id=args.thread_id) as conn:
+            if args.message_id is not None:
+                await self._require_message(conn, args.thread_id, args.message_id)
             statement = insert(feedback).values(values).returning(feedback.c.id)
             values["id"] = (await conn.execute(statement)).scalar_one()
         return _feedback_record(cast(RowMapping, values))
+
+    @staticmethod
+    async def _require_message(conn: AsyncConnection, thread_id: str, message_id: int) -> None:
+        """Raise unless the thread exists and ``message_id`` is one of its messages."""
+        query = select(
+            select(threads.c.id).where(threads.c.id == thread_id).exists().label("thread"),
+            select(messages.c.id)
+            .where(messages.c.id == message_id, messages.c.thread_id == thread_id)
+            .exists()
+            .label("message"),
+        )
+        found = (await conn.execute(query)).one()
+        if not found.thread:
+            raise ThreadNotFoundError(thread_id)
+        if not found.message:
+            raise message_not_in_thread(message_id, thread_id)
 
     async def get_feedback(
         self,
@@ -761,9 +790,12 @@ class SQLAlchemyStore(BaseStore):
         statement = statement.on_conflict_do_update(  # type: ignore[attr-defined]
             index_elements=[suspended.c.id],
             set_={key: statement.excluded[key] for key in values if key != "id"},  # type: ignore[attr-defined]
-        )
+            # the same thread replaces its approval; another thread's live one is refused
+            where=or_(suspended.c.thread_id == thread, suspended.c.expires_at <= now),
+        ).returning(suspended.c.id)
         async with self._connect(write=True, thread_id=thread) as conn:
-            await conn.execute(statement)
+            if (await conn.execute(statement)).first() is None:
+                raise approval_of_other_thread(approval)
         return _suspended_record(cast(RowMapping, values))
 
     async def get_suspended_state(self, approval_id: str) -> SuspendedStateRecord | None:
@@ -821,7 +853,7 @@ class SQLAlchemyStore(BaseStore):
         """See :meth:`BaseStore.fork_thread`; messages are copied by one INSERT ... SELECT."""
         args = inputs.thread_input(new_thread_id, "-", "-", title, None)
         check_id("parent_thread_id", parent_thread_id)
-        index = check_int("message_index", message_index)
+        index = check_seq("message_index", message_index)
         now = self._clock()
         async with self._connect(write=True, duplicate=f"thread {args.thread_id!r}") as conn:
             parent = (
