@@ -43,7 +43,8 @@ async def test_feedback_message_id_must_name_a_message_of_the_thread(store: Base
     with pytest.raises(RecordNotFoundError) as info:
         await store.add_feedback("t1", "alice", "helper", rating=2, message_id=other["id"])
     assert not isinstance(info.value, ThreadNotFoundError)
-    assert str(other["id"]) in info.value.message and "'t1'" in info.value.message
+    assert str(other["id"]) in info.value.message
+    assert "'t1'" in info.value.message
     with pytest.raises(RecordNotFoundError):
         await store.add_feedback("t1", "alice", "helper", message_id=other["id"] + 1000)
     assert await store.get_feedback(thread_id="t1") == []
@@ -189,7 +190,8 @@ async def test_duplicate_thread_error_names_the_thread(store: BaseStore) -> None
     assert created.value.message == "thread 't1' already exists"
     assert forked.value.message == "thread 't2' already exists"
     for error in (created.value, forked.value):
-        assert "pk_" not in str(error) and "UNIQUE" not in str(error)
+        assert "pk_" not in str(error)
+        assert "UNIQUE" not in str(error)
         assert "duplicate key" not in str(error)
 
 
