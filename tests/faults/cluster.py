@@ -73,13 +73,24 @@ class Cluster:
             command = ["runuser", "-u", "postgres", "--", *command]
         return subprocess.run(command, check=check, capture_output=True).returncode
 
-    def start(self) -> None:
-        """Start the server and wait until it accepts connections."""
+    def start(self, *, standby: bool = False) -> None:
+        """Start the server and wait until it is up.
+
+        With ``standby`` it starts in recovery with hot standby off: up, but
+        refusing every connection as "not accepting connections" (57P03), the
+        way a server still starting up does, until it is stopped.
+        """
         options = (
             f"-c listen_addresses=127.0.0.1 -c port={self.port} "
             f"-c unix_socket_directories={self.root} -c fsync=off "
             "-c synchronous_commit=off -c full_page_writes=off"
         )
+        signal = self.data / "standby.signal"
+        if standby:
+            options += " -c hot_standby=off"
+            signal.touch()
+        else:
+            signal.unlink(missing_ok=True)
         log = self.root / "server.log"
         self._run("pg_ctl", "-D", str(self.data), "-l", str(log), "-w", "-o", options, "start")
 

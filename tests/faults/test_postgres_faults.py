@@ -194,10 +194,33 @@ async def test_server_shutting_down_refuses_new_connections(
         error = info.value
         assert _is_plain_connection_error(error)
         assert "shutting down" in error.message
+        assert "retry in a moment" in error.suggestion
         assert "reconnects" in error.suggestion
         assert error.__cause__ is not None
     finally:
         await session.close()
     running_cluster.wait_stopped()
+    running_cluster.start()
+    assert (await cluster_store.get_thread("t1")) is not None
+
+
+async def test_server_not_yet_accepting_connections(
+    running_cluster: Cluster, cluster_store: SQLAlchemyStore
+) -> None:
+    await cluster_store.create_thread("t1", "alice", "helper")
+    await cluster_store.engine.dispose()  # the next call must open a new connection
+    running_cluster.stop("fast")
+    running_cluster.start(standby=True)  # up, in recovery, refusing connections
+    try:
+        with pytest.raises(PersistenceConnectionError) as info:
+            await cluster_store.get_thread("t1")
+        error = info.value
+        assert _is_plain_connection_error(error)
+        assert "not accepting connections" in error.message
+        assert "starting up" in error.suggestion
+        assert "credentials" not in error.suggestion
+        assert error.__cause__ is not None
+    finally:
+        running_cluster.stop("fast")
     running_cluster.start()
     assert (await cluster_store.get_thread("t1")) is not None

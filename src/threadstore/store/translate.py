@@ -118,6 +118,12 @@ def _server_state(
         else:
             reason = "ran past statement_timeout or was canceled"
         return QueryTimeoutError(f"the statement {reason} on {where} ({detail})")
+    if sqlstate == "57P03":  # cannot_connect_now: starting up, shutting down, a closed standby
+        return PersistenceConnectionError(
+            f"the server of {where} does not accept connections now ({detail})",
+            suggestion="The server is starting up, shutting down or recovering; retry in a "
+            "moment: the store reconnects by itself once the server accepts connections.",
+        )
     # No statement means SQLAlchemy was opening the connection when it failed.
     connecting = isinstance(exc, sa_exc.DBAPIError) and exc.statement is None
     if sqlstate == _PG_NOT_ACCEPTING and connecting:
