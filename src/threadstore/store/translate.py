@@ -106,10 +106,10 @@ def _server_state(
     if sqlstate.startswith(_PG_AUTHENTICATION):
         return AuthenticationError(f"the server of {where} refused the credentials ({detail})")
     if sqlstate == "3D000":
-        name = database or "named in the URL"
+        named = repr(database) if database else "named in the URL"
         return DatabaseNotFoundError(
-            f"database {name!r} does not exist on the server of {where} ({detail})",
-            suggestion=f"Create the database first (e.g. `createdb {name}`), "
+            f"database {named} does not exist on the server of {where} ({detail})",
+            suggestion=f"Create the database first (e.g. `createdb {database or 'NAME'}`), "
             "or fix the database name in the URL.",
         )
     if sqlstate in _PG_TIMEOUTS:
