@@ -344,6 +344,14 @@ class SQLAlchemyStore(BaseStore):
         """The engine this store runs on."""
         return self._engine
 
+    def _fault_context(self) -> dict[str, Any]:
+        """What :func:`translate_error` names: the URL, its database, the engine's pool."""
+        return {
+            "where": self._where,
+            "database": self._engine.url.database,
+            "pool": self._engine.pool,
+        }
+
     @contextlib.asynccontextmanager
     async def _connect(
         self,
@@ -380,7 +388,7 @@ class SQLAlchemyStore(BaseStore):
                         yield conn
                 except DRIVER_ERRORS as exc:
                     error = translate_error(
-                        exc, where=self._where, thread_id=thread_id, duplicate=duplicate
+                        exc, thread_id=thread_id, duplicate=duplicate, **self._fault_context()
                     )
                     if isinstance(error, PersistenceConnectionError):
                         # never hand a broken connection back to the pool
@@ -390,7 +398,7 @@ class SQLAlchemyStore(BaseStore):
                     await conn.close()
         except DRIVER_ERRORS as exc:
             raise translate_error(
-                exc, where=self._where, thread_id=thread_id, duplicate=duplicate
+                exc, thread_id=thread_id, duplicate=duplicate, **self._fault_context()
             ) from exc
 
     def _upsert(self, table: Table) -> Insert:
@@ -413,7 +421,7 @@ class SQLAlchemyStore(BaseStore):
                 async with self._engine.connect() as conn:
                     self._revision = await ensure_schema(conn, upgrade=self._auto_migrate)
             except DRIVER_ERRORS as exc:
-                raise translate_error(exc, where=self._where) from exc
+                raise translate_error(exc, **self._fault_context()) from exc
             logger.info("threadstore ready on %s at revision %s", self._where, self._revision)
 
     async def close(self) -> None:
