@@ -257,14 +257,25 @@ async def ensure_schema(connection: AsyncConnection, *, auto_migrate: bool | Non
         state = await connection.run_sync(read_schema_state)
     if not _needs_upgrade(state, head, auto_migrate):
         return head
-    async with migration_transaction(connection):
-        state = await connection.run_sync(read_schema_state)
-        if not _needs_upgrade(state, head, auto_migrate):
-            return head  # another process migrated while this one waited for the lock
-        logger.info("upgrading threadstore schema from %s to %s", state.revision, head)
-        await connection.run_sync(upgrade_connection)
+    try:
+        async with migration_transaction(connection):
+            state = await connection.run_sync(read_schema_state)
+            if not _needs_upgrade(state, head, auto_migrate):
+                return head  # another process migrated while this one waited for the lock
+            logger.info("upgrading threadstore schema from %s to %s", state.revision, head)
+            await connection.run_sync(upgrade_connection)
+    except CommandError as exc:
+        raise _alembic_failed(exc, redact_url(connection.engine.url)) from exc
     logger.info("upgraded threadstore schema from %s to %s", state.revision, head)
     return head
+
+
+def _alembic_failed(exc: CommandError, where: str) -> MigrationError:
+    return MigrationError(
+        f"{exc} (database: {where})",
+        suggestion="Run `threadstore db history` for the revisions this threadstore "
+        "ships and `threadstore db current` for the database's.",
+    )
 
 
 async def _run_on_url(url: str | URL | None, migrate: Any, revision: str) -> None:
@@ -278,11 +289,7 @@ async def _run_on_url(url: str | URL | None, migrate: Any, revision: str) -> Non
             state.check_known(known_revisions(), head_revision())
             await connection.run_sync(migrate, revision)
     except CommandError as exc:
-        raise MigrationError(
-            f"{exc} (database: {where})",
-            suggestion="Run `threadstore db history` for the revisions this threadstore "
-            "ships and `threadstore db current` for the database's.",
-        ) from exc
+        raise _alembic_failed(exc, where) from exc
     except Exception as exc:
         # imported here: threadstore.store imports this module
         from threadstore.store.translate import DRIVER_ERRORS, translate_error
