@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import asdict
@@ -44,7 +43,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from threadstore import lc_messages
 from threadstore.clock import Clock, check_clock, isoformat
-from threadstore.config import URL_ENV_VAR, redact_url, resolve_url
+from threadstore.config import redact_url, resolve_url
 from threadstore.engine import SQLITE_BEGIN_OPTION, configure_sqlite, create_engine
 from threadstore.errors import (
     PersistenceConnectionError,
@@ -294,11 +293,10 @@ class SQLAlchemyStore(BaseStore):
             ``postgresql+asyncpg://...``); None reads ``THREADSTORE_URL``, then
             uses the embedded default ``sqlite+aiosqlite:///threadstore.db``.
         engine: An engine to borrow instead of a URL; it is never disposed here.
-        auto_migrate: Let :meth:`initialize` upgrade the schema to head (under a
-            lock shared by every process); False makes it only verify the
-            revision. None (the default) upgrades only the embedded default
-            database (no URL and no ``THREADSTORE_URL``), so a demo needs no
-            manual step while a configured database is never changed silently.
+        auto_migrate: What :meth:`initialize` may do to the schema (under a lock
+            shared by every process). None (the default): create it at head on
+            a database holding no threadstore tables at all, verify any other.
+            True: also upgrade an older schema. False: only verify.
         clock: Returns the current aware time; inject one in tests.
         **engine_options: Passed to ``create_async_engine`` (pool_size, ...).
     """
@@ -328,8 +326,11 @@ class SQLAlchemyStore(BaseStore):
             self._owns_engine = True
         self._dialect = self._engine.dialect.name
         self._where = redact_url(self._engine.url)
-        if auto_migrate is None:
-            auto_migrate = engine is None and url is None and not os.environ.get(URL_ENV_VAR)
+        if auto_migrate not in (None, True, False):
+            raise ValidationError(
+                f"auto_migrate must be None, True or False, not {auto_migrate!r}",
+                suggestion="Leave it at None to create a missing schema, or pass True/False.",
+            )
         self._auto_migrate = auto_migrate
         self._write_lock = asyncio.Lock()
         self._init_lock = asyncio.Lock()
@@ -408,10 +409,14 @@ class SQLAlchemyStore(BaseStore):
     # -- lifecycle ------------------------------------------------------------
 
     async def initialize(self) -> None:
-        """Verify the schema revision, or upgrade to head when ``auto_migrate`` is set.
+        """Check the schema; create it on an empty database, upgrade it if allowed.
+
+        See ``auto_migrate`` in the class description.
 
         Raises:
-            SchemaOutOfDateError: the schema is not at head and auto_migrate is off.
+            SchemaTooNewError: a newer threadstore migrated the database.
+            SchemaOutOfDateError: the schema is not at head and may not be upgraded.
+            MigrationError: threadstore tables exist without a revision.
             PersistenceConnectionError: the database cannot be reached.
         """
         async with self._init_lock:
@@ -419,7 +424,7 @@ class SQLAlchemyStore(BaseStore):
                 return
             try:
                 async with self._engine.connect() as conn:
-                    self._revision = await ensure_schema(conn, upgrade=self._auto_migrate)
+                    self._revision = await ensure_schema(conn, auto_migrate=self._auto_migrate)
             except DRIVER_ERRORS as exc:
                 raise translate_error(exc, **self._fault_context()) from exc
             logger.info("threadstore ready on %s at revision %s", self._where, self._revision)
