@@ -13,7 +13,6 @@ import contextlib
 import json
 import logging
 import os
-import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import asdict
 from datetime import datetime, timedelta
@@ -23,6 +22,7 @@ from sqlalchemy import (
     ColumnElement,
     Insert,
     Integer,
+    Select,
     String,
     Table,
     Text,
@@ -32,8 +32,10 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    literal_column,
     or_,
     select,
+    table,
     text,
     union_all,
     update,
@@ -42,6 +44,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, CursorResult, RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from threadstore import sqlite_files
 from threadstore.clock import Clock, isoformat, utcnow
 from threadstore.config import URL_ENV_VAR, redact_url, resolve_url
 from threadstore.engine import SQLITE_BEGIN_OPTION, configure_sqlite, create_engine
@@ -51,7 +54,7 @@ from threadstore.errors import (
     ThreadNotFoundError,
     ValidationError,
 )
-from threadstore.migrations import current_revision, ensure_schema, head_revision
+from threadstore.migrations import VERSION_TABLE, ensure_schema, head_revision
 from threadstore.models import (
     AgentPermission,
     AgentTopic,
@@ -80,6 +83,7 @@ from threadstore.records import (
 )
 from threadstore.store import context_inputs, inputs
 from threadstore.store.base import BaseStore, fork_title
+from threadstore.store.health import DEFAULT_TIMEOUT, Probe, check_timeout, run_probe, settle
 from threadstore.store.translate import DRIVER_ERRORS, translate_error
 from threadstore.types import UTCDateTime
 from threadstore.validation import check_id, check_int, check_limit, check_optional_id
@@ -271,6 +275,16 @@ def _routed_to(scope: str, agent_name: str, key: str | None) -> ColumnElement[bo
     )
 
 
+class _RolledBack(Exception):
+    """Raised inside a transaction to roll it back on purpose."""
+
+
+_VERSION_QUERY: Select[str] = select(literal_column("version_num", String())).select_from(
+    table(VERSION_TABLE)
+)
+"""Read the schema revision without Alembic's MigrationContext (which logs at INFO)."""
+
+
 def _unexpired_count(expiries: Sequence[datetime | None], now: datetime) -> int:
     return sum(1 for expires_at in expiries if expires_at is None or expires_at > now)
 
@@ -323,6 +337,7 @@ class SQLAlchemyStore(BaseStore):
         self._write_lock = asyncio.Lock()
         self._init_lock = asyncio.Lock()
         self._revision: str | None = None
+        self._abandoned_probes: set[asyncio.Task[Probe]] = set()
         self.backend_name = self._dialect
 
     def __repr__(self) -> str:
@@ -391,8 +406,12 @@ class SQLAlchemyStore(BaseStore):
     async def initialize(self) -> None:
         """Verify the schema revision, or upgrade to head when ``auto_migrate`` is set.
 
+        On SQLite, also check that the file can be written (see
+        :meth:`_check_sqlite_writable`); a missing folder is never created.
+
         Raises:
             SchemaOutOfDateError: the schema is not at head and auto_migrate is off.
+            DatabaseFileError: the SQLite file or its folder cannot be used.
             PersistenceConnectionError: the database cannot be reached.
         """
         async with self._init_lock:
@@ -400,37 +419,92 @@ class SQLAlchemyStore(BaseStore):
                 return
             try:
                 async with self._engine.connect() as conn:
-                    self._revision = await ensure_schema(conn, upgrade=self._auto_migrate)
+                    revision = await ensure_schema(conn, upgrade=self._auto_migrate)
             except DRIVER_ERRORS as exc:
                 raise translate_error(exc, where=self._where) from exc
+            if self._dialect == "sqlite":
+                await self._check_sqlite_writable()
+            self._revision = revision
             logger.info("threadstore ready on %s at revision %s", self._where, self._revision)
 
     async def close(self) -> None:
         """Dispose the engine if this store created it."""
         self._revision = None
+        await settle(self._abandoned_probes)
         if self._owns_engine:
             await self._engine.dispose()
 
-    async def health_check(self) -> HealthRecord:
-        """See :meth:`BaseStore.health_check`; unhealthy when the schema is not at head."""
-        started = time.perf_counter()
-        revision: str | None = None
-        error: str | None = None
+    async def health_check(
+        self,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,  # noqa: ASYNC109 - the probe's own bound, by design
+    ) -> HealthRecord:
+        """See :meth:`BaseStore.health_check`.
+
+        Unhealthy when the database does not answer within ``timeout``, the
+        schema is not at head, or (SQLite) the file cannot be written. Checks:
+        ``connected``, ``schema_at_head`` and, on SQLite, ``writable``.
+        """
+        return await run_probe(
+            self._probe,
+            backend=type(self).__name__,
+            dialect=self._dialect,
+            timeout=check_timeout(timeout),
+            abandoned=self._abandoned_probes,
+        )
+
+    async def _probe(self) -> Probe:
+        found = Probe(checks={"connected": False, "schema_at_head": False})
+        if self._dialect == "sqlite":
+            found.checks["writable"] = False
+        path = sqlite_files.database_path(self._where) if self._dialect == "sqlite" else None
+        if path is not None and not os.path.isfile(path):
+            # never let a probe create the database file
+            problem, _ = sqlite_files.file_problem(path) or ("the file does not exist", "")
+            found.error = f"cannot use the SQLite database {path}: {problem}"
+            return found
         try:
             async with self._connect(write=False) as conn:
-                revision = await conn.run_sync(current_revision)
-            head = head_revision()
-            if revision != head:
-                error = f"schema revision {revision} is not head {head}"
+                rows = (await conn.execute(_VERSION_QUERY)).scalars().all()
         except PersistenceError as exc:
-            error = str(exc)
-        return {
-            "status": "healthy" if error is None else "unhealthy",
-            "backend": self._dialect,
-            "schema_revision": revision,
-            "latency_ms": (time.perf_counter() - started) * 1000,
-            "error": error,
-        }
+            found.error = str(exc)
+            return found
+        found.checks["connected"] = True
+        found.schema_revision = ",".join(sorted(rows)) or None
+        head = head_revision()
+        found.checks["schema_at_head"] = found.schema_revision == head
+        if found.schema_revision != head:
+            found.error = f"schema revision {found.schema_revision} is not head {head}"
+        if self._dialect == "sqlite":
+            try:
+                await self._check_sqlite_writable()
+                found.checks["writable"] = True
+            except PersistenceError as exc:
+                found.error = found.error or str(exc)
+        return found
+
+    async def _check_sqlite_writable(self) -> None:
+        """Prove the SQLite database can be written, without writing anything.
+
+        Takes the write lock (``BEGIN IMMEDIATE``, which SQLite quietly turns
+        into a read transaction on a read-only file), rewrites the header's
+        ``user_version`` with its own value and rolls back. The file and
+        folder are checked first, as the process's user sees them.
+
+        Raises:
+            DatabaseFileError: the file or its folder is read-only.
+        """
+        path = sqlite_files.database_path(self._where)
+        problem = sqlite_files.file_problem(path) if path is not None else None
+        if problem is not None:
+            raise sqlite_files.diagnose(path, "SQLITE_READONLY")
+        try:
+            async with self._connect(write=True) as conn:
+                version = (await conn.exec_driver_sql("PRAGMA user_version")).scalar_one()
+                await conn.exec_driver_sql(f"PRAGMA user_version = {int(version)}")
+                raise _RolledBack
+        except _RolledBack:
+            pass
 
     # -- threads -----------------------------------------------------------------
 
@@ -722,7 +796,8 @@ class SQLAlchemyStore(BaseStore):
         async with self._connect(write=False) as conn:
             row = (await conn.execute(query)).mappings().one()
         return {
-            "backend": self._dialect,
+            "backend": type(self).__name__,
+            "dialect": self._dialect,
             "threads": row["threads"],
             "messages": row["messages"],
             "feedback": row["feedback"],
