@@ -17,7 +17,7 @@ from sqlalchemy.exc import ArgumentError
 
 from threadstore.errors import DatabaseFileError
 
-__all__ = ["FILE_ERROR_NAMES", "database_path", "diagnose", "file_problem"]
+__all__ = ["FILE_ERROR_NAMES", "database_path", "diagnose", "file_problem", "missing_file"]
 
 FILE_ERROR_NAMES = (
     "SQLITE_CANTOPEN",
@@ -117,6 +117,14 @@ def _path_problem(path: Path) -> Problem | None:
     if not os.access(folder, os.W_OK) and not all(side.exists() for side in side_files):
         return _read_only_folder(path, f"SQLite must create {path.name}-wal and -shm there")
     return None
+
+
+def missing_file(path: Path) -> str | None:
+    """Return why there is no database file at ``path``, or None when there is one."""
+    if os.path.isfile(path):
+        return None
+    problem = file_problem(path)
+    return "the file does not exist" if problem is None else problem[0]
 
 
 def _read_only_folder(path: Path, consequence: str) -> Problem:

@@ -54,22 +54,25 @@ def check_timeout(timeout: object) -> float:
 
 
 async def run_probe(
-    probe: Callable[[], Awaitable[Probe]],
+    probe: Callable[[Probe], Awaitable[None]],
     *,
     backend: str,
     dialect: str,
     timeout: float,  # noqa: ASYNC109 - enforced here, around a task
-    abandoned: set[asyncio.Task[Probe]],
+    abandoned: set[asyncio.Task[None]],
 ) -> HealthRecord:
     """Run ``probe`` for at most ``timeout`` seconds and report what it found.
 
-    A probe still running at the timeout is cancelled and left in
-    ``abandoned`` (the store awaits it on close), so the report is never held
-    up by its cleanup. Only :class:`PersistenceError` counts as unhealthy;
-    anything else is a bug and propagates.
+    The probe fills in a :class:`Probe` as it goes, so a timed-out report
+    still shows the checks that passed. A probe still running at the timeout
+    is cancelled and left in ``abandoned`` (the store awaits it on close), so
+    the report is never held up by its cleanup. A :class:`PersistenceError`
+    the probe raises is reported as the error; anything else is a bug and
+    propagates.
     """
     started = time.perf_counter()
-    task = asyncio.ensure_future(probe())
+    found = Probe()
+    task = asyncio.ensure_future(probe(found))
     try:
         done, _ = await asyncio.wait({task}, timeout=timeout)
     except asyncio.CancelledError:
@@ -77,14 +80,14 @@ async def run_probe(
         raise
     if done:
         try:
-            found = task.result()
+            task.result()
         except PersistenceError as exc:
-            found = Probe(error=str(exc))
+            found.error = str(exc)
     else:
         task.cancel()
         abandoned.add(task)
         task.add_done_callback(_forget(abandoned))
-        found = Probe(error=f"the health check timed out after {timeout:g} s")
+        found.error = f"the health check timed out after {timeout:g} s"
     if found.error is not None:
         logger.debug("health check of %s failed: %s", dialect, found.error)
     return {
@@ -92,14 +95,14 @@ async def run_probe(
         "backend": backend,
         "dialect": dialect,
         "schema_revision": found.schema_revision,
-        "checks": found.checks,
+        "checks": dict(found.checks),
         "latency_ms": (time.perf_counter() - started) * 1000,
         "error": found.error,
     }
 
 
-def _forget(abandoned: set[asyncio.Task[Probe]]) -> Callable[[asyncio.Task[Probe]], None]:
-    def forget(task: asyncio.Task[Probe]) -> None:
+def _forget(abandoned: set[asyncio.Task[None]]) -> Callable[[asyncio.Task[None]], None]:
+    def forget(task: asyncio.Task[None]) -> None:
         abandoned.discard(task)
         if not task.cancelled():
             task.exception()  # retrieved: no "exception was never retrieved" warning
@@ -107,7 +110,7 @@ def _forget(abandoned: set[asyncio.Task[Probe]]) -> Callable[[asyncio.Task[Probe
     return forget
 
 
-async def settle(abandoned: set[asyncio.Task[Probe]]) -> None:
+async def settle(abandoned: set[asyncio.Task[None]]) -> None:
     """Wait for the cancelled probes of timed-out health checks to finish."""
     if abandoned:
         await asyncio.gather(*list(abandoned), return_exceptions=True)

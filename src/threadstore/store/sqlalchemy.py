@@ -51,6 +51,7 @@ from threadstore.engine import SQLITE_BEGIN_OPTION, configure_sqlite, create_eng
 from threadstore.errors import (
     PersistenceConnectionError,
     PersistenceError,
+    SchemaOutOfDateError,
     ThreadNotFoundError,
     ValidationError,
 )
@@ -337,7 +338,8 @@ class SQLAlchemyStore(BaseStore):
         self._write_lock = asyncio.Lock()
         self._init_lock = asyncio.Lock()
         self._revision: str | None = None
-        self._abandoned_probes: set[asyncio.Task[Probe]] = set()
+        self._abandoned_probes: set[asyncio.Task[None]] = set()
+        self._head: str | None = None  # read from the revision files once, on first probe
         self.backend_name = self._dialect
 
     def __repr__(self) -> str:
@@ -453,51 +455,48 @@ class SQLAlchemyStore(BaseStore):
             abandoned=self._abandoned_probes,
         )
 
-    async def _probe(self) -> Probe:
-        found = Probe(checks={"connected": False, "schema_at_head": False})
+    async def _probe(self, found: Probe) -> None:
+        found.checks.update(connected=False, schema_at_head=False)
+        path = None
         if self._dialect == "sqlite":
             found.checks["writable"] = False
-        path = sqlite_files.database_path(self._where) if self._dialect == "sqlite" else None
-        if path is not None and not os.path.isfile(path):
-            # never let a probe create the database file
-            problem, _ = sqlite_files.file_problem(path) or ("the file does not exist", "")
-            found.error = f"cannot use the SQLite database {path}: {problem}"
-            return found
+            path = sqlite_files.database_path(self._where)
+        missing = sqlite_files.missing_file(path) if path is not None else None
+        if missing is not None:  # never let a probe create the database file
+            found.error = f"cannot use the SQLite database {path}: {missing}"
+            return
+        rows: Sequence[str] = []
         try:
             async with self._connect(write=False) as conn:
                 rows = (await conn.execute(_VERSION_QUERY)).scalars().all()
-        except PersistenceError as exc:
-            found.error = str(exc)
-            return found
+        except SchemaOutOfDateError:
+            pass  # connected, but there is no version table
         found.checks["connected"] = True
         found.schema_revision = ",".join(sorted(rows)) or None
-        head = head_revision()
-        found.checks["schema_at_head"] = found.schema_revision == head
-        if found.schema_revision != head:
-            found.error = f"schema revision {found.schema_revision} is not head {head}"
+        if self._head is None:
+            self._head = head_revision()
+        found.checks["schema_at_head"] = found.schema_revision == self._head
+        if found.schema_revision != self._head:
+            current = found.schema_revision or "no threadstore schema"
+            found.error = f"the database has {current}; this threadstore needs {self._head}"
         if self._dialect == "sqlite":
             try:
                 await self._check_sqlite_writable()
                 found.checks["writable"] = True
             except PersistenceError as exc:
                 found.error = found.error or str(exc)
-        return found
 
     async def _check_sqlite_writable(self) -> None:
         """Prove the SQLite database can be written, without writing anything.
 
         Takes the write lock (``BEGIN IMMEDIATE``, which SQLite quietly turns
         into a read transaction on a read-only file), rewrites the header's
-        ``user_version`` with its own value and rolls back. The file and
-        folder are checked first, as the process's user sees them.
+        ``user_version`` with its own value and rolls back: SQLite itself says
+        whether it can write, and the error names the file's problem.
 
         Raises:
             DatabaseFileError: the file or its folder is read-only.
         """
-        path = sqlite_files.database_path(self._where)
-        problem = sqlite_files.file_problem(path) if path is not None else None
-        if problem is not None:
-            raise sqlite_files.diagnose(path, "SQLITE_READONLY")
         try:
             async with self._connect(write=True) as conn:
                 version = (await conn.exec_driver_sql("PRAGMA user_version")).scalar_one()
