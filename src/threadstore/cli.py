@@ -137,7 +137,10 @@ def _describe(exc: BaseException, where: str) -> str:
         return message
     if isinstance(exc, DRIVER_ERRORS):
         exc = translate_error(exc, where=where)
-    if isinstance(exc, PersistenceConnectionError):
+    if (
+        isinstance(exc, PersistenceConnectionError)
+        and exc.suggestion == PersistenceConnectionError.default_suggestion
+    ):  # the generic advice fits a store, not a command; specific advice stays
         return (
             f"{exc.message} (suggestion: check that the database server is running and that "
             f"--url or ${URL_ENV_VAR} is right)"

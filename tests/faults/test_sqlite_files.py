@@ -22,6 +22,7 @@ import pytest
 
 from tests.faults.unprivileged import run_unprivileged, unprivileged_ids
 from threadstore import DatabaseFileError, PersistenceConnectionError, SQLAlchemyStore
+from threadstore.cli import main as cli_main
 from threadstore.records import HealthRecord
 
 
@@ -69,24 +70,7 @@ async def _exercise(path: Path, *, auto_migrate: bool = False) -> Report:
     }
     health = await store.health_check()
     await store.close()
-    await _aiosqlite_workers_stopped()
     return Report(os.geteuid(), os.access(path, os.W_OK), calls, health)
-
-
-async def _aiosqlite_workers_stopped() -> None:
-    """Let the worker threads of failed connects finish while the event loop still runs.
-
-    aiosqlite (0.22) stops the worker of a connection that failed to open
-    asynchronously and then reports back to the loop; once the loop has
-    closed, that report raises in the thread ("Event loop is closed").
-    """
-    for _ in range(500):
-        if not any(
-            thread.is_alive() and "_connection_worker_thread" in thread.name
-            for thread in threading.enumerate()
-        ):
-            return
-        await asyncio.sleep(0.01)
 
 
 def _exercise_unprivileged(path: Path, **options: bool) -> Report:
@@ -277,3 +261,38 @@ def test_database_file_error_is_a_connection_error_no_retry_fixes() -> None:
     assert issubclass(DatabaseFileError, PersistenceConnectionError)
     assert DatabaseFileError.retryable is False
     assert "server" not in DatabaseFileError.default_suggestion.lower()
+
+
+def test_cli_names_the_sqlite_file_problem(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "missing" / "threadstore.db"
+    code = cli_main(["db", "current", "--url", f"sqlite+aiosqlite:///{path}"])
+    err = capsys.readouterr().err
+    assert code != 0
+    assert "Traceback" not in err
+    assert f"its parent folder {path.parent} does not exist" in err
+    assert "server" not in err
+    assert not path.parent.exists()
+
+
+def test_failed_opens_leave_no_worker_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A program that ends right after a failed open prints nothing from aiosqlite's worker."""
+    died: list[str] = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: died.append(str(args.exc_value)))
+    path = tmp_path / "missing" / "threadstore.db"
+
+    async def fail_once() -> None:
+        store = SQLAlchemyStore(f"sqlite+aiosqlite:///{path}")
+        with pytest.raises(DatabaseFileError):
+            await store.get_thread("t1")
+        await store.close()
+
+    before = set(threading.enumerate())
+    for _ in range(20):
+        asyncio.run(fail_once())  # closes its loop at once, as a short program does
+    for thread in set(threading.enumerate()) - before:
+        thread.join(timeout=5)
+    assert died == []
