@@ -5,17 +5,25 @@ later schema revision's tables and columns move without code changes. See
 docs/operations.md.
 """
 
+from threadstore.transfer.copy import CopySummary, VerificationError, copy_database
 from threadstore.transfer.format import FORMAT_NAME, FORMAT_VERSION
 from threadstore.transfer.reader import ImportSummary, import_database
 from threadstore.transfer.session import ProgressCallback
+from threadstore.transfer.verify import TableCheck, VerifyReport, verify_databases
 from threadstore.transfer.writer import ExportSummary, export_database
 
 __all__ = [
     "FORMAT_NAME",
     "FORMAT_VERSION",
+    "CopySummary",
     "ExportSummary",
     "ImportSummary",
     "ProgressCallback",
+    "TableCheck",
+    "VerificationError",
+    "VerifyReport",
+    "copy_database",
     "export_database",
     "import_database",
+    "verify_databases",
 ]

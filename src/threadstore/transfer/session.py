@@ -45,6 +45,10 @@ class Database:
             raise
         except DRIVER_ERRORS as exc:
             raise translate_error(exc, where=self.where, database=self.url.database) from exc
+        except Exception as exc:  # asyncpg's own, raised by COPY outside SQLAlchemy
+            if not type(exc).__module__.startswith("asyncpg"):
+                raise
+            raise translate_error(exc, where=self.where, database=self.url.database) from exc
 
     def write_options(self) -> dict[str, Any]:
         """Execution options of a connection that writes (SQLite takes the lock up front)."""
