@@ -5,6 +5,7 @@ later schema revision's tables and columns move without code changes. See
 docs/operations.md.
 """
 
+from threadstore.transfer.backup import BackupSummary, backup_database
 from threadstore.transfer.copy import CopySummary, VerificationError, copy_database
 from threadstore.transfer.format import FORMAT_NAME, FORMAT_VERSION
 from threadstore.transfer.reader import ImportSummary, import_database
@@ -15,6 +16,7 @@ from threadstore.transfer.writer import ExportSummary, export_database
 __all__ = [
     "FORMAT_NAME",
     "FORMAT_VERSION",
+    "BackupSummary",
     "CopySummary",
     "ExportSummary",
     "ImportSummary",
@@ -22,6 +24,7 @@ __all__ = [
     "TableCheck",
     "VerificationError",
     "VerifyReport",
+    "backup_database",
     "copy_database",
     "export_database",
     "import_database",
