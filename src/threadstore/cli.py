@@ -242,7 +242,10 @@ def _describe(exc: BaseException, where: str, *, sqlite: bool) -> str:
         return message
     if isinstance(exc, DRIVER_ERRORS):
         exc = translate_error(exc, where=where)
-    if type(exc) is PersistenceConnectionError:  # the generic advice is for a running app
+    if (
+        isinstance(exc, PersistenceConnectionError)
+        and exc.suggestion == PersistenceConnectionError.default_suggestion
+    ):  # the generic advice fits a store, not a command; specific advice stays
         place = "the SQLite file's path and permissions" if sqlite else "that the server is running"
         return (
             f"{exc.message} (suggestion: check {place} and that --url or ${URL_ENV_VAR} is right)"

@@ -134,9 +134,15 @@ class LineageRecord(TypedDict):
 
 
 class StatsRecord(TypedDict):
-    """Row counts per entity."""
+    """Row counts per entity.
+
+    ``backend`` names the store class (``"MemoryStore"``, ``"SQLAlchemyStore"``)
+    as Agentomatic does; ``dialect`` the database (``"memory"``, ``"sqlite"``,
+    ``"postgresql"``).
+    """
 
     backend: str
+    dialect: str
     threads: int
     messages: int
     feedback: int
@@ -146,10 +152,17 @@ class StatsRecord(TypedDict):
 
 
 class HealthRecord(TypedDict):
-    """The answer of ``health_check()``; it never raises."""
+    """The answer of ``health_check()``; it never raises.
+
+    ``backend`` and ``dialect`` as in :class:`StatsRecord`. ``checks`` holds
+    what was verified (``connected``, ``schema_at_head``; SQLite adds
+    ``writable``); ``error`` is the first failure, None when healthy.
+    """
 
     status: str
     backend: str
+    dialect: str
     schema_revision: str | None
+    checks: dict[str, bool]
     latency_ms: float
     error: str | None

@@ -31,6 +31,7 @@ from threadstore.records import (
     SuspendedStateRecord,
     ThreadRecord,
 )
+from threadstore.store.health import DEFAULT_TIMEOUT
 
 __all__ = [
     "DEFAULT_SUSPENDED_TTL",
@@ -98,10 +99,20 @@ class BaseStore(ABC):
         """Release connections and resources. Safe to call twice."""
 
     @abstractmethod
-    async def health_check(self) -> HealthRecord:
-        """Report ``status`` (healthy/unhealthy), backend, schema revision and latency.
+    async def health_check(
+        self,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,  # noqa: ASYNC109 - the probe's own bound, by design
+    ) -> HealthRecord:
+        """Report ``status`` (healthy/unhealthy), backend, dialect, schema revision and checks.
 
-        Never raises: a failure is reported as ``status == "unhealthy"`` with ``error``.
+        A probe for liveness and readiness: it logs nothing at INFO and writes
+        nothing. Never raises for the database's sake: a failure, or no answer
+        within ``timeout`` seconds, is reported as ``status == "unhealthy"``
+        with ``error``.
+
+        Raises:
+            ValidationError: ``timeout`` is not a positive number.
         """
 
     async def __aenter__(self) -> Self:
@@ -257,7 +268,7 @@ class BaseStore(ABC):
 
     @abstractmethod
     async def get_stats(self) -> StatsRecord:
-        """Return row counts per entity and the backend name."""
+        """Return row counts per entity, the store class (``backend``) and the ``dialect``."""
 
     # -- suspended states (human in the loop) ------------------------------
 

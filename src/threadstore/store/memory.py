@@ -36,6 +36,7 @@ from threadstore.store.base import (
     fork_title,
     message_not_in_thread,
 )
+from threadstore.store.health import DEFAULT_TIMEOUT, check_timeout
 from threadstore.validation import (
     check_id,
     check_int,
@@ -107,13 +108,20 @@ class MemoryStore(BaseStore):
 
     # -- lifecycle ------------------------------------------------------------
 
-    async def health_check(self) -> HealthRecord:
-        """Report healthy; the memory backend has no schema."""
+    async def health_check(
+        self,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,  # noqa: ASYNC109 - the probe's own bound, by design
+    ) -> HealthRecord:
+        """Report healthy; the memory backend has no schema and nothing to wait for."""
         started = time.perf_counter()
+        check_timeout(timeout)
         return {
             "status": "healthy",
-            "backend": self.backend_name,
+            "backend": type(self).__name__,
+            "dialect": self.backend_name,
             "schema_revision": None,
+            "checks": {},
             "latency_ms": (time.perf_counter() - started) * 1000,
             "error": None,
         }
@@ -365,7 +373,8 @@ class MemoryStore(BaseStore):
     async def get_stats(self) -> StatsRecord:
         """See :meth:`BaseStore.get_stats`."""
         return {
-            "backend": self.backend_name,
+            "backend": type(self).__name__,
+            "dialect": self.backend_name,
             "threads": len(self._threads),
             "messages": sum(len(m) for m in self._messages.values()),
             "feedback": len(self._feedback),

@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import asdict
 from datetime import datetime, timedelta
@@ -22,6 +21,7 @@ from sqlalchemy import (
     ColumnElement,
     Insert,
     Integer,
+    Select,
     String,
     Table,
     Text,
@@ -31,8 +31,10 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    literal_column,
     or_,
     select,
+    table,
     text,
     union_all,
     update,
@@ -41,17 +43,18 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, CursorResult, RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from threadstore import lc_messages
+from threadstore import lc_messages, sqlite_files
 from threadstore.clock import Clock, check_clock, isoformat
 from threadstore.config import redact_url, resolve_url
 from threadstore.engine import SQLITE_BEGIN_OPTION, configure_sqlite, create_engine
 from threadstore.errors import (
     PersistenceConnectionError,
     PersistenceError,
+    SchemaOutOfDateError,
     ThreadNotFoundError,
     ValidationError,
 )
-from threadstore.migrations import current_revision, ensure_schema, head_revision
+from threadstore.migrations import VERSION_TABLE, ensure_schema, head_revision
 from threadstore.models import (
     AgentPermission,
     AgentTopic,
@@ -85,6 +88,7 @@ from threadstore.store.base import (
     fork_title,
     message_not_in_thread,
 )
+from threadstore.store.health import DEFAULT_TIMEOUT, Probe, check_timeout, run_probe, settle
 from threadstore.store.translate import DRIVER_ERRORS, translate_error
 from threadstore.types import UTCDateTime
 from threadstore.validation import (
@@ -281,6 +285,16 @@ def _routed_to(scope: str, agent_name: str, key: str | None) -> ColumnElement[bo
     )
 
 
+class _RolledBack(Exception):
+    """Raised inside a transaction to roll it back on purpose."""
+
+
+_VERSION_QUERY: Select[str] = select(literal_column("version_num", String())).select_from(
+    table(VERSION_TABLE)
+)
+"""Read the schema revision without Alembic's MigrationContext (which logs at INFO)."""
+
+
 def _unexpired_count(expiries: Sequence[datetime | None], now: datetime) -> int:
     return sum(1 for expires_at in expiries if expires_at is None or expires_at > now)
 
@@ -335,6 +349,8 @@ class SQLAlchemyStore(BaseStore):
         self._write_lock = asyncio.Lock()
         self._init_lock = asyncio.Lock()
         self._revision: str | None = None
+        self._abandoned_probes: set[asyncio.Task[None]] = set()
+        self._head: str | None = None  # read from the revision files once, on first probe
         self.backend_name = self._dialect
 
     def __repr__(self) -> str:
@@ -413,10 +429,14 @@ class SQLAlchemyStore(BaseStore):
 
         See ``auto_migrate`` in the class description.
 
+        On SQLite, also check that the file can be written (see
+        :meth:`_check_sqlite_writable`); a missing folder is never created.
+
         Raises:
             SchemaTooNewError: a newer threadstore migrated the database.
             SchemaOutOfDateError: the schema is not at head and may not be upgraded.
             MigrationError: threadstore tables exist without a revision.
+            DatabaseFileError: the SQLite file or its folder cannot be used.
             PersistenceConnectionError: the database cannot be reached.
         """
         async with self._init_lock:
@@ -424,37 +444,89 @@ class SQLAlchemyStore(BaseStore):
                 return
             try:
                 async with self._engine.connect() as conn:
-                    self._revision = await ensure_schema(conn, auto_migrate=self._auto_migrate)
+                    revision = await ensure_schema(conn, auto_migrate=self._auto_migrate)
             except DRIVER_ERRORS as exc:
                 raise translate_error(exc, **self._fault_context()) from exc
+            if self._dialect == "sqlite":
+                await self._check_sqlite_writable()
+            self._revision = revision
             logger.info("threadstore ready on %s at revision %s", self._where, self._revision)
 
     async def close(self) -> None:
         """Dispose the engine if this store created it."""
         self._revision = None
+        await settle(self._abandoned_probes)
         if self._owns_engine:
             await self._engine.dispose()
 
-    async def health_check(self) -> HealthRecord:
-        """See :meth:`BaseStore.health_check`; unhealthy when the schema is not at head."""
-        started = time.perf_counter()
-        revision: str | None = None
-        error: str | None = None
+    async def health_check(
+        self,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,  # noqa: ASYNC109 - the probe's own bound, by design
+    ) -> HealthRecord:
+        """See :meth:`BaseStore.health_check`.
+
+        Unhealthy when the database does not answer within ``timeout``, the
+        schema is not at head, or (SQLite) the file cannot be written. Checks:
+        ``connected``, ``schema_at_head`` and, on SQLite, ``writable``.
+        """
+        return await run_probe(
+            self._probe,
+            backend=type(self).__name__,
+            dialect=self._dialect,
+            timeout=check_timeout(timeout),
+            abandoned=self._abandoned_probes,
+        )
+
+    async def _probe(self, found: Probe) -> None:
+        found.checks.update(connected=False, schema_at_head=False)
+        path = None
+        if self._dialect == "sqlite":
+            found.checks["writable"] = False
+            path = sqlite_files.database_path(self._where)
+        missing = sqlite_files.missing_file(path) if path is not None else None
+        if missing is not None:  # never let a probe create the database file
+            found.error = f"cannot use the SQLite database {path}: {missing}"
+            return
+        rows: Sequence[str] = []
         try:
             async with self._connect(write=False) as conn:
-                revision = await conn.run_sync(current_revision)
-            head = head_revision()
-            if revision != head:
-                error = f"schema revision {revision} is not head {head}"
-        except PersistenceError as exc:
-            error = str(exc)
-        return {
-            "status": "healthy" if error is None else "unhealthy",
-            "backend": self._dialect,
-            "schema_revision": revision,
-            "latency_ms": (time.perf_counter() - started) * 1000,
-            "error": error,
-        }
+                rows = (await conn.execute(_VERSION_QUERY)).scalars().all()
+        except SchemaOutOfDateError:
+            pass  # connected, but there is no version table
+        found.checks["connected"] = True
+        found.schema_revision = ",".join(sorted(rows)) or None
+        if self._head is None:
+            self._head = head_revision()
+        found.checks["schema_at_head"] = found.schema_revision == self._head
+        if found.schema_revision != self._head:
+            current = found.schema_revision or "no threadstore schema"
+            found.error = f"the database has {current}; this threadstore needs {self._head}"
+        if self._dialect == "sqlite":
+            try:
+                await self._check_sqlite_writable()
+                found.checks["writable"] = True
+            except PersistenceError as exc:
+                found.error = found.error or str(exc)
+
+    async def _check_sqlite_writable(self) -> None:
+        """Prove the SQLite database can be written, without writing anything.
+
+        Takes the write lock (``BEGIN IMMEDIATE``, which SQLite quietly turns
+        into a read transaction on a read-only file), rewrites the header's
+        ``user_version`` with its own value and rolls back: SQLite itself says
+        whether it can write, and the error names the file's problem.
+
+        Raises:
+            DatabaseFileError: the file or its folder is read-only.
+        """
+        try:
+            async with self._connect(write=True) as conn:
+                version = (await conn.exec_driver_sql("PRAGMA user_version")).scalar_one()
+                await conn.exec_driver_sql(f"PRAGMA user_version = {int(version)}")
+                raise _RolledBack
+        except _RolledBack:
+            pass
 
     # -- threads -----------------------------------------------------------------
 
@@ -764,7 +836,8 @@ class SQLAlchemyStore(BaseStore):
         async with self._connect(write=False) as conn:
             row = (await conn.execute(query)).mappings().one()
         return {
-            "backend": self._dialect,
+            "backend": type(self).__name__,
+            "dialect": self._dialect,
             "threads": row["threads"],
             "messages": row["messages"],
             "feedback": row["feedback"],

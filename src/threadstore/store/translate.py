@@ -17,6 +17,7 @@ import logging
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.pool import Pool
 
+from threadstore import sqlite_files
 from threadstore.errors import (
     AuthenticationError,
     DatabaseNotFoundError,
@@ -171,13 +172,19 @@ def _classify(
             "retry the call, keep write transactions short, or use PostgreSQL for many "
             "concurrent writers.",
         )
+    if sqlite_name.startswith(sqlite_files.FILE_ERROR_NAMES):
+        return sqlite_files.diagnose(sqlite_files.database_path(where), sqlite_name, detail)
     if (
         sqlstate.startswith(_PG_CONNECTION_CLASSES)
         or isinstance(exc, OSError | TimeoutError)
         or (isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated)
         or isinstance(exc, sa_exc.InterfaceError | sa_exc.TimeoutError)
         or (isinstance(exc, sa_exc.OperationalError) and not sqlite_name and not sqlstate)
-        or sqlite_name in {"SQLITE_CANTOPEN", "SQLITE_IOERR", "SQLITE_NOTADB"}
     ):
         return PersistenceConnectionError(f"cannot use the database {where} ({detail})")
+    if sqlite_name or where.startswith("sqlite"):
+        return QueryError(
+            f"SQLite rejected the statement on {where} ({detail})",
+            suggestion="If it persists, report it with the message above.",
+        )
     return QueryError(f"the database rejected the statement ({detail})")
