@@ -12,7 +12,8 @@ import pytest
 from tests.conftest import FakeClock
 from tests.transfer.support import dump_rows, populate
 from threadstore import MigrationError, SQLAlchemyStore, ValidationError
-from threadstore.transfer import export_database, import_database
+from threadstore.errors import DatabaseFileError
+from threadstore.transfer import copy_database, export_database, import_database
 
 pytest.importorskip("langgraph.checkpoint.base")
 
@@ -181,3 +182,15 @@ async def test_not_an_export(sqlite_url: str, tmp_path: Path, new_sqlite: NewDB)
     path.write_text('{"hello": 1}\n')
     with pytest.raises(ValidationError, match="not a threadstore export"):
         await import_database(sqlite_url, path)
+
+
+async def test_a_missing_sqlite_file_is_refused_and_not_created(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    missing = tmp_path / "missing.db"
+    with pytest.raises(DatabaseFileError, match="does not exist"):
+        await export_database(f"sqlite+aiosqlite:///{missing}", tmp_path / "out.jsonl")
+    with pytest.raises(DatabaseFileError, match="db upgrade"):
+        await copy_database(sqlite_url, f"sqlite+aiosqlite:///{missing}")
+    assert not missing.exists()
+    assert not (tmp_path / "out.jsonl").exists()

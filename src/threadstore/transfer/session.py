@@ -14,7 +14,8 @@ from sqlalchemy.pool import NullPool
 
 from threadstore.config import is_memory_url, redact_url, resolve_url
 from threadstore.engine import SQLITE_BEGIN_OPTION, create_engine
-from threadstore.errors import PersistenceError, ValidationError
+from threadstore.errors import DatabaseFileError, PersistenceError, ValidationError
+from threadstore.sqlite_files import database_path, missing_file
 from threadstore.transfer.tables import SelfReference, link_statement, primary_key, self_references
 
 __all__ = ["Database", "Linker", "ProgressCallback", "open_database"]
@@ -75,7 +76,17 @@ async def open_database(url: str | URL, *, role: str = "database") -> AsyncItera
             f"memory:// cannot be the {role} of a transfer: it lives inside one process",
             suggestion="Name a SQLite file or a PostgreSQL database.",
         )
-    database = Database(resolve_url(url))
+    resolved = resolve_url(url)
+    if resolved.get_backend_name() == "sqlite":
+        path = database_path(resolved.render_as_string(hide_password=False))
+        why = missing_file(path) if path is not None else "an in-memory database keeps nothing"
+        if why is not None:
+            raise DatabaseFileError(
+                f"the {role} SQLite database {redact_url(resolved)} cannot be used: {why}",
+                suggestion="Check the path; a target must be created and migrated first "
+                "(`threadstore db upgrade --url URL`).",
+            )
+    database = Database(resolved)
     try:
         yield database
     finally:
