@@ -37,6 +37,7 @@ async def populate(url: str, clock: FakeClock, *, prefix: str = "") -> None:
         clock.advance(2)
         await store.create_thread(f"{p}t2", "bob", "helper", metadata={})
         await store.add_message(f"{p}t2", "user", "bob here")
+        await store.update_thread(f"{p}t2", title="Renamed", metadata={"z": 1, "a": 2})
         # a fork whose id sorts before its parent's: the link must survive key order
         await store.fork_thread(f"{p}t1", 1, f"{p}a-fork", title="Fork")
         await store.add_message(f"{p}a-fork", "user", "forked")

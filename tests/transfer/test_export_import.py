@@ -12,7 +12,7 @@ import pytest
 from tests.conftest import FakeClock
 from tests.transfer.support import dump_rows, populate
 from threadstore import MigrationError, SQLAlchemyStore, ValidationError
-from threadstore.errors import DatabaseFileError
+from threadstore.errors import DatabaseFileError, RecordNotFoundError
 from threadstore.transfer import copy_database, export_database, import_database
 
 pytest.importorskip("langgraph.checkpoint.base")
@@ -194,3 +194,13 @@ async def test_a_missing_sqlite_file_is_refused_and_not_created(
         await copy_database(sqlite_url, f"sqlite+aiosqlite:///{missing}")
     assert not missing.exists()
     assert not (tmp_path / "out.jsonl").exists()
+
+
+async def test_exporting_an_unknown_thread_or_user_fails(sqlite_url: str, tmp_path: Path) -> None:
+    out = tmp_path / "nothing.jsonl"
+    with pytest.raises(RecordNotFoundError, match="thread 'nope'"):
+        await export_database(sqlite_url, out, thread_id="nope")
+    with pytest.raises(RecordNotFoundError, match="user 'nobody'"):
+        await export_database(sqlite_url, out, user_id="nobody")
+    assert not out.exists()
+    assert not (tmp_path / "nothing.jsonl.partial").exists()

@@ -16,7 +16,7 @@ from sqlalchemy import Table
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from threadstore.errors import ValidationError
+from threadstore.errors import RecordNotFoundError, ValidationError
 from threadstore.transfer.format import (
     FORMAT_NAME,
     FORMAT_VERSION,
@@ -85,6 +85,7 @@ async def export_database(
 
     Raises:
         ValidationError: bad arguments (both a thread and a user, empty ids).
+        RecordNotFoundError: the thread or user selected has no rows.
         SchemaOutOfDateError: the database is not at this threadstore's head.
         PersistenceConnectionError: the database cannot be reached.
     """
@@ -110,6 +111,11 @@ async def export_database(
                             conn, out, table, selection, batch_size, progress
                         )
                     out.write(dump_line({"end": {"rows": summary.rows}}))
+                if not selection.whole and summary.total == 0:
+                    raise RecordNotFoundError(
+                        f"nothing to export for {_described(selection)} in {db.where}",
+                        suggestion="Check the id: --thread takes a thread id, --user a user id.",
+                    )
             except BaseException:
                 partial.unlink(missing_ok=True)
                 raise
@@ -143,6 +149,12 @@ async def _write_table(
         if len(rows) < batch_size:
             return written
         after = [rows[-1][i] for i in key]
+
+
+def _described(selection: Selection) -> str:
+    if selection.thread_id is not None:
+        return f"thread {selection.thread_id!r}"
+    return f"user {selection.user_id!r}"
 
 
 def _header(revision: str, selection: Selection) -> dict[str, Any]:
