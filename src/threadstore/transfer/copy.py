@@ -26,13 +26,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Table, text, true
+from sqlalchemy import Table, Text, text, true, type_coerce
 from sqlalchemy.engine import URL, Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from threadstore.config import resolve_url
 from threadstore.errors import PersistenceError, ValidationError
-from threadstore.transfer.format import column_kind, decode_value, encode_value
+from threadstore.transfer.format import Kind, column_kind, decode_value, encode_value
 from threadstore.transfer.session import Database, ProgressCallback, open_database
 from threadstore.transfer.tables import (
     check_revision,
@@ -263,13 +263,22 @@ class _Run:
         total = await self.reader.run_sync(count_rows, table, true())
         positions = [table.c.keys().index(c.key) for c in key]
         nulls = {ref.column.key for ref in self_references(table)}
+        # COPY into PostgreSQL takes JSON as text: read it as stored, unparsed
+        json_text = [
+            type_coerce(c, Text).label(c.name) if column_kind(c) is Kind.JSON else c
+            for c in table.c
+        ]
         while True:
-            rows = (
-                await self.reader.execute(keyset_page(table, true(), after, self.batch_size))
-            ).all()
+            skip = self.merge or self.resuming
+            fast = self.target.dialect == "postgresql" and not skip
+            page = keyset_page(table, true(), after, self.batch_size, json_text if fast else None)
+            rows = (await self.reader.execute(page)).all()
             if rows:
                 async with self.writer.begin():
-                    await self._write(table, rows, nulls, skip=self.merge or self.resuming)
+                    if fast:
+                        await self._copy_records(table, rows, nulls)
+                    else:
+                        await self._insert(table, rows, nulls, skip=skip)
                 self.resuming = False
                 self.summary.batches += 1
                 entry["rows"] = int(entry["rows"]) + len(rows)
@@ -288,13 +297,10 @@ class _Run:
                 self.summary.rows[table.name] = int(entry["rows"])
                 return
 
-    async def _write(
+    async def _insert(
         self, table: Table, rows: Sequence[Row[Any]], nulls: set[str], *, skip: bool
     ) -> None:
         keys = table.c.keys()
-        if self.target.dialect == "postgresql" and not skip:
-            await self._copy_records(table, rows, nulls)
-            return
         params = [
             {k: (None if k in nulls else v) for k, v in zip(keys, row, strict=True)} for row in rows
         ]
@@ -302,10 +308,15 @@ class _Run:
         await self.writer.execute(statement, params)
 
     async def _copy_records(self, table: Table, rows: Sequence[Row[Any]], nulls: set[str]) -> None:
-        """Write a batch with asyncpg's COPY, values converted by the columns' own types."""
+        """Write a batch with asyncpg's COPY, values converted by the columns' own types.
+
+        JSON columns arrive as JSON text, which is what asyncpg's JSONB codec takes.
+        """
         dialect = self.writer.dialect
         processors = [
-            None if c.key in nulls else c.type.dialect_impl(dialect).bind_processor(dialect)
+            None
+            if c.key in nulls or column_kind(c) is Kind.JSON
+            else c.type.dialect_impl(dialect).bind_processor(dialect)
             for c in table.c
         ]
         records = [

@@ -117,11 +117,18 @@ class Selection:
 
 
 def keyset_page(
-    table: Table, where: ColumnElement[bool], after: Sequence[Any] | None, limit: int
+    table: Table,
+    where: ColumnElement[bool],
+    after: Sequence[Any] | None,
+    limit: int,
+    columns: Sequence[ColumnElement[Any]] | None = None,
 ) -> Select[Any]:
-    """Select the next ``limit`` rows of ``table`` after the key ``after``."""
+    """Select the next ``limit`` rows of ``table`` after the key ``after``.
+
+    ``columns`` replaces the table's columns in the result (same order).
+    """
     key = primary_key(table)
-    query = select(*table.c).where(where).order_by(*key).limit(limit)
+    query = select(*(columns or table.c)).where(where).order_by(*key).limit(limit)
     if after is not None:
         if len(key) == 1:
             query = query.where(key[0] > after[0])
