@@ -113,3 +113,13 @@ async def test_refuses_a_foreign_state_file(
     state.write_text('{"version": 1, "copy": {"source": "elsewhere"}}')
     with pytest.raises(ValidationError, match="belongs to another copy"):
         await copy_database(sqlite_url, new_sqlite(), state_file=state)
+
+
+async def test_same_kind_copy_keeps_every_row(
+    db_url: str, other_db_url: str, clock: FakeClock, tmp_path: Path
+) -> None:
+    await populate(db_url, clock)
+    summary = await copy_database(db_url, other_db_url, batch_size=5, state_file=tmp_path / "s")
+    assert summary.verification is not None
+    assert summary.verification.ok
+    assert await dump_rows(other_db_url) == await dump_rows(db_url)

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Table, Text, text, true, type_coerce
+from sqlalchemy import Table, Text, cast, text, true
 from sqlalchemy.engine import URL, Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -265,7 +265,7 @@ class _Run:
         nulls = {ref.column.key for ref in self_references(table)}
         # COPY into PostgreSQL takes JSON as text: read it as stored, unparsed
         json_text = [
-            type_coerce(c, Text).label(c.name) if column_kind(c) is Kind.JSON else c
+            cast(c, Text).label(c.name) if column_kind(c) is Kind.JSON else c
             for c in table.c
         ]
         while True:
