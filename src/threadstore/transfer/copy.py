@@ -265,8 +265,7 @@ class _Run:
         nulls = {ref.column.key for ref in self_references(table)}
         # COPY into PostgreSQL takes JSON as text: read it as stored, unparsed
         json_text = [
-            cast(c, Text).label(c.name) if column_kind(c) is Kind.JSON else c
-            for c in table.c
+            cast(c, Text).label(c.name) if column_kind(c) is Kind.JSON else c for c in table.c
         ]
         while True:
             skip = self.merge or self.resuming
