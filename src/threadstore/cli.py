@@ -59,7 +59,7 @@ _LOGGERS = ("threadstore", "alembic.runtime.migration")
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="threadstore", description="Manage threadstore's database schema."
+        prog="threadstore", description="Manage threadstore's database schema and move its data."
     )
     parser.add_argument("--version", action="version", version=f"threadstore {__version__}")
     groups = parser.add_subparsers(dest="group", required=True, metavar="COMMAND")
@@ -92,6 +92,9 @@ def _parser() -> argparse.ArgumentParser:
     add("current", "print the database's revision (creates nothing)")
     add("check", "fail unless the database is at head and matches the models (creates nothing)")
     add("history", "list the revisions (does not connect)")
+    from threadstore.cli_transfer import add_transfer_commands  # it imports this module
+
+    add_transfer_commands(groups)
     return parser
 
 
@@ -267,6 +270,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = _parser().parse_args(argv)
     except SystemExit as exc:  # usage errors and --help; argparse printed them
         return exc.code if isinstance(exc.code, int) else EXIT_FAILED
+    if args.group != "db":
+        from threadstore.cli_transfer import run_transfer
+
+        return run_transfer(args)
     secret: str | None = None
     where = "the database"
     sqlite = False
