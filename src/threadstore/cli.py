@@ -27,7 +27,7 @@ from threadstore.__about__ import __version__
 from threadstore.config import URL_ENV_VAR, is_memory_url, redact_url, resolve_url
 from threadstore.errors import PersistenceConnectionError, PersistenceError, ValidationError
 from threadstore.migrations import alembic_config
-from threadstore.store.translate import DRIVER_ERRORS, translate_error
+from threadstore.store.sql.translate import DRIVER_ERRORS, translate_error
 
 __all__ = ["main"]
 

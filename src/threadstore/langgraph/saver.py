@@ -1,8 +1,8 @@
 """A LangGraph checkpoint saver on threadstore's own stores and tables.
 
 Serialisation, LangGraph's config and metadata conventions and the pending
-writes rules live here; rows are stored by a backend from
-:mod:`threadstore.langgraph.sql_rows` or :mod:`threadstore.langgraph.memory_rows`.
+writes rules live here; rows are stored through the store's public unit of
+work (:mod:`threadstore.langgraph.storage`), by whichever backend it has.
 """
 
 from __future__ import annotations
@@ -28,10 +28,9 @@ from langgraph.checkpoint.base import (
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
 from threadstore.errors import ValidationError
-from threadstore.langgraph.rows import CheckpointRow, CheckpointRows, ListQuery, WriteRow
+from threadstore.langgraph.storage import UnitRows
 from threadstore.store.base import BaseStore
-from threadstore.store.memory import MemoryStore
-from threadstore.store.sqlalchemy import SQLAlchemyStore
+from threadstore.store.checkpoint_rows import CheckpointRow, ListQuery, WriteRow
 from threadstore.validation import check_id, check_int, check_limit
 
 __all__ = ["ThreadstoreSaver"]
@@ -95,11 +94,12 @@ def _drive(coro: Coroutine[Any, Any, _T]) -> _T:
 class ThreadstoreSaver(BaseCheckpointSaver[int]):
     """LangGraph ``BaseCheckpointSaver`` storing into a threadstore store.
 
-    With a :class:`~threadstore.SQLAlchemyStore` (SQLite or PostgreSQL), it
-    uses the store's engine and tables (``threadstore_checkpoints`` and
-    ``threadstore_checkpoint_writes``), each call on its own connection and
-    transaction; with a :class:`~threadstore.MemoryStore`, the store's memory.
+    On SQL it uses the store's tables (``threadstore_checkpoints`` and
+    ``threadstore_checkpoint_writes``); in a MemoryStore, the store's memory.
     Either way the store's dict checkpoint methods see the same checkpoints.
+    Bound to a store, each call is its own transaction; bound to the object of
+    a ``store.transaction()`` block (``ThreadstoreSaver(tx)``), its writes
+    commit or roll back with the block.
 
     The async methods are the primary API (``graph.ainvoke``). The sync ones
     (``graph.invoke``) must be called from a thread other than the event loop
@@ -107,8 +107,7 @@ class ThreadstoreSaver(BaseCheckpointSaver[int]):
     memory-backed saver used before any event loop exists runs them directly.
 
     Args:
-        store: The store to keep checkpoints in (initialized by the caller): a
-            ``SQLAlchemyStore`` or a ``MemoryStore``.
+        store: The store (initialized by the caller), or a transaction of one.
         serde: LangGraph serializer for channel values and writes; LangGraph's
             default ``JsonPlusSerializer`` (msgpack, no pickle) when None.
         page_size: Checkpoints fetched per query while ``alist`` iterates.
@@ -121,31 +120,21 @@ class ThreadstoreSaver(BaseCheckpointSaver[int]):
         serde: SerializerProtocol | None = None,
         page_size: int = _DEFAULT_PAGE_SIZE,
     ) -> None:
+        if not isinstance(store, BaseStore):
+            raise ValidationError(
+                f"ThreadstoreSaver needs a threadstore store, got {type(store).__name__}",
+                suggestion="Pass the store returned by threadstore.create_store(...), or the "
+                "object of its `async with store.transaction() as tx:` block.",
+            )
         super().__init__(serde=serde)
         self.store = store
-        self._rows = self._rows_for(store)
+        self._rows = UnitRows(store)
         self._page_size = check_int("page_size", page_size, minimum=1)
         self._sync_lock = threading.Lock()
         try:
             self._loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:
             self._loop = None
-
-    @staticmethod
-    def _rows_for(store: BaseStore) -> CheckpointRows:
-        if isinstance(store, SQLAlchemyStore):
-            from threadstore.langgraph.sql_rows import SQLCheckpointRows
-
-            return SQLCheckpointRows(store)
-        if isinstance(store, MemoryStore):
-            from threadstore.langgraph.memory_rows import MemoryCheckpointRows
-
-            return MemoryCheckpointRows(store)
-        raise ValidationError(
-            "ThreadstoreSaver needs a SQLAlchemyStore or a MemoryStore, "
-            f"got {type(store).__name__}",
-            suggestion="Pass the store returned by threadstore.create_store(...).",
-        )
 
     def __repr__(self) -> str:
         return f"ThreadstoreSaver({self.store!r})"
@@ -446,7 +435,7 @@ class ThreadstoreSaver(BaseCheckpointSaver[int]):
             )
         if loop is not None and loop.is_running():
             return asyncio.run_coroutine_threadsafe(coro, loop).result()
-        if self._rows.runs_without_loop:
+        if self.store.runs_without_loop:
             with self._sync_lock:
                 return _drive(coro)
         coro.close()

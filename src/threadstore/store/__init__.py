@@ -10,7 +10,7 @@ from sqlalchemy.engine import URL
 from threadstore.config import URL_ENV_VAR, is_memory_url
 from threadstore.store.base import BaseStore
 from threadstore.store.memory import MemoryStore
-from threadstore.store.sqlalchemy import SQLAlchemyStore
+from threadstore.store.sql import SQLAlchemyStore
 
 __all__ = ["BaseStore", "MemoryStore", "SQLAlchemyStore", "create_store"]
 

@@ -14,7 +14,6 @@ from datetime import timedelta
 from typing import Any
 
 from threadstore.errors import ValidationError
-from threadstore.store.base import DEFAULT_SUSPENDED_TTL, UPDATABLE_THREAD_FIELDS
 from threadstore.validation import (
     MAX_TITLE_LENGTH,
     check_id,
@@ -29,13 +28,17 @@ from threadstore.validation import (
 )
 
 __all__ = [
+    "DEFAULT_SUSPENDED_TTL",
+    "UPDATABLE_THREAD_FIELDS",
     "FeedbackInput",
     "MessageInput",
     "MessagePage",
+    "SuspendedInput",
     "ThreadInput",
     "ThreadUpdate",
     "checkpoint_input",
     "feedback_input",
+    "fork_title",
     "message_inputs",
     "message_page",
     "optional_ids",
@@ -45,7 +48,16 @@ __all__ = [
     "thread_update",
 ]
 
+DEFAULT_SUSPENDED_TTL = timedelta(days=7)
+UPDATABLE_THREAD_FIELDS = frozenset({"title", "metadata"})
 _NEW_MESSAGE_KEYS = frozenset({"role", "content", "metadata"})
+_FORK_PREFIX = "Fork of "
+
+
+def fork_title(parent_title: str | None, parent_id: str) -> str:
+    """Default title of a fork: ``Fork of <title>``, never nested ``Fork of Fork of``."""
+    base = parent_title or parent_id
+    return base if base.startswith(_FORK_PREFIX) else f"{_FORK_PREFIX}{base}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +114,18 @@ class FeedbackInput:
     query: str | None
     response: str | None
     correction: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SuspendedInput:
+    """Arguments of save_suspended_state."""
+
+    approval_id: str
+    thread_id: str
+    agent_name: str
+    node_name: str
+    state: dict[str, Any]
+    lifetime: timedelta
 
 
 def _title(value: object) -> str | None:
@@ -237,15 +261,15 @@ def suspended_state_input(
     node_name: object,
     state_json: object,
     ttl: object,
-) -> tuple[str, str, str, str, dict[str, Any], timedelta]:
+) -> SuspendedInput:
     """Check save_suspended_state's arguments."""
-    return (
-        check_id("approval_id", approval_id),
-        check_id("thread_id", thread_id),
-        check_id("agent_name", agent_name),
-        check_id("node_name", node_name),
-        copy.deepcopy(check_json_object("state_json", state_json, allow_none=False)),
-        check_ttl(ttl, default=DEFAULT_SUSPENDED_TTL),
+    return SuspendedInput(
+        approval_id=check_id("approval_id", approval_id),
+        thread_id=check_id("thread_id", thread_id),
+        agent_name=check_id("agent_name", agent_name),
+        node_name=check_id("node_name", node_name),
+        state=copy.deepcopy(check_json_object("state_json", state_json, allow_none=False)),
+        lifetime=check_ttl(ttl, default=DEFAULT_SUSPENDED_TTL),
     )
 
 

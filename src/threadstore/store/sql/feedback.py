@@ -1,0 +1,53 @@
+"""Feedback in SQL."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import insert, select
+
+from threadstore.records import FeedbackRecord
+from threadstore.store.inputs import FeedbackInput
+from threadstore.store.sql.tables import feedback, feedback_record
+
+if TYPE_CHECKING:
+    from threadstore.store.sql.unit import SqlUnit
+
+__all__ = ["SqlFeedback"]
+
+
+class SqlFeedback:
+    """See :class:`~threadstore.store.ports.FeedbackRepository`."""
+
+    def __init__(self, unit: SqlUnit) -> None:
+        self._unit = unit
+
+    async def add(self, args: FeedbackInput) -> FeedbackRecord:
+        """See :meth:`FeedbackRepository.add`; a missing thread is a FK violation."""
+        values: dict[str, Any] = {**asdict(args), "created_at": self._unit.ctx.clock()}
+        statement = insert(feedback).values(values).returning(feedback.c.id)
+        result = await self._unit.execute(
+            statement, write=True, one_statement=True, thread_id=args.thread_id
+        )
+        values["id"] = result.scalar_one()
+        return feedback_record(values)
+
+    async def find(
+        self, agent_name: str | None, user_id: str | None, thread_id: str | None, limit: int
+    ) -> list[FeedbackRecord]:
+        """See :meth:`FeedbackRepository.find`."""
+        query = (
+            select(feedback)
+            .order_by(feedback.c.created_at.desc(), feedback.c.id.desc())
+            .limit(limit)
+        )
+        for column, value in (
+            (feedback.c.agent_name, agent_name),
+            (feedback.c.user_id, user_id),
+            (feedback.c.thread_id, thread_id),
+        ):
+            if value is not None:
+                query = query.where(column == value)
+        rows = (await self._unit.execute(query)).mappings().all()
+        return [feedback_record(row) for row in rows]

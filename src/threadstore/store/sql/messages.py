@@ -1,0 +1,143 @@
+"""Messages in SQL: appends that reserve gap-free seqs, keyset page reads."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Integer, String, Text, bindparam, insert, select, text, update
+from sqlalchemy.dialects import postgresql
+
+from threadstore.clock import isoformat
+from threadstore.errors import ThreadNotFoundError
+from threadstore.records import MessageRecord
+from threadstore.store.inputs import MessageInput, MessagePage
+from threadstore.store.sql.tables import message_record, messages, threads
+from threadstore.types import UTCDateTime
+
+if TYPE_CHECKING:
+    from threadstore.store.sql.unit import SqlUnit
+
+__all__ = ["SqlMessages"]
+
+_PG_APPEND = text(
+    f"""
+    WITH bumped AS (
+        UPDATE {threads.name}
+        SET message_count = message_count + :n, updated_at = :now
+        WHERE id = :thread_id
+        RETURNING message_count
+    )
+    INSERT INTO {messages.name} (thread_id, seq, role, content, metadata, timestamp)
+    SELECT :thread_id, bumped.message_count - :n + item.ord - 1,
+           item.role, item.content, CAST(item.metadata AS JSONB), :now
+    FROM bumped,
+         unnest(:roles, :contents, :metadata) WITH ORDINALITY
+            AS item(role, content, metadata, ord)
+    RETURNING id, seq
+    """
+).bindparams(
+    bindparam("thread_id", type_=String()),
+    bindparam("n", type_=Integer()),
+    bindparam("now", type_=UTCDateTime()),
+    bindparam("roles", type_=postgresql.ARRAY(Text())),
+    bindparam("contents", type_=postgresql.ARRAY(Text())),
+    bindparam("metadata", type_=postgresql.ARRAY(Text())),
+)
+"""Append messages on PostgreSQL: reserve seqs and insert in one atomic statement."""
+
+_INSERT_RETURNING_IDS = insert(messages).returning(messages.c.id, sort_by_parameter_order=True)
+
+
+class SqlMessages:
+    """See :class:`~threadstore.store.ports.MessageRepository`."""
+
+    def __init__(self, unit: SqlUnit) -> None:
+        self._unit = unit
+
+    async def append(self, thread_id: str, batch: Sequence[MessageInput]) -> list[MessageRecord]:
+        """Reserve ``len(batch)`` seqs by bumping the counter and insert the rows, atomically.
+
+        The counter UPDATE locks the thread row until the insert commits, so
+        concurrent appenders get consecutive, gap-free ranges and
+        ``message_count`` stays exact. PostgreSQL does both in one statement.
+        """
+        now = self._unit.ctx.clock()
+        if self._unit.ctx.dialect == "postgresql":
+            first, ids = await self._append_postgresql(thread_id, batch, now)
+        else:
+            first, ids = await self._append_portable(thread_id, batch, now)
+        stamp = isoformat(now)
+        return [
+            {
+                "id": message_id,
+                "thread_id": thread_id,
+                "seq": first + offset,
+                "role": item.role,
+                "content": item.content,
+                "metadata": item.metadata,
+                "timestamp": stamp,
+            }
+            for offset, (item, message_id) in enumerate(zip(batch, ids, strict=True))
+        ]
+
+    async def _append_portable(
+        self, thread_id: str, batch: Sequence[MessageInput], now: datetime
+    ) -> tuple[int, list[int]]:
+        reserve = (
+            update(threads)
+            .where(threads.c.id == thread_id)
+            .values(message_count=threads.c.message_count + len(batch), updated_at=now)
+            .returning(threads.c.message_count)
+        )
+        unit = self._unit
+        count = (await unit.execute(reserve, write=True, thread_id=thread_id)).scalar_one_or_none()
+        if count is None:
+            raise ThreadNotFoundError(thread_id)
+        first = count - len(batch)
+        rows = [
+            {
+                "thread_id": thread_id,
+                "seq": first + offset,
+                "role": item.role,
+                "content": item.content,
+                "metadata": item.metadata,
+                "timestamp": now,
+            }
+            for offset, item in enumerate(batch)
+        ]
+        result = await unit.execute(_INSERT_RETURNING_IDS, rows, write=True, thread_id=thread_id)
+        return first, list(result.scalars().all())
+
+    async def _append_postgresql(
+        self, thread_id: str, batch: Sequence[MessageInput], now: datetime
+    ) -> tuple[int, list[int]]:
+        params = {
+            "thread_id": thread_id,
+            "n": len(batch),
+            "now": now,
+            "roles": [item.role for item in batch],
+            "contents": [item.content for item in batch],
+            "metadata": [json.dumps(item.metadata) for item in batch],
+        }
+        result = await self._unit.execute(
+            _PG_APPEND, params, write=True, one_statement=True, thread_id=thread_id
+        )
+        rows = sorted(result.all(), key=lambda r: r.seq)
+        if not rows:
+            raise ThreadNotFoundError(thread_id)
+        return rows[0].seq, [row.id for row in rows]
+
+    async def page(self, thread_id: str, page: MessagePage) -> list[MessageRecord]:
+        """See :meth:`MessageRepository.page`; one range scan of (thread_id, seq)."""
+        query = select(messages).where(messages.c.thread_id == thread_id)
+        if page.after_seq is not None:
+            query = query.where(messages.c.seq > page.after_seq)
+        if page.before_seq is not None:
+            query = query.where(messages.c.seq < page.before_seq)
+        order = messages.c.seq.desc() if page.newest_first else messages.c.seq.asc()
+        query = query.order_by(order).limit(page.limit).offset(page.offset)
+        rows = (await self._unit.execute(query)).mappings().all()
+        return [message_record(row) for row in rows]
