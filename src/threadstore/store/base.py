@@ -19,6 +19,7 @@ from contextlib import AbstractAsyncContextManager
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
+from threadstore.errors import PermissionDeniedError
 from threadstore.records import HealthRecord
 from threadstore.store.api.agents import AgentMethods
 from threadstore.store.api.approvals import ApprovalMethods
@@ -26,6 +27,7 @@ from threadstore.store.api.context import ContextMethods
 from threadstore.store.api.messages import MessageMethods
 from threadstore.store.api.threads import ThreadMethods
 from threadstore.store.inputs import DEFAULT_SUSPENDED_TTL, UPDATABLE_THREAD_FIELDS, fork_title
+from threadstore.validation import check_id
 
 if TYPE_CHECKING:
     from threadstore.store.transaction import Transaction
@@ -105,3 +107,31 @@ class BaseStore(ThreadMethods, MessageMethods, ApprovalMethods, ContextMethods, 
 
         self.refuse_inside_own_block()
         return open_transaction(self)
+
+    def for_user(self, user_id: str) -> BaseStore:
+        """A view through which no method reads, changes or deletes another user's data.
+
+        Threads are the user's when their ``user_id`` is; messages, feedback,
+        suspended states and checkpoints go with their thread; context items,
+        topics and permissions live in the user's scope (``user_id=None`` or
+        the user's id names it). A foreign id behaves exactly like a missing
+        one; ``create_thread`` and context writes for another user raise
+        :class:`~threadstore.errors.PermissionDeniedError`. Views compose with
+        :meth:`transaction` both ways.
+
+        Raises:
+            PermissionDeniedError: this is already a view of another user.
+            ValidationError: ``user_id`` is not a valid id.
+        """
+        from threadstore.store.views import UserView
+
+        owner = check_id("user_id", user_id)
+        current = self.scope_owner()
+        if current is not None:
+            if current != owner:
+                raise PermissionDeniedError(
+                    f"a view of user {current!r} cannot widen to user {owner!r}",
+                    suggestion="Call for_user(...) on the store itself.",
+                )
+            return self
+        return UserView(self, owner)

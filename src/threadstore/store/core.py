@@ -60,6 +60,14 @@ class StoreCore(ABC):
         exception. ``write`` says whether a one-call unit may write.
         """
 
+    def root(self) -> StoreCore:
+        """The store underneath every view and transaction (here: the store itself)."""
+        return self
+
+    def scope_owner(self) -> str | None:
+        """The user a ``for_user`` view limits calls to; None when unscoped."""
+        return None
+
     def unit(self, *, write: bool) -> AbstractAsyncContextManager[Unit]:
         """The storage unit for one call: its own unit here, the block's in a transaction.
 
@@ -78,9 +86,9 @@ class StoreCore(ABC):
         blocks = _OPEN_BLOCKS.get()
         if not blocks:
             return
-        task = asyncio.current_task()
+        task, root = asyncio.current_task(), self.root()
         for block in blocks:
-            if block.open and block.store is self and block.task is task:
+            if block.open and block.store is root and block.task is task:
                 raise TransactionError(
                     "this store was called directly inside one of its own open "
                     "transaction() blocks, which would wait for the block and hang",

@@ -202,6 +202,9 @@ class AgentRepository(Protocol):
 class Unit(Protocol):
     """One storage context: a call's own transaction or a ``transaction()`` block."""
 
+    owner: str | None
+    """The user a ``for_user`` view limits the current call to; None: unscoped."""
+
     @property
     def threads(self) -> ThreadRepository:
         """Threads, forks and lineage."""

@@ -18,7 +18,7 @@ from contextlib import AbstractAsyncContextManager
 from threadstore.errors import TransactionAbortedError, TransactionClosedError, TransactionError
 from threadstore.records import HealthRecord
 from threadstore.store.base import BaseStore
-from threadstore.store.core import OpenBlock, enter_block, leave_block
+from threadstore.store.core import OpenBlock, StoreCore, enter_block, leave_block
 from threadstore.store.ports import Unit
 
 __all__ = ["Transaction", "open_transaction"]
@@ -51,8 +51,16 @@ class Transaction(BaseStore):
 
     @property
     def store(self) -> BaseStore:
-        """The store this transaction writes to."""
+        """The store (or user view) this transaction writes through."""
         return self._shared.store
+
+    def root(self) -> StoreCore:
+        """The store underneath."""
+        return self._shared.store.root()
+
+    def scope_owner(self) -> str | None:
+        """The user the block is limited to, when opened through a ``for_user`` view."""
+        return self._shared.store.scope_owner()
 
     def _check(self) -> None:
         if not self._active:
@@ -129,7 +137,7 @@ async def open_transaction(store: BaseStore) -> AsyncIterator[Transaction]:
     """Run a ``store.transaction()`` block: one unit, committed at the end or rolled back."""
     store.refuse_inside_own_block()
     async with store._open_unit(write=True, block=True) as unit:
-        block = OpenBlock(store, asyncio.current_task())
+        block = OpenBlock(store.root(), asyncio.current_task())
         token = enter_block(block)
         tx = Transaction(_Shared(store, unit))
         try:

@@ -8,6 +8,7 @@ from threadstore.clock import isoformat
 from threadstore.errors import ThreadNotFoundError
 from threadstore.records import CheckpointRecord, SuspendedStateRecord
 from threadstore.store.inputs import SuspendedInput
+from threadstore.store.memory.scoping import owns
 from threadstore.store.memory.state import copied
 
 if TYPE_CHECKING:
@@ -24,11 +25,15 @@ class MemoryApprovals:
         self._states = unit.state.suspended
 
     def _live(self, record: SuspendedStateRecord) -> bool:
-        return record["expires_at"] > self._unit.stamp()
+        return record["expires_at"] > self._unit.stamp() and self._mine(record)
+
+    def _mine(self, record: SuspendedStateRecord) -> bool:
+        return owns(self._unit.state, self._unit.owner, record["thread_id"])
 
     async def save(self, args: SuspendedInput) -> SuspendedStateRecord:
         """See :meth:`ApprovalRepository.save`."""
-        if args.thread_id not in self._unit.state.threads:
+        state = self._unit.state
+        if args.thread_id not in state.threads or not owns(state, self._unit.owner, args.thread_id):
             raise ThreadNotFoundError(args.thread_id)
         now = self._unit.clock()
         record: SuspendedStateRecord = {
@@ -64,11 +69,15 @@ class MemoryApprovals:
 
     async def delete(self, approval_id: str) -> bool:
         """See :meth:`ApprovalRepository.delete`."""
+        record = self._states.get(approval_id)
+        if record is None or not self._mine(record):
+            return False
         return self._unit.journal.pop(self._states, approval_id) is not None
 
     async def cleanup(self) -> int:
         """See :meth:`ApprovalRepository.cleanup`."""
-        expired = [k for k, s in self._states.items() if not self._live(s)]
+        now = self._unit.stamp()
+        expired = [k for k, s in self._states.items() if s["expires_at"] <= now and self._mine(s)]
         for key in expired:
             self._unit.journal.pop(self._states, key)
         return len(expired)
@@ -91,6 +100,8 @@ class MemoryCheckpoints:
     ) -> None:
         """See :meth:`CheckpointRepository.save`; drops any saver payload of the id."""
         state, journal = self._unit.state, self._unit.journal
+        if self._unit.owner is not None and not owns(state, self._unit.owner, thread_id):
+            raise ThreadNotFoundError(thread_id)
         journal.pop(state.checkpoint_payloads, (thread_id, checkpoint_ns, checkpoint_id))
         namespace = state.checkpoints.get((thread_id, checkpoint_ns))
         if namespace is None:
@@ -111,6 +122,8 @@ class MemoryCheckpoints:
         self, thread_id: str, checkpoint_ns: str, checkpoint_id: str
     ) -> CheckpointRecord | None:
         """See :meth:`CheckpointRepository.get`."""
+        if not owns(self._unit.state, self._unit.owner, thread_id):
+            return None
         saved = self._unit.state.checkpoints.get((thread_id, checkpoint_ns), {})
         record = saved.get(checkpoint_id or max(saved, default=""))
         return None if record is None else copied(record)
@@ -119,6 +132,8 @@ class MemoryCheckpoints:
         self, thread_id: str, checkpoint_ns: str, before: str | None, limit: int | None
     ) -> list[CheckpointRecord]:
         """See :meth:`CheckpointRepository.find`."""
+        if not owns(self._unit.state, self._unit.owner, thread_id):
+            return []
         saved = self._unit.state.checkpoints.get((thread_id, checkpoint_ns), {})
         ids = sorted((c for c in saved if before is None or c < before), reverse=True)
         return copied([saved[c] for c in ids[:limit]])

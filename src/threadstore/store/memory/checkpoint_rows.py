@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from threadstore.clock import isoformat
+from threadstore.errors import PermissionDeniedError
 from threadstore.models.checkpoint import run_id_of
 from threadstore.records import CheckpointRecord
 from threadstore.store.checkpoint_rows import (
@@ -34,6 +35,11 @@ class MemoryCheckpointRows:
     """See :class:`~threadstore.store.checkpoint_rows.CheckpointRows`."""
 
     def __init__(self, unit: MemoryUnit) -> None:
+        if unit.owner is not None:
+            raise PermissionDeniedError(
+                "the LangGraph saver cannot be bound to a for_user(...) view yet",
+                suggestion="Bind ThreadstoreSaver to the store or to a transaction of it.",
+            )
         self._unit = unit
         self._state = unit.state
         self._journal = unit.journal

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, cast
 from threadstore.errors import ThreadNotFoundError
 from threadstore.records import FeedbackRecord, MessageRecord
 from threadstore.store.inputs import FeedbackInput, MessageInput, MessagePage
+from threadstore.store.memory.scoping import owns
 from threadstore.store.memory.state import copied
 
 if TYPE_CHECKING:
@@ -27,7 +28,7 @@ class MemoryMessages:
         """See :meth:`MessageRepository.append`."""
         state, journal = self._unit.state, self._unit.journal
         thread = state.threads.get(thread_id)
-        if thread is None:
+        if thread is None or not owns(state, self._unit.owner, thread_id):
             raise ThreadNotFoundError(thread_id)
         now = self._unit.stamp()
         stored = state.messages[thread_id]
@@ -50,6 +51,8 @@ class MemoryMessages:
 
     async def page(self, thread_id: str, page: MessagePage) -> list[MessageRecord]:
         """See :meth:`MessageRepository.page`."""
+        if not owns(self._unit.state, self._unit.owner, thread_id):
+            return []
         selected = [
             m
             for m in self._unit.state.messages.get(thread_id, [])
@@ -70,7 +73,7 @@ class MemoryFeedback:
     async def add(self, args: FeedbackInput) -> FeedbackRecord:
         """See :meth:`FeedbackRepository.add`."""
         state = self._unit.state
-        if args.thread_id not in state.threads:
+        if args.thread_id not in state.threads or not owns(state, self._unit.owner, args.thread_id):
             raise ThreadNotFoundError(args.thread_id)
         record_id = self._unit.journal.take_ids(state, "feedback", 1)
         record = cast(
@@ -89,6 +92,7 @@ class MemoryFeedback:
             if (agent_name is None or f["agent_name"] == agent_name)
             and (user_id is None or f["user_id"] == user_id)
             and (thread_id is None or f["thread_id"] == thread_id)
+            and owns(self._unit.state, self._unit.owner, f["thread_id"])
         ]
         items.sort(key=lambda f: (f["created_at"], f["id"]), reverse=True)
         return copied(items[:limit])

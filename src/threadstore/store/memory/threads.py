@@ -7,8 +7,10 @@ from typing import TYPE_CHECKING
 from threadstore.errors import DuplicateRecordError
 from threadstore.records import MessageRecord, ThreadRecord
 from threadstore.store.inputs import ThreadInput, ThreadUpdate, fork_title
+from threadstore.store.memory.scoping import owns
 from threadstore.store.memory.state import copied
 from threadstore.store.ports import Counts
+from threadstore.store.scoping import refuse_foreign_user
 
 if TYPE_CHECKING:
     from threadstore.store.memory.unit import MemoryUnit
@@ -37,6 +39,7 @@ class MemoryThreads:
 
     async def create(self, args: ThreadInput) -> ThreadRecord:
         """See :meth:`ThreadRepository.create`; may evict the least recently updated thread."""
+        refuse_foreign_user(self._unit.owner, args.user_id)
         self._require_new(args.thread_id)
         now = self._unit.stamp()
         thread: ThreadRecord = {
@@ -79,31 +82,38 @@ class MemoryThreads:
             if child["parent_thread_id"] == thread_id:
                 journal.set_fields(child, parent_thread_id=None)
 
+    def _visible(self, thread_id: str) -> ThreadRecord | None:
+        thread = self._state.threads.get(thread_id)
+        owner = self._unit.owner
+        return None if thread is None or (owner and thread["user_id"] != owner) else thread
+
     async def get(self, thread_id: str) -> ThreadRecord | None:
         """See :meth:`ThreadRepository.get`."""
-        thread = self._state.threads.get(thread_id)
+        thread = self._visible(thread_id)
         return None if thread is None else copied(thread)
 
     async def exists(self, thread_id: str) -> bool:
         """See :meth:`ThreadRepository.exists`."""
-        return thread_id in self._state.threads
+        return self._visible(thread_id) is not None
 
     async def find(
         self, agent_name: str | None, user_id: str | None, limit: int, offset: int
     ) -> list[ThreadRecord]:
         """See :meth:`ThreadRepository.find`."""
+        owner = self._unit.owner
         threads = [
             t
             for t in self._state.threads.values()
             if (agent_name is None or t["agent_name"] == agent_name)
             and (user_id is None or t["user_id"] == user_id)
+            and (owner is None or t["user_id"] == owner)
         ]
         threads.sort(key=lambda t: (t["updated_at"], t["id"]), reverse=True)
         return copied(threads[offset : offset + limit])
 
     async def update(self, thread_id: str, change: ThreadUpdate) -> ThreadRecord | None:
         """See :meth:`ThreadRepository.update`."""
-        thread = self._state.threads.get(thread_id)
+        thread = self._visible(thread_id)
         if thread is None:
             return None
         fields: dict[str, object] = {"updated_at": self._unit.stamp()}
@@ -116,6 +126,8 @@ class MemoryThreads:
 
     async def delete(self, thread_id: str) -> bool:
         """See :meth:`ThreadRepository.delete`."""
+        if not owns(self._state, self._unit.owner, thread_id):
+            return False
         delete_checkpoints(self._unit, thread_id)
         if thread_id not in self._state.threads:
             return False
@@ -127,7 +139,7 @@ class MemoryThreads:
     ) -> ThreadRecord | None:
         """See :meth:`ThreadRepository.fork`."""
         state = self._state
-        parent = state.threads.get(parent_thread_id)
+        parent = self._visible(parent_thread_id)
         if parent is None or not 0 <= index < parent["message_count"]:
             return None
         self._require_new(new_thread_id)
@@ -159,24 +171,42 @@ class MemoryThreads:
         """See :meth:`ThreadRepository.lineage`."""
         threads = self._state.threads
         ancestors: list[ThreadRecord] = []
-        current = threads.get(thread_id)
+        current = self._visible(thread_id)
+        if current is None:
+            return [], []
         while current is not None and current["parent_thread_id"] is not None:
             current = threads.get(current["parent_thread_id"])
             if current is not None:
                 ancestors.append(current)
         ancestors.reverse()
-        children = [t for t in threads.values() if t["parent_thread_id"] == thread_id]
+        owner = self._unit.owner
+        ancestors = [t for t in ancestors if owner is None or t["user_id"] == owner]
+        children = [
+            t
+            for t in threads.values()
+            if t["parent_thread_id"] == thread_id and (owner is None or t["user_id"] == owner)
+        ]
         children.sort(key=lambda t: (t["created_at"], t["id"]))
         return copied(ancestors), copied(children)
 
     async def counts(self) -> Counts:
         """See :meth:`ThreadRepository.counts`."""
-        state = self._state
+        state, owner = self._state, self._unit.owner
+        if owner is None:
+            return {
+                "threads": len(state.threads),
+                "messages": sum(len(m) for m in state.messages.values()),
+                "feedback": len(state.feedback),
+                "suspended_states": len(state.suspended),
+                "checkpoints": sum(len(c) for c in state.checkpoints.values()),
+                "context_items": len(state.context),
+            }
+        mine = {t["id"] for t in state.threads.values() if t["user_id"] == owner}
         return {
-            "threads": len(state.threads),
-            "messages": sum(len(m) for m in state.messages.values()),
-            "feedback": len(state.feedback),
-            "suspended_states": len(state.suspended),
-            "checkpoints": sum(len(c) for c in state.checkpoints.values()),
-            "context_items": len(state.context),
+            "threads": len(mine),
+            "messages": sum(len(state.messages[t]) for t in mine),
+            "feedback": sum(1 for f in state.feedback.values() if f["thread_id"] in mine),
+            "suspended_states": sum(1 for s in state.suspended.values() if s["thread_id"] in mine),
+            "checkpoints": sum(len(c) for (t, _), c in state.checkpoints.items() if t in mine),
+            "context_items": sum(1 for scope, _ in state.context if scope == owner),
         }

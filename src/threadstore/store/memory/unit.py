@@ -29,6 +29,7 @@ class MemoryUnit:
         self.state = state
         self.journal = Journal()
         self.clock = clock
+        self.owner: str | None = None
 
     def stamp(self) -> str:
         """The current time as records show it."""

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, cast
 from sqlalchemy import delete, insert, select
 from sqlalchemy.engine import CursorResult
 
+from threadstore.store.scoping import context_scope, refuse_foreign_scope
 from threadstore.store.sql.tables import agent_permissions, agent_topics
 
 if TYPE_CHECKING:
@@ -27,8 +28,12 @@ class SqlAgents:
     def __init__(self, unit: SqlUnit) -> None:
         self._unit = unit
 
+    def _mine(self, scope: str) -> str | None:
+        return context_scope(self._unit.owner, scope)
+
     async def save_topics(self, scope: str, agent: str, topics: list[str]) -> None:
         """See :meth:`AgentRepository.save_topics`; old rows replaced in one transaction."""
+        scope = refuse_foreign_scope(self._unit.owner, scope)
         rows = [
             {"scope": scope, "agent_name": agent, "topic": topic, "position": position}
             for position, topic in enumerate(topics)
@@ -39,6 +44,10 @@ class SqlAgents:
 
     async def topics(self, scope: str, agent: str) -> list[str]:
         """See :meth:`AgentRepository.topics`."""
+        mine = self._mine(scope)
+        if mine is None:
+            return []
+        scope = mine
         query = (
             select(agent_topics.c.topic)
             .where(agent_topics.c.scope == scope, agent_topics.c.agent_name == agent)
@@ -48,6 +57,10 @@ class SqlAgents:
 
     async def all_topics(self, scope: str) -> dict[str, list[str]]:
         """See :meth:`AgentRepository.all_topics`."""
+        mine = self._mine(scope)
+        if mine is None:
+            return {}
+        scope = mine
         query = (
             select(agent_topics.c.agent_name, agent_topics.c.topic)
             .where(agent_topics.c.scope == scope)
@@ -60,6 +73,10 @@ class SqlAgents:
 
     async def remove_topics(self, scope: str, agent: str) -> bool:
         """See :meth:`AgentRepository.remove_topics`."""
+        mine = self._mine(scope)
+        if mine is None:
+            return False
+        scope = mine
         result = await self._unit.execute(
             _delete_topics(scope, agent), write=True, one_statement=True
         )
@@ -67,6 +84,7 @@ class SqlAgents:
 
     async def save_permissions(self, scope: str, agent: str, allowed: list[str]) -> None:
         """See :meth:`AgentRepository.save_permissions`; one upsert."""
+        scope = refuse_foreign_scope(self._unit.owner, scope)
         values = {"scope": scope, "agent_name": agent, "allowed_topics": allowed}
         statement = self._unit.ctx.upsert(agent_permissions).values(values)
         statement = statement.on_conflict_do_update(
@@ -77,6 +95,10 @@ class SqlAgents:
 
     async def permissions(self, scope: str, agent: str) -> list[str] | None:
         """See :meth:`AgentRepository.permissions`."""
+        mine = self._mine(scope)
+        if mine is None:
+            return None
+        scope = mine
         query = select(agent_permissions.c.allowed_topics).where(
             agent_permissions.c.scope == scope, agent_permissions.c.agent_name == agent
         )
@@ -85,6 +107,10 @@ class SqlAgents:
 
     async def all_permissions(self, scope: str) -> dict[str, list[str]]:
         """See :meth:`AgentRepository.all_permissions`."""
+        mine = self._mine(scope)
+        if mine is None:
+            return {}
+        scope = mine
         query = (
             select(agent_permissions.c.agent_name, agent_permissions.c.allowed_topics)
             .where(agent_permissions.c.scope == scope)
@@ -95,6 +121,10 @@ class SqlAgents:
 
     async def remove_permissions(self, scope: str, agent: str) -> bool:
         """See :meth:`AgentRepository.remove_permissions`."""
+        mine = self._mine(scope)
+        if mine is None:
+            return False
+        scope = mine
         statement = delete(agent_permissions).where(
             agent_permissions.c.scope == scope, agent_permissions.c.agent_name == agent
         )

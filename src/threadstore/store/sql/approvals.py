@@ -9,6 +9,7 @@ from sqlalchemy.engine import CursorResult
 
 from threadstore.records import SuspendedStateRecord
 from threadstore.store.inputs import SuspendedInput
+from threadstore.store.sql.scoping import require_owned_thread, thread_owned
 from threadstore.store.sql.tables import suspended, suspended_record
 
 if TYPE_CHECKING:
@@ -25,6 +26,7 @@ class SqlApprovals:
 
     async def save(self, args: SuspendedInput) -> SuspendedStateRecord:
         """See :meth:`ApprovalRepository.save`; one upsert."""
+        await require_owned_thread(self._unit, args.thread_id)
         now = self._unit.ctx.clock()
         values: dict[str, Any] = {
             "id": args.approval_id,
@@ -43,10 +45,15 @@ class SqlApprovals:
         await self._unit.execute(statement, write=True, thread_id=args.thread_id)
         return suspended_record(values)
 
+    def _mine(self) -> list[Any]:
+        return thread_owned(suspended.c.thread_id, self._unit.owner)
+
     async def get(self, approval_id: str) -> SuspendedStateRecord | None:
         """See :meth:`ApprovalRepository.get`."""
         query = select(suspended).where(
-            suspended.c.id == approval_id, suspended.c.expires_at > self._unit.ctx.clock()
+            suspended.c.id == approval_id,
+            suspended.c.expires_at > self._unit.ctx.clock(),
+            *self._mine(),
         )
         row = (await self._unit.execute(query)).mappings().first()
         return None if row is None else suspended_record(row)
@@ -57,7 +64,7 @@ class SqlApprovals:
         """See :meth:`ApprovalRepository.find`."""
         query = (
             select(suspended)
-            .where(suspended.c.expires_at > self._unit.ctx.clock())
+            .where(suspended.c.expires_at > self._unit.ctx.clock(), *self._mine())
             .order_by(suspended.c.created_at, suspended.c.id)
         )
         if thread_id is not None:
@@ -69,12 +76,14 @@ class SqlApprovals:
 
     async def delete(self, approval_id: str) -> bool:
         """See :meth:`ApprovalRepository.delete`."""
-        statement = delete(suspended).where(suspended.c.id == approval_id)
+        statement = delete(suspended).where(suspended.c.id == approval_id, *self._mine())
         result = await self._unit.execute(statement, write=True)
         return cast(CursorResult[Any], result).rowcount > 0
 
     async def cleanup(self) -> int:
         """See :meth:`ApprovalRepository.cleanup`."""
-        statement = delete(suspended).where(suspended.c.expires_at <= self._unit.ctx.clock())
+        statement = delete(suspended).where(
+            suspended.c.expires_at <= self._unit.ctx.clock(), *self._mine()
+        )
         result = await self._unit.execute(statement, write=True)
         return cast(CursorResult[Any], result).rowcount

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, delete, exists, literal, or_, select, update
 
+from threadstore.errors import PermissionDeniedError
 from threadstore.models.checkpoint import run_id_of
 from threadstore.store.checkpoint_rows import (
     CheckpointKey,
@@ -43,6 +44,11 @@ class SqlCheckpointRows:
     """See :class:`~threadstore.store.checkpoint_rows.CheckpointRows`."""
 
     def __init__(self, unit: SqlUnit) -> None:
+        if unit.owner is not None:
+            raise PermissionDeniedError(
+                "the LangGraph saver cannot be bound to a for_user(...) view yet",
+                suggestion="Bind ThreadstoreSaver to the store or to a transaction of it.",
+            )
         self._unit = unit
         self._dialect = unit.ctx.dialect
         self._statements: SaverStatements = unit.ctx.saver_statements

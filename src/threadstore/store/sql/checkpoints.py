@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from threadstore.models.checkpoint import run_id_of
 from threadstore.records import CheckpointRecord
+from threadstore.store.sql.scoping import require_owned_thread, thread_owned
 from threadstore.store.sql.tables import CHECKPOINT_RECORD_COLUMNS, checkpoint_record, checkpoints
 
 if TYPE_CHECKING:
@@ -18,10 +19,14 @@ __all__ = ["SqlCheckpoints"]
 _KEY = ("thread_id", "checkpoint_ns", "checkpoint_id")
 
 
-def _of(thread_id: str, checkpoint_ns: str) -> Any:
+def _of(thread_id: str, checkpoint_ns: str, owner: str | None) -> Any:
     return (
         select(*CHECKPOINT_RECORD_COLUMNS)
-        .where(checkpoints.c.thread_id == thread_id, checkpoints.c.checkpoint_ns == checkpoint_ns)
+        .where(
+            checkpoints.c.thread_id == thread_id,
+            checkpoints.c.checkpoint_ns == checkpoint_ns,
+            *thread_owned(checkpoints.c.thread_id, owner),
+        )
         .order_by(checkpoints.c.checkpoint_id.desc())
     )
 
@@ -42,6 +47,7 @@ class SqlCheckpoints:
         metadata: dict[str, Any],
     ) -> None:
         """See :meth:`CheckpointRepository.save`; one upsert."""
+        await require_owned_thread(self._unit, thread_id)
         values: dict[str, Any] = {
             "thread_id": thread_id,
             "checkpoint_ns": checkpoint_ns,
@@ -65,7 +71,7 @@ class SqlCheckpoints:
         self, thread_id: str, checkpoint_ns: str, checkpoint_id: str
     ) -> CheckpointRecord | None:
         """See :meth:`CheckpointRepository.get`; the latest is one index probe."""
-        query = _of(thread_id, checkpoint_ns)
+        query = _of(thread_id, checkpoint_ns, self._unit.owner)
         if checkpoint_id:
             query = query.where(checkpoints.c.checkpoint_id == checkpoint_id)
         row = (await self._unit.execute(query.limit(1))).mappings().first()
@@ -75,7 +81,7 @@ class SqlCheckpoints:
         self, thread_id: str, checkpoint_ns: str, before: str | None, limit: int | None
     ) -> list[CheckpointRecord]:
         """See :meth:`CheckpointRepository.find`."""
-        query = _of(thread_id, checkpoint_ns)
+        query = _of(thread_id, checkpoint_ns, self._unit.owner)
         if before is not None:
             query = query.where(checkpoints.c.checkpoint_id < before)
         if limit is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
@@ -12,6 +13,7 @@ from sqlalchemy.engine import CursorResult
 from threadstore.models.context import ROUTE_SUBSCRIBER, ROUTE_TOPIC
 from threadstore.records import ContextItemRecord
 from threadstore.store.context_inputs import ContextItemInput
+from threadstore.store.scoping import context_scope, refuse_foreign_scope
 from threadstore.store.sql.tables import agent_topics, context_items, context_record, context_routes
 
 if TYPE_CHECKING:
@@ -77,6 +79,7 @@ class SqlContextItems:
 
     async def save(self, args: ContextItemInput) -> ContextItemRecord:
         """See :meth:`ContextRepository.save`; upsert and routes in one transaction."""
+        args = dataclasses.replace(args, scope=refuse_foreign_scope(self._unit.owner, args.scope))
         now = self._unit.ctx.clock()
         values: dict[str, Any] = {
             "scope": args.scope,
@@ -123,14 +126,20 @@ class SqlContextItems:
 
     async def get(self, scope: str, key: str, agent: str | None) -> ContextItemRecord | None:
         """See :meth:`ContextRepository.get`; one query, routing included."""
-        row = (await self._unit.execute(self._visible(scope, agent, key))).mappings().first()
+        mine = context_scope(self._unit.owner, scope)
+        if mine is None:
+            return None
+        row = (await self._unit.execute(self._visible(mine, agent, key))).mappings().first()
         return None if row is None else context_record(row)
 
     async def delete(self, scope: str, key: str) -> bool:
         """See :meth:`ContextRepository.delete`; its routes go by ON DELETE CASCADE."""
+        mine = context_scope(self._unit.owner, scope)
+        if mine is None:
+            return False
         statement = (
             delete(context_items)
-            .where(context_items.c.scope == scope, context_items.c.key == key)
+            .where(context_items.c.scope == mine, context_items.c.key == key)
             .returning(context_items.c.expires_at)
         )
         now = self._unit.ctx.clock()
@@ -139,7 +148,10 @@ class SqlContextItems:
 
     async def all(self, scope: str, agent: str | None) -> list[ContextItemRecord]:
         """See :meth:`ContextRepository.all`; one indexed query, routing included."""
-        query = self._visible(scope, agent).order_by(context_items.c.key)
+        mine = context_scope(self._unit.owner, scope)
+        if mine is None:
+            return []
+        query = self._visible(mine, agent).order_by(context_items.c.key)
         rows = (await self._unit.execute(query)).mappings().all()
         return [context_record(row) for row in rows]
 
@@ -148,14 +160,19 @@ class SqlContextItems:
         statement = delete(context_items).where(
             context_items.c.expires_at <= self._unit.ctx.clock()
         )
+        if self._unit.owner is not None:
+            statement = statement.where(context_items.c.scope == self._unit.owner)
         result = await self._unit.execute(statement, write=True)
         return cast(CursorResult[Any], result).rowcount
 
     async def clear(self, scope: str) -> int:
         """See :meth:`ContextRepository.clear`."""
+        mine = context_scope(self._unit.owner, scope)
+        if mine is None:
+            return 0
         statement = (
             delete(context_items)
-            .where(context_items.c.scope == scope)
+            .where(context_items.c.scope == mine)
             .returning(context_items.c.expires_at)
         )
         now = self._unit.ctx.clock()

@@ -9,6 +9,7 @@ from sqlalchemy import insert, select
 
 from threadstore.records import FeedbackRecord
 from threadstore.store.inputs import FeedbackInput
+from threadstore.store.sql.scoping import require_owned_thread, thread_owned
 from threadstore.store.sql.tables import feedback, feedback_record
 
 if TYPE_CHECKING:
@@ -25,6 +26,7 @@ class SqlFeedback:
 
     async def add(self, args: FeedbackInput) -> FeedbackRecord:
         """See :meth:`FeedbackRepository.add`; a missing thread is a FK violation."""
+        await require_owned_thread(self._unit, args.thread_id)
         values: dict[str, Any] = {**asdict(args), "created_at": self._unit.ctx.clock()}
         statement = insert(feedback).values(values).returning(feedback.c.id)
         result = await self._unit.execute(
@@ -39,6 +41,7 @@ class SqlFeedback:
         """See :meth:`FeedbackRepository.find`."""
         query = (
             select(feedback)
+            .where(*thread_owned(feedback.c.thread_id, self._unit.owner))
             .order_by(feedback.c.created_at.desc(), feedback.c.id.desc())
             .limit(limit)
         )

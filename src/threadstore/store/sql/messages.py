@@ -14,6 +14,7 @@ from threadstore.clock import isoformat
 from threadstore.errors import ThreadNotFoundError
 from threadstore.records import MessageRecord
 from threadstore.store.inputs import MessageInput, MessagePage
+from threadstore.store.sql.scoping import thread_owned
 from threadstore.store.sql.tables import message_record, messages, threads
 from threadstore.types import UTCDateTime
 
@@ -22,12 +23,11 @@ if TYPE_CHECKING:
 
 __all__ = ["SqlMessages"]
 
-_PG_APPEND = text(
-    f"""
+_PG_APPEND_SQL = f"""
     WITH bumped AS (
         UPDATE {threads.name}
         SET message_count = message_count + :n, updated_at = :now
-        WHERE id = :thread_id
+        WHERE id = :thread_id{{scope}}
         RETURNING message_count
     )
     INSERT INTO {messages.name} (thread_id, seq, role, content, metadata, timestamp)
@@ -38,7 +38,7 @@ _PG_APPEND = text(
             AS item(role, content, metadata, ord)
     RETURNING id, seq
     """
-).bindparams(
+_PG_PARAMS = (
     bindparam("thread_id", type_=String()),
     bindparam("n", type_=Integer()),
     bindparam("now", type_=UTCDateTime()),
@@ -46,7 +46,12 @@ _PG_APPEND = text(
     bindparam("contents", type_=postgresql.ARRAY(Text())),
     bindparam("metadata", type_=postgresql.ARRAY(Text())),
 )
+_PG_APPEND = text(_PG_APPEND_SQL.format(scope="")).bindparams(*_PG_PARAMS)
 """Append messages on PostgreSQL: reserve seqs and insert in one atomic statement."""
+_PG_APPEND_SCOPED = text(_PG_APPEND_SQL.format(scope=" AND user_id = :owner")).bindparams(
+    *_PG_PARAMS, bindparam("owner", type_=String())
+)
+"""The same, for a user-scoped view: only the owner's thread is bumped."""
 
 _INSERT_RETURNING_IDS = insert(messages).returning(messages.c.id, sort_by_parameter_order=True)
 
@@ -86,9 +91,12 @@ class SqlMessages:
     async def _append_portable(
         self, thread_id: str, batch: Sequence[MessageInput], now: datetime
     ) -> tuple[int, list[int]]:
+        owner = self._unit.owner
         reserve = (
             update(threads)
-            .where(threads.c.id == thread_id)
+            .where(
+                threads.c.id == thread_id, *([] if owner is None else [threads.c.user_id == owner])
+            )
             .values(message_count=threads.c.message_count + len(batch), updated_at=now)
             .returning(threads.c.message_count)
         )
@@ -122,8 +130,11 @@ class SqlMessages:
             "contents": [item.content for item in batch],
             "metadata": [json.dumps(item.metadata) for item in batch],
         }
+        statement = _PG_APPEND
+        if self._unit.owner is not None:
+            statement, params["owner"] = _PG_APPEND_SCOPED, self._unit.owner
         result = await self._unit.execute(
-            _PG_APPEND, params, write=True, one_statement=True, thread_id=thread_id
+            statement, params, write=True, one_statement=True, thread_id=thread_id
         )
         rows = sorted(result.all(), key=lambda r: r.seq)
         if not rows:
@@ -132,7 +143,9 @@ class SqlMessages:
 
     async def page(self, thread_id: str, page: MessagePage) -> list[MessageRecord]:
         """See :meth:`MessageRepository.page`; one range scan of (thread_id, seq)."""
-        query = select(messages).where(messages.c.thread_id == thread_id)
+        query = select(messages).where(
+            messages.c.thread_id == thread_id, *thread_owned(messages.c.thread_id, self._unit.owner)
+        )
         if page.after_seq is not None:
             query = query.where(messages.c.seq > page.after_seq)
         if page.before_seq is not None:

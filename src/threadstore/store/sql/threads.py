@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import delete, func, insert, literal, select, union_all, update
+from sqlalchemy import ColumnElement, delete, func, insert, literal, select, union_all, update
 from sqlalchemy.engine import CursorResult
 
 from threadstore.records import ThreadRecord
 from threadstore.store.inputs import ThreadInput, ThreadUpdate, fork_title
 from threadstore.store.ports import Counts
+from threadstore.store.scoping import refuse_foreign_user
+from threadstore.store.sql.scoping import thread_owned
 from threadstore.store.sql.tables import (
     checkpoint_writes,
     checkpoints,
@@ -43,6 +45,28 @@ _COUNTS = select(
 )
 
 
+def _counts_of(owner: str) -> Any:
+    """The counts of one user's data: their threads, what hangs off them, their scope."""
+
+    def mine(name: str, table: Any) -> list[ColumnElement[bool]]:
+        if name == "threads":
+            return [threads.c.user_id == owner]
+        if name == "context_items":
+            return [context_items.c.scope == owner]
+        return thread_owned(table.c.thread_id, owner)
+
+    return select(
+        *(
+            select(func.count())
+            .select_from(table)
+            .where(*mine(name, table))
+            .scalar_subquery()
+            .label(name)
+            for name, table in _COUNTED.items()
+        )
+    )
+
+
 class SqlThreads:
     """See :class:`~threadstore.store.ports.ThreadRepository`."""
 
@@ -51,6 +75,7 @@ class SqlThreads:
 
     async def create(self, args: ThreadInput) -> ThreadRecord:
         """See :meth:`ThreadRepository.create`."""
+        refuse_foreign_user(self._unit.owner, args.user_id)
         now = self._unit.ctx.clock()
         values = {
             "id": args.thread_id,
@@ -69,15 +94,19 @@ class SqlThreads:
         )
         return thread_record(values)
 
+    def _mine(self) -> list[ColumnElement[bool]]:
+        owner = self._unit.owner
+        return [] if owner is None else [threads.c.user_id == owner]
+
     async def get(self, thread_id: str) -> ThreadRecord | None:
         """See :meth:`ThreadRepository.get`."""
-        query = select(threads).where(threads.c.id == thread_id)
+        query = select(threads).where(threads.c.id == thread_id, *self._mine())
         row = (await self._unit.execute(query)).mappings().first()
         return None if row is None else thread_record(row)
 
     async def exists(self, thread_id: str) -> bool:
         """See :meth:`ThreadRepository.exists`."""
-        query = select(threads.c.id).where(threads.c.id == thread_id)
+        query = select(threads.c.id).where(threads.c.id == thread_id, *self._mine())
         return (await self._unit.execute(query)).first() is not None
 
     async def find(
@@ -86,6 +115,7 @@ class SqlThreads:
         """See :meth:`ThreadRepository.find`."""
         query = (
             select(threads)
+            .where(*self._mine())
             .order_by(threads.c.updated_at.desc(), threads.c.id.desc())
             .limit(limit)
             .offset(offset)
@@ -105,7 +135,10 @@ class SqlThreads:
         if change.metadata is not None:
             values["metadata"] = change.metadata
         statement = (
-            update(threads).where(threads.c.id == thread_id).values(values).returning(*threads.c)
+            update(threads)
+            .where(threads.c.id == thread_id, *self._mine())
+            .values(values)
+            .returning(*threads.c)
         )
         result = await self._unit.execute(statement, write=True, one_statement=True)
         row = result.mappings().first()
@@ -113,6 +146,8 @@ class SqlThreads:
 
     async def delete(self, thread_id: str) -> bool:
         """See :meth:`ThreadRepository.delete`; children go by ON DELETE CASCADE."""
+        if self._unit.owner is not None and not await self.exists(thread_id):
+            return False
         for table in (checkpoint_writes, checkpoints):
             await self._unit.execute(
                 delete(table).where(table.c.thread_id == thread_id), write=True
@@ -127,7 +162,7 @@ class SqlThreads:
     ) -> ThreadRecord | None:
         """See :meth:`ThreadRepository.fork`; messages are copied by one INSERT ... SELECT."""
         now = self._unit.ctx.clock()
-        query = select(threads).where(threads.c.id == parent_thread_id)
+        query = select(threads).where(threads.c.id == parent_thread_id, *self._mine())
         parent = (await self._unit.execute(query)).mappings().first()
         if parent is None or not 0 <= index < parent["message_count"]:
             return None
@@ -159,7 +194,7 @@ class SqlThreads:
         """See :meth:`ThreadRepository.lineage`; one recursive query at any depth."""
         chain = (
             select(threads.c.id, threads.c.parent_thread_id, literal(0).label("depth"))
-            .where(threads.c.id == thread_id)
+            .where(threads.c.id == thread_id, *self._mine())
             .cte("lineage", recursive=True)
         )
         parent = threads.alias("parent")
@@ -171,10 +206,20 @@ class SqlThreads:
         ancestors = (
             select(threads, chain.c.depth)
             .join(chain, threads.c.id == chain.c.id)
-            .where(chain.c.depth > 0)
+            .where(chain.c.depth > 0, *self._mine())
         )
         children = select(threads, literal(-1).label("depth")).where(
-            threads.c.parent_thread_id == thread_id
+            threads.c.parent_thread_id == thread_id,
+            *self._mine(),
+            *(
+                []
+                if self._unit.owner is None
+                else [
+                    threads.c.parent_thread_id.in_(
+                        select(threads.c.id).where(threads.c.id == thread_id, *self._mine())
+                    )
+                ]
+            ),
         )
         rows = (await self._unit.execute(union_all(ancestors, children))).mappings().all()
         up = sorted((r for r in rows if r["depth"] > 0), key=lambda r: -r["depth"])
@@ -183,5 +228,7 @@ class SqlThreads:
 
     async def counts(self) -> Counts:
         """See :meth:`ThreadRepository.counts`; one query."""
-        row = (await self._unit.execute(_COUNTS)).mappings().one()
+        owner = self._unit.owner
+        query = _COUNTS if owner is None else _counts_of(owner)
+        row = (await self._unit.execute(query)).mappings().one()
         return {name: int(row[name]) for name in _COUNTED}

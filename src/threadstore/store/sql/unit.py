@@ -93,6 +93,8 @@ class SqlUnit:
         self._spent = False
         self._locked = False
         self._frames: list[_Frame] = []
+        self.owner: str | None = None
+        """The user a scoped view limits this unit's calls to (None: unscoped)."""
 
     # -- repositories ------------------------------------------------------
 
