@@ -40,9 +40,9 @@ Schema change:
     cascades keep an index that starts with it. Context items page by their
     primary key ``(scope, key)`` and need nothing new.
 
-    Nothing is rewritten, but building the indexes holds each table's write
-    lock until the migration commits (no ``CONCURRENTLY``): run it as a
-    deploy step.
+    No table is rewritten, but the index builds block writes to the four
+    tables, and on PostgreSQL ``DROP INDEX`` blocks their reads too, until
+    the migration commits (no ``CONCURRENTLY``): run it as a deploy step.
 
 Downgrade notes:
     Restores the 0003 indexes and drops both columns: every thread's version
