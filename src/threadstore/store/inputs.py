@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from threadstore.errors import ValidationError
+from threadstore.errors import DuplicateRecordError, ValidationError, VersionConflictError
 from threadstore.validation import (
     MAX_TITLE_LENGTH,
     check_id,
@@ -39,6 +39,7 @@ __all__ = [
     "checkpoint_input",
     "feedback_input",
     "fork_title",
+    "key_reused",
     "message_inputs",
     "message_page",
     "optional_ids",
@@ -46,12 +47,30 @@ __all__ = [
     "suspended_state_input",
     "thread_input",
     "thread_update",
+    "version_conflict",
 ]
 
 DEFAULT_SUSPENDED_TTL = timedelta(days=7)
 UPDATABLE_THREAD_FIELDS = frozenset({"title", "metadata"})
-_NEW_MESSAGE_KEYS = frozenset({"role", "content", "metadata"})
+_UPDATE_ARGUMENTS = UPDATABLE_THREAD_FIELDS | {"metadata_patch", "expected_version"}
+_NEW_MESSAGE_KEYS = frozenset({"role", "content", "metadata", "idempotency_key"})
 _FORK_PREFIX = "Fork of "
+
+
+def key_reused(key: str, thread_id: str) -> DuplicateRecordError:
+    """The error of an idempotency key used again for a message of other content."""
+    return DuplicateRecordError(
+        f"idempotency key {key!r} of thread {thread_id!r} names a message of other content",
+        suggestion="Use a new key for a new message; reuse a key only to retry the same one.",
+    )
+
+
+def version_conflict(thread_id: str, expected: int, current: int) -> VersionConflictError:
+    """The error of a compare-and-swap update on a thread that moved on."""
+    return VersionConflictError(
+        f"thread {thread_id!r} is at version {current}, not the expected {expected}",
+        suggestion="Read the thread again, reapply the change and retry with its version.",
+    )
 
 
 def fork_title(parent_title: str | None, parent_id: str) -> str:
@@ -73,11 +92,18 @@ class ThreadInput:
 
 @dataclass(frozen=True, slots=True)
 class ThreadUpdate:
-    """Fields update_thread sets; ``None`` means unchanged."""
+    """Fields update_thread sets; ``None`` means unchanged.
+
+    Attributes:
+        patch: Keys to merge into the stored metadata (top level).
+        expected_version: Apply only if the thread is at this version.
+    """
 
     title: str | None
     set_title: bool
     metadata: dict[str, Any] | None
+    patch: dict[str, Any] | None = None
+    expected_version: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +113,15 @@ class MessageInput:
     role: str
     content: str
     metadata: dict[str, Any]
+    idempotency_key: str | None = None
+
+    def same_as(self, stored: Mapping[Any, Any]) -> bool:
+        """Whether a stored message holds this one's content (a retry, not a reuse)."""
+        return bool(
+            stored["role"] == self.role
+            and stored["content"] == self.content
+            and stored["metadata"] == self.metadata
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,20 +186,31 @@ def thread_input(
 
 def thread_update(updates: Mapping[str, Any]) -> ThreadUpdate:
     """Check update_thread's fields: only title and metadata may change."""
-    unknown = sorted(set(updates) - UPDATABLE_THREAD_FIELDS)
+    unknown = sorted(set(updates) - _UPDATE_ARGUMENTS)
     if unknown:
         raise ValidationError(
             f"update_thread cannot change {', '.join(unknown)}",
-            suggestion="Only title and metadata can be updated; ids, owners, counts and "
-            "timestamps are managed by the store.",
+            suggestion="Only title and metadata (or metadata_patch) can be updated; ids, "
+            "owners, counts, versions and timestamps are managed by the store.",
         )
     metadata = updates.get("metadata")
     if "metadata" in updates and metadata is None:
         raise ValidationError("metadata cannot be None", suggestion="Pass metadata={} to clear it.")
+    if "metadata" in updates and "metadata_patch" in updates:
+        raise ValidationError(
+            "pass metadata (replace) or metadata_patch (merge), not both",
+            suggestion="Merge the keys into one metadata_patch, or replace the whole dict.",
+        )
+    patch = updates.get("metadata_patch")
+    expected = updates.get("expected_version")
     return ThreadUpdate(
         title=_title(updates.get("title")),
         set_title="title" in updates,
         metadata=None if metadata is None else _metadata("metadata", metadata),
+        patch=None if patch is None else _metadata("metadata_patch", patch),
+        expected_version=None
+        if expected is None
+        else check_int("expected_version", expected, minimum=1),
     )
 
 
@@ -175,7 +221,8 @@ def message_inputs(messages: object) -> list[MessageInput]:
             "messages must be a list of dicts",
             suggestion='Pass e.g. [{"role": "user", "content": "hi"}].',
         )
-    checked = []
+    checked: list[MessageInput] = []
+    keys: set[str] = set()
     for index, item in enumerate(messages):
         if not isinstance(item, Mapping):
             raise ValidationError(
@@ -186,19 +233,32 @@ def message_inputs(messages: object) -> list[MessageInput]:
         if extra or "role" not in item or "content" not in item:
             raise ValidationError(
                 f"messages[{index}] must have role and content and nothing but metadata "
-                f"(unexpected: {', '.join(extra) or 'none'})",
+                f"and idempotency_key (unexpected: {', '.join(extra) or 'none'})",
                 suggestion='Each item needs "role" and "content" and may have "metadata".',
             )
-        checked.append(message_input(item["role"], item["content"], item.get("metadata")))
+        message = message_input(
+            item["role"], item["content"], item.get("metadata"), item.get("idempotency_key")
+        )
+        if message.idempotency_key is not None:
+            if message.idempotency_key in keys:
+                raise ValidationError(
+                    f"idempotency key {message.idempotency_key!r} appears twice in the batch",
+                    suggestion="Give every message of a batch its own key.",
+                )
+            keys.add(message.idempotency_key)
+        checked.append(message)
     return checked
 
 
-def message_input(role: object, content: object, metadata: object) -> MessageInput:
+def message_input(
+    role: object, content: object, metadata: object, idempotency_key: object = None
+) -> MessageInput:
     """Check one message's fields."""
     return MessageInput(
         role=check_id("role", role),
         content=check_text("content", content),
         metadata=_metadata("metadata", metadata),
+        idempotency_key=check_optional_id("idempotency_key", idempotency_key),
     )
 
 

@@ -24,15 +24,21 @@ class MessageMethods(StoreCore):
         content: str,
         *,
         metadata: dict[str, Any] | None = None,
+        idempotency_key: str | None = None,
     ) -> MessageRecord:
         """Append a message; it gets the thread's next ``seq``.
 
+        With an ``idempotency_key`` (unique per thread), a retry returns the
+        message first stored under the key (same id and seq) and writes
+        nothing, also when retries race.
+
         Raises:
             ThreadNotFoundError: the thread does not exist.
+            DuplicateRecordError: the key was used for a message of other content.
             ValidationError: an argument is invalid.
         """
         check_id("thread_id", thread_id)
-        message = inputs.message_input(role, content, metadata)
+        message = inputs.message_input(role, content, metadata, idempotency_key)
         async with self.unit(write=True) as unit:
             return (await unit.messages.append(thread_id, [message]))[0]
 
@@ -41,7 +47,9 @@ class MessageMethods(StoreCore):
     ) -> list[MessageRecord]:
         """Append a batch of messages atomically: all are stored or none.
 
-        An empty batch writes nothing and returns ``[]``.
+        An empty batch writes nothing and returns ``[]``. Items may carry an
+        ``idempotency_key`` as in :meth:`add_message`; an item whose key is
+        stored comes back as the stored message.
 
         Raises:
             ThreadNotFoundError: the thread does not exist (also for an empty batch).

@@ -57,7 +57,13 @@ class ThreadMethods(StoreCore):
     async def update_thread(self, thread_id: str, **updates: Any) -> ThreadRecord | None:
         """Set ``title`` and/or replace ``metadata``; return the thread or None if missing.
 
+        ``metadata_patch={...}`` merges top-level keys into the stored metadata
+        instead of replacing it. ``expected_version=N`` applies the change only
+        if the thread is still at version N (compare-and-swap); each change
+        increments the version.
+
         Raises:
+            VersionConflictError: the thread is no longer at ``expected_version``.
             ValidationError: a field other than title/metadata, or an invalid value.
         """
         check_id("thread_id", thread_id)

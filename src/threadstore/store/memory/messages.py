@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, cast
 
 from threadstore.errors import ThreadNotFoundError
 from threadstore.records import FeedbackRecord, MessageRecord
-from threadstore.store.inputs import FeedbackInput, MessageInput, MessagePage
+from threadstore.store.inputs import FeedbackInput, MessageInput, MessagePage, key_reused
 from threadstore.store.memory.scoping import owns
 from threadstore.store.memory.state import copied
 
@@ -32,7 +32,9 @@ class MemoryMessages:
             raise ThreadNotFoundError(thread_id)
         now = self._unit.stamp()
         stored = state.messages[thread_id]
-        first_id = journal.take_ids(state, "message", len(batch))
+        found = [self._stored_under(thread_id, item, stored) for item in batch]
+        fresh = [item for item, record in zip(batch, found, strict=True) if record is None]
+        first_id = journal.take_ids(state, "message", len(fresh))
         added: list[MessageRecord] = [
             {
                 "id": first_id + offset,
@@ -43,11 +45,33 @@ class MemoryMessages:
                 "metadata": item.metadata,
                 "timestamp": now,
             }
-            for offset, item in enumerate(batch)
+            for offset, item in enumerate(fresh)
         ]
-        journal.extend(stored, added)
-        journal.set_fields(thread, message_count=len(stored), updated_at=now)
-        return copied(added)
+        for item, record in zip(fresh, added, strict=True):
+            if item.idempotency_key is not None:
+                journal.put(state.message_keys, (thread_id, item.idempotency_key), record["seq"])
+        if added:
+            journal.extend(stored, added)
+            journal.set_fields(
+                thread,
+                message_count=len(stored),
+                updated_at=now,
+                version=thread["version"] + 1,
+            )
+        new = iter(added)
+        return copied([record if record is not None else next(new) for record in found])
+
+    def _stored_under(
+        self, thread_id: str, item: MessageInput, stored: list[MessageRecord]
+    ) -> MessageRecord | None:
+        if item.idempotency_key is None:
+            return None
+        seq = self._unit.state.message_keys.get((thread_id, item.idempotency_key))
+        if seq is None:
+            return None
+        if not item.same_as(stored[seq]):
+            raise key_reused(item.idempotency_key, thread_id)
+        return stored[seq]
 
     async def page(self, thread_id: str, page: MessagePage) -> list[MessageRecord]:
         """See :meth:`MessageRepository.page`."""

@@ -43,6 +43,8 @@ class MemoryState:
     max_threads: int | None = None
     threads: dict[str, ThreadRecord] = field(default_factory=dict)
     messages: dict[str, list[MessageRecord]] = field(default_factory=dict)
+    message_keys: dict[tuple[str, str], int] = field(default_factory=dict)
+    """(thread_id, idempotency key) -> the seq of the message stored under it."""
     feedback: dict[int, FeedbackRecord] = field(default_factory=dict)
     suspended: dict[str, SuspendedStateRecord] = field(default_factory=dict)
     checkpoints: dict[tuple[str, str], dict[str, CheckpointRecord]] = field(default_factory=dict)

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from threadstore.errors import DuplicateRecordError
 from threadstore.records import MessageRecord, ThreadRecord
-from threadstore.store.inputs import ThreadInput, ThreadUpdate, fork_title
+from threadstore.store.inputs import ThreadInput, ThreadUpdate, fork_title, version_conflict
 from threadstore.store.memory.scoping import owns
 from threadstore.store.memory.state import copied
 from threadstore.store.ports import Counts
@@ -53,6 +53,7 @@ class MemoryThreads:
             "message_count": 0,
             "parent_thread_id": None,
             "fork_message_index": None,
+            "version": 1,
         }
         self._insert(thread, [])
         return copied(thread)
@@ -74,6 +75,8 @@ class MemoryThreads:
         state, journal = self._state, self._journal
         journal.pop(state.threads, thread_id)
         journal.pop(state.messages, thread_id)
+        for key in [k for k in state.message_keys if k[0] == thread_id]:
+            journal.pop(state.message_keys, key)
         for feedback_id in [k for k, f in state.feedback.items() if f["thread_id"] == thread_id]:
             journal.pop(state.feedback, feedback_id)
         for approval_id in [k for k, s in state.suspended.items() if s["thread_id"] == thread_id]:
@@ -116,11 +119,18 @@ class MemoryThreads:
         thread = self._visible(thread_id)
         if thread is None:
             return None
-        fields: dict[str, object] = {"updated_at": self._unit.stamp()}
+        if change.expected_version is not None and thread["version"] != change.expected_version:
+            raise version_conflict(thread_id, change.expected_version, thread["version"])
+        fields: dict[str, object] = {
+            "updated_at": self._unit.stamp(),
+            "version": thread["version"] + 1,
+        }
         if change.set_title:
             fields["title"] = change.title
         if change.metadata is not None:
             fields["metadata"] = change.metadata
+        if change.patch is not None:
+            fields["metadata"] = {**thread["metadata"], **change.patch}
         self._journal.set_fields(thread, **fields)
         return copied(thread)
 
@@ -155,6 +165,7 @@ class MemoryThreads:
             "message_count": index + 1,
             "parent_thread_id": parent["id"],
             "fork_message_index": index,
+            "version": 1,
         }
         originals = state.messages[parent["id"]][: index + 1]
         first = self._journal.take_ids(state, "message", len(originals))

@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql
 from threadstore.clock import isoformat
 from threadstore.errors import ThreadNotFoundError
 from threadstore.records import MessageRecord
-from threadstore.store.inputs import MessageInput, MessagePage
+from threadstore.store.inputs import MessageInput, MessagePage, key_reused
 from threadstore.store.sql.scoping import thread_owned
 from threadstore.store.sql.tables import message_record, messages, threads
 from threadstore.types import UTCDateTime
@@ -26,16 +26,16 @@ __all__ = ["SqlMessages"]
 _PG_APPEND_SQL = f"""
     WITH bumped AS (
         UPDATE {threads.name}
-        SET message_count = message_count + :n, updated_at = :now
+        SET message_count = message_count + :n, updated_at = :now, version = version + 1
         WHERE id = :thread_id{{scope}}
         RETURNING message_count
     )
-    INSERT INTO {messages.name} (thread_id, seq, role, content, metadata, timestamp)
+    INSERT INTO {messages.name} (thread_id, seq, role, content, metadata, timestamp{{key}})
     SELECT :thread_id, bumped.message_count - :n + item.ord - 1,
-           item.role, item.content, CAST(item.metadata AS JSONB), :now
+           item.role, item.content, CAST(item.metadata AS JSONB), :now{{key_value}}
     FROM bumped,
-         unnest(:roles, :contents, :metadata) WITH ORDINALITY
-            AS item(role, content, metadata, ord)
+         unnest(:roles, :contents, :metadata{{keys}}) WITH ORDINALITY
+            AS item(role, content, metadata{{key_name}}, ord)
     RETURNING id, seq
     """
 _PG_PARAMS = (
@@ -46,12 +46,23 @@ _PG_PARAMS = (
     bindparam("contents", type_=postgresql.ARRAY(Text())),
     bindparam("metadata", type_=postgresql.ARRAY(Text())),
 )
-_PG_APPEND = text(_PG_APPEND_SQL.format(scope="")).bindparams(*_PG_PARAMS)
+_UNKEYED = {"key": "", "key_value": "", "keys": "", "key_name": ""}
+_KEYED = {
+    "key": ", idempotency_key",
+    "key_value": ", item.idempotency_key",
+    "keys": ", :keys",
+    "key_name": ", idempotency_key",
+}
+_PG_APPEND = text(_PG_APPEND_SQL.format(scope="", **_UNKEYED)).bindparams(*_PG_PARAMS)
 """Append messages on PostgreSQL: reserve seqs and insert in one atomic statement."""
-_PG_APPEND_SCOPED = text(_PG_APPEND_SQL.format(scope=" AND user_id = :owner")).bindparams(
-    *_PG_PARAMS, bindparam("owner", type_=String())
-)
+_PG_APPEND_SCOPED = text(
+    _PG_APPEND_SQL.format(scope=" AND user_id = :owner", **_UNKEYED)
+).bindparams(*_PG_PARAMS, bindparam("owner", type_=String()))
 """The same, for a user-scoped view: only the owner's thread is bumped."""
+_PG_APPEND_KEYED = text(_PG_APPEND_SQL.format(scope="", **_KEYED)).bindparams(
+    *_PG_PARAMS, bindparam("keys", type_=postgresql.ARRAY(Text()))
+)
+"""The same with idempotency keys, run after the thread row was locked and checked."""
 
 _INSERT_RETURNING_IDS = insert(messages).returning(messages.c.id, sort_by_parameter_order=True)
 
@@ -70,8 +81,43 @@ class SqlMessages:
         ``message_count`` stays exact. PostgreSQL does both in one statement.
         """
         now = self._unit.ctx.clock()
+        if any(item.idempotency_key is not None for item in batch):
+            return await self._append_keyed(thread_id, batch, now)
+        return await self._insert(thread_id, batch, now, keyed=False)
+
+    async def _append_keyed(
+        self, thread_id: str, batch: Sequence[MessageInput], now: datetime
+    ) -> list[MessageRecord]:
+        """Lock the thread, return what its keys already name, append the rest.
+
+        The lock (the SQLite write lock, or the thread's row lock) serialises
+        retries of one key, so racing retries find the first one's message.
+        """
+        unit = self._unit
+        owned = [] if unit.owner is None else [threads.c.user_id == unit.owner]
+        lock = select(threads.c.id).where(threads.c.id == thread_id, *owned).with_for_update()
+        if (await unit.execute(lock, write=True)).first() is None:
+            raise ThreadNotFoundError(thread_id)
+        keys = [item.idempotency_key for item in batch if item.idempotency_key is not None]
+        query = select(messages).where(
+            messages.c.thread_id == thread_id, messages.c.idempotency_key.in_(keys)
+        )
+        stored = {row["idempotency_key"]: row for row in (await unit.execute(query)).mappings()}
+        found: list[MessageRecord | None] = []
+        for item in batch:
+            row = None if item.idempotency_key is None else stored.get(item.idempotency_key)
+            if row is not None and not item.same_as(row):
+                raise key_reused(row["idempotency_key"], thread_id)
+            found.append(None if row is None else message_record(row))
+        fresh = [item for item, record in zip(batch, found, strict=True) if record is None]
+        added = iter(await self._insert(thread_id, fresh, now, keyed=True) if fresh else [])
+        return [record if record is not None else next(added) for record in found]
+
+    async def _insert(
+        self, thread_id: str, batch: Sequence[MessageInput], now: datetime, *, keyed: bool
+    ) -> list[MessageRecord]:
         if self._unit.ctx.dialect == "postgresql":
-            first, ids = await self._append_postgresql(thread_id, batch, now)
+            first, ids = await self._append_postgresql(thread_id, batch, now, keyed=keyed)
         else:
             first, ids = await self._append_portable(thread_id, batch, now)
         stamp = isoformat(now)
@@ -97,7 +143,11 @@ class SqlMessages:
             .where(
                 threads.c.id == thread_id, *([] if owner is None else [threads.c.user_id == owner])
             )
-            .values(message_count=threads.c.message_count + len(batch), updated_at=now)
+            .values(
+                message_count=threads.c.message_count + len(batch),
+                updated_at=now,
+                version=threads.c.version + 1,
+            )
             .returning(threads.c.message_count)
         )
         unit = self._unit
@@ -113,6 +163,7 @@ class SqlMessages:
                 "content": item.content,
                 "metadata": item.metadata,
                 "timestamp": now,
+                "idempotency_key": item.idempotency_key,
             }
             for offset, item in enumerate(batch)
         ]
@@ -120,7 +171,7 @@ class SqlMessages:
         return first, list(result.scalars().all())
 
     async def _append_postgresql(
-        self, thread_id: str, batch: Sequence[MessageInput], now: datetime
+        self, thread_id: str, batch: Sequence[MessageInput], now: datetime, *, keyed: bool
     ) -> tuple[int, list[int]]:
         params = {
             "thread_id": thread_id,
@@ -131,7 +182,9 @@ class SqlMessages:
             "metadata": [json.dumps(item.metadata) for item in batch],
         }
         statement = _PG_APPEND
-        if self._unit.owner is not None:
+        if keyed:
+            statement, params["keys"] = _PG_APPEND_KEYED, [i.idempotency_key for i in batch]
+        elif self._unit.owner is not None:
             statement, params["owner"] = _PG_APPEND_SCOPED, self._unit.owner
         result = await self._unit.execute(
             statement, params, write=True, one_statement=True, thread_id=thread_id

@@ -85,6 +85,7 @@ def thread_record(row: Row) -> ThreadRecord:
         "message_count": row["message_count"],
         "parent_thread_id": row["parent_thread_id"],
         "fork_message_index": row["fork_message_index"],
+        "version": row["version"],
     }
 
 

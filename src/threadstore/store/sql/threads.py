@@ -8,7 +8,7 @@ from sqlalchemy import ColumnElement, delete, func, insert, literal, select, uni
 from sqlalchemy.engine import CursorResult
 
 from threadstore.records import ThreadRecord
-from threadstore.store.inputs import ThreadInput, ThreadUpdate, fork_title
+from threadstore.store.inputs import ThreadInput, ThreadUpdate, fork_title, version_conflict
 from threadstore.store.ports import Counts
 from threadstore.store.scoping import refuse_foreign_user
 from threadstore.store.sql.scoping import thread_owned
@@ -88,6 +88,7 @@ class SqlThreads:
             "message_count": 0,
             "parent_thread_id": None,
             "fork_message_index": None,
+            "version": 1,
         }
         await self._unit.execute(
             insert(threads), values, write=True, duplicate=f"thread {args.thread_id!r}"
@@ -128,21 +129,46 @@ class SqlThreads:
         return [thread_record(row) for row in rows]
 
     async def update(self, thread_id: str, change: ThreadUpdate) -> ThreadRecord | None:
-        """See :meth:`ThreadRepository.update`."""
-        values: dict[str, Any] = {"updated_at": self._unit.ctx.clock()}
+        """See :meth:`ThreadRepository.update`; a compare-and-swap on ``version``.
+
+        A plain change is one UPDATE. A metadata patch reads the thread under
+        the write lock (SQLite) or a row lock (PostgreSQL), merges, and writes
+        in the same transaction, so concurrent patches never lose a key.
+        """
+        values: dict[str, Any] = {
+            "updated_at": self._unit.ctx.clock(),
+            "version": threads.c.version + 1,
+        }
         if change.set_title:
             values["title"] = change.title
         if change.metadata is not None:
             values["metadata"] = change.metadata
-        statement = (
-            update(threads)
-            .where(threads.c.id == thread_id, *self._mine())
-            .values(values)
-            .returning(*threads.c)
-        )
-        result = await self._unit.execute(statement, write=True, one_statement=True)
+        expected = change.expected_version
+        conditions = [threads.c.id == thread_id, *self._mine()]
+        if change.patch is not None:
+            locked = select(threads.c.metadata, threads.c.version).where(*conditions)
+            current = (
+                (await self._unit.execute(locked.with_for_update(), write=True)).mappings().first()
+            )
+            if current is None:
+                return None
+            if expected is not None and current["version"] != expected:
+                raise version_conflict(thread_id, expected, current["version"])
+            values["metadata"] = {**current["metadata"], **change.patch}
+        if expected is not None:
+            conditions.append(threads.c.version == expected)
+        statement = update(threads).where(*conditions).values(values).returning(*threads.c)
+        alone = expected is None and change.patch is None
+        result = await self._unit.execute(statement, write=True, one_statement=alone)
         row = result.mappings().first()
-        return None if row is None else thread_record(row)
+        if row is not None:
+            return thread_record(row)
+        if expected is not None:
+            query = select(threads.c.version).where(threads.c.id == thread_id, *self._mine())
+            version = (await self._unit.execute(query)).scalar_one_or_none()
+            if version is not None:
+                raise version_conflict(thread_id, expected, version)
+        return None
 
     async def delete(self, thread_id: str) -> bool:
         """See :meth:`ThreadRepository.delete`; children go by ON DELETE CASCADE."""
@@ -177,6 +203,7 @@ class SqlThreads:
             "message_count": index + 1,
             "parent_thread_id": parent["id"],
             "fork_message_index": index,
+            "version": 1,
         }
         duplicate = f"thread {new_thread_id!r}"
         await self._unit.execute(insert(threads), values, write=True, duplicate=duplicate)
