@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-__all__ = ["Clock", "isoformat", "parse_iso", "utcnow"]
+from threadstore.errors import ValidationError
+
+__all__ = ["Clock", "check_clock", "isoformat", "parse_iso", "utcnow"]
 
 Clock = Callable[[], datetime]
 """A callable returning the current time as an aware datetime."""
@@ -26,3 +28,33 @@ def isoformat(value: datetime) -> str:
 def parse_iso(value: str) -> datetime:
     """Parse a timestamp produced by :func:`isoformat`."""
     return datetime.fromisoformat(value)
+
+
+def check_clock(clock: Clock | None) -> Clock:
+    """Return ``clock`` (None: :func:`utcnow`) after checking that it gives aware datetimes.
+
+    The clock is called once, so a store built with a wrong one fails at
+    construction rather than on its first write.
+
+    Raises:
+        ValidationError: the clock is not callable or returns a naive or non-datetime value.
+    """
+    if clock is None:
+        return utcnow
+    if not callable(clock):
+        raise ValidationError(
+            f"clock must be a callable returning a datetime, got {type(clock).__name__}",
+            suggestion="Pass e.g. clock=lambda: datetime.now(UTC).",
+        )
+    sample = clock()
+    if not isinstance(sample, datetime):
+        raise ValidationError(
+            f"clock returned a {type(sample).__name__}, not a datetime",
+            suggestion="Return an aware datetime, e.g. datetime.now(UTC).",
+        )
+    if sample.tzinfo is None or sample.utcoffset() is None:
+        raise ValidationError(
+            "clock returned a naive datetime; threadstore stores aware UTC times only",
+            suggestion="Return datetime.now(UTC) (or attach tzinfo=UTC) instead of datetime.now().",
+        )
+    return clock

@@ -11,7 +11,9 @@ paths can drop silently.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +23,7 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from threadstore.engine_options import POOL_OPTIONS, check_engine_options
 from threadstore.errors import ValidationError
 
 logger = logging.getLogger("threadstore")
@@ -37,8 +40,10 @@ def create_engine(url: URL, **options: Any) -> AsyncEngine:
     """Create an :class:`AsyncEngine` for ``url`` with threadstore's defaults.
 
     Raises:
-        ValidationError: the driver for the URL is not installed.
+        ValidationError: the driver for the URL is not installed, or an option is
+            unknown, badly typed or does not apply to this database.
     """
+    check_engine_options(options)
     try:
         engine = create_async_engine(url, **options)
     except ModuleNotFoundError as exc:
@@ -46,6 +51,14 @@ def create_engine(url: URL, **options: Any) -> AsyncEngine:
         raise ValidationError(
             f"the driver for {url.drivername} is not installed ({exc.name})",
             suggestion=f"pip install 'threadstore[{extra}]'",
+        ) from exc
+    except TypeError as exc:  # options valid in general, not for this pool
+        given = sorted(POOL_OPTIONS.intersection(options)) or sorted(options)
+        raise ValidationError(
+            f"engine option(s) {', '.join(given)} do not apply to {url.drivername} "
+            "with this connection pool",
+            suggestion="Drop them: an in-memory SQLite database shares one connection "
+            "(StaticPool), and a poolclass such as NullPool has no pool size.",
         ) from exc
     if url.get_backend_name() == "sqlite":
         configure_sqlite(engine)
@@ -79,6 +92,12 @@ def configure_sqlite(engine: AsyncEngine) -> None:
         _use_wal(cursor)
         cursor.close()
 
+    @event.listens_for(sync_engine, "do_connect")
+    def _on_do_connect(
+        _dialect: Any, _record: ConnectionPoolEntry, _cargs: Any, cparams: dict[str, Any]
+    ) -> None:
+        cparams.setdefault("async_creator_fn", _connect_aiosqlite)
+
     @event.listens_for(sync_engine, "begin")
     def _on_begin(conn: Connection) -> None:
         mode = conn.get_execution_options().get(SQLITE_BEGIN_OPTION, "DEFERRED")
@@ -92,6 +111,35 @@ def configure_sqlite(engine: AsyncEngine) -> None:
     dialect = sync_engine.dialect
     for name in ("do_rollback", "do_commit"):
         setattr(dialect, name, _only_if_open(getattr(dialect, name)))
+
+
+async def _connect_aiosqlite(*args: Any, **kwargs: Any) -> Any:
+    """Open an aiosqlite connection; after a failure, wait for its worker thread to stop.
+
+    aiosqlite stops the worker of a connection that failed to open (a missing
+    folder, a directory) without waiting, and the worker then reports to the
+    event loop: if a short program has closed its loop by then, the worker
+    dies with "Event loop is closed" printed on stderr. Waiting here, while
+    the loop still runs, keeps that report on time.
+    """
+    import aiosqlite
+
+    connection = aiosqlite.connect(*args, **kwargs)
+    # aiosqlite < 0.22: the connection is the thread (SQLAlchemy reaches in the same way)
+    worker = connection if isinstance(connection, threading.Thread) else connection._thread
+    worker.daemon = True
+    try:
+        return await connection
+    except BaseException:
+        for _ in range(_WORKER_STOP_POLLS):
+            if not worker.is_alive():
+                break
+            await asyncio.sleep(0.001)
+        raise
+
+
+_WORKER_STOP_POLLS = 2000
+"""Bound the wait for a failed connection's worker (about 2 s; it needs microseconds)."""
 
 
 def _use_wal(cursor: Any) -> None:

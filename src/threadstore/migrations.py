@@ -17,8 +17,8 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import text
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -28,6 +28,12 @@ from threadstore.config import redact_url, resolve_url
 from threadstore.engine import SQLITE_BEGIN_OPTION, create_engine
 from threadstore.errors import MigrationError, SchemaOutOfDateError
 from threadstore.models.base import TABLE_PREFIX
+from threadstore.schema_state import (
+    VERSION_TABLE,
+    SchemaState,
+    current_revision,
+    read_schema_state,
+)
 
 __all__ = [
     "VERSION_TABLE",
@@ -38,6 +44,7 @@ __all__ = [
     "ensure_schema",
     "head_revision",
     "include_object",
+    "known_revisions",
     "migration_transaction",
     "script_location",
     "upgrade",
@@ -46,7 +53,6 @@ __all__ = [
 
 logger = logging.getLogger("threadstore.migrations")
 
-VERSION_TABLE = f"{TABLE_PREFIX}alembic_version"
 _PG_MIGRATION_LOCK = 0x7468_7265_6164  # "thread": one advisory lock key for all processes
 
 
@@ -115,10 +121,10 @@ def head_revision() -> str:
     return head
 
 
-def current_revision(connection: Connection) -> str | None:
-    """Return the database's threadstore revision, or None if it has none."""
-    context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
-    return context.get_current_revision()
+def known_revisions() -> frozenset[str]:
+    """Return the id of every revision this version of threadstore ships."""
+    script = ScriptDirectory.from_config(alembic_config())
+    return frozenset(revision.revision for revision in script.walk_revisions())
 
 
 def upgrade_connection(connection: Connection, revision: str = "head") -> None:
@@ -212,55 +218,108 @@ async def migration_transaction(connection: AsyncConnection) -> AsyncIterator[As
             await connection.run_sync(_sqlite_foreign_keys, True)
 
 
-async def ensure_schema(connection: AsyncConnection, *, upgrade: bool) -> str:
-    """Check (or, with ``upgrade``, bring) the schema to head and return the revision.
+def _needs_upgrade(state: SchemaState, head: str, auto_migrate: bool | None) -> bool:
+    """Decide whether ``initialize()`` runs the revisions; raise when it must refuse."""
+    if state.revision == head:
+        return False
+    state.check_known(known_revisions(), head)
+    if auto_migrate is True or (auto_migrate is None and state.revision is None):
+        return True
+    found = "no threadstore schema" if state.revision is None else f"revision {state.revision}"
+    creating = ""
+    if auto_migrate is False and state.revision is None:
+        creating = " (or leave auto_migrate at None, the default, which creates a missing schema)"
+    raise SchemaOutOfDateError(
+        f"the database has {found}; this threadstore needs revision {head}",
+        suggestion="Run `alembic upgrade head` (repository) or `threadstore db upgrade "
+        f"--url URL` (installed package) before starting, or pass auto_migrate=True{creating}.",
+    )
 
-    ``connection`` must not be in a transaction yet. With ``upgrade`` the work
-    runs in :func:`migration_transaction`, so processes that start together
-    migrate once and all start; the one that migrates logs
+
+async def ensure_schema(connection: AsyncConnection, *, auto_migrate: bool | None = None) -> str:
+    """Check the schema and, where allowed, bring it to head; return the revision.
+
+    ``auto_migrate``: None (the default) creates the schema on a database that
+    holds no threadstore tables at all and only verifies any other; True also
+    upgrades an older schema; False only verifies. Whether to migrate is
+    decided again inside :func:`migration_transaction`, so processes that start
+    together migrate once and all start; the one that migrates logs
     ``upgraded threadstore schema`` at INFO on ``threadstore.migrations``.
+    ``connection`` must not be in a transaction yet.
 
     Raises:
-        SchemaOutOfDateError: the schema is not at head and ``upgrade`` is False.
+        SchemaTooNewError: a newer threadstore migrated the database.
+        SchemaOutOfDateError: the schema is not at head and may not be upgraded.
+        MigrationError: threadstore tables exist without a revision.
     """
     head = head_revision()
-    if not upgrade:
-        async with connection.begin():
-            current = await connection.run_sync(current_revision)
-        if current != head:
-            found = "no threadstore schema" if current is None else f"revision {current}"
-            raise SchemaOutOfDateError(
-                f"the database has {found}; this threadstore needs revision {head}",
-                suggestion="Run `alembic upgrade head` (repository) or `threadstore db upgrade "
-                "--url URL` (installed package) before starting, or pass auto_migrate=True.",
-            )
+    async with connection.begin():
+        state = await connection.run_sync(read_schema_state)
+    if not _needs_upgrade(state, head, auto_migrate):
         return head
-    async with migration_transaction(connection):
-        current = await connection.run_sync(current_revision)
-        if current == head:
-            return head
-        logger.info("upgrading threadstore schema from %s to %s", current, head)
-        await connection.run_sync(upgrade_connection)
-    logger.info("upgraded threadstore schema from %s to %s", current, head)
+    try:
+        async with migration_transaction(connection):
+            state = await connection.run_sync(read_schema_state)
+            if not _needs_upgrade(state, head, auto_migrate):
+                return head  # another process migrated while this one waited for the lock
+            logger.info("upgrading threadstore schema from %s to %s", state.revision, head)
+            await connection.run_sync(upgrade_connection)
+    except CommandError as exc:
+        raise _alembic_failed(exc, redact_url(connection.engine.url)) from exc
+    logger.info("upgraded threadstore schema from %s to %s", state.revision, head)
     return head
 
 
+def _alembic_failed(exc: CommandError, where: str) -> MigrationError:
+    return MigrationError(
+        f"{exc} (database: {where})",
+        suggestion="Run `threadstore db history` for the revisions this threadstore "
+        "ships and `threadstore db current` for the database's.",
+    )
+
+
 async def _run_on_url(url: str | URL | None, migrate: Any, revision: str) -> None:
+    """Run ``migrate`` to ``revision`` in one locked transaction, after checking the state."""
     resolved = resolve_url(url)
+    where = redact_url(resolved)
     engine = create_engine(resolved, poolclass=NullPool)
     try:
         async with engine.connect() as connection, migration_transaction(connection):
+            state = await connection.run_sync(read_schema_state)
+            state.check_known(known_revisions(), head_revision())
             await connection.run_sync(migrate, revision)
+    except CommandError as exc:
+        raise _alembic_failed(exc, where) from exc
+    except Exception as exc:
+        # imported here: threadstore.store imports this module
+        from threadstore.store.sql.translate import DRIVER_ERRORS, translate_error
+
+        if isinstance(exc, DRIVER_ERRORS):
+            raise translate_error(exc, where=where) from exc
+        raise
     finally:
         await engine.dispose()
-    logger.info("migrated %s to %s", redact_url(resolved), revision)
+    logger.info("migrated %s to %s", where, revision)
 
 
 async def upgrade(url: str | URL | None = None, revision: str = "head") -> None:
-    """Upgrade the database at ``url`` (None: ``THREADSTORE_URL``, then the default)."""
+    """Upgrade the database at ``url`` (None: ``THREADSTORE_URL``, then the default).
+
+    Raises:
+        SchemaTooNewError: a newer threadstore migrated the database.
+        MigrationError: an unknown target revision, or threadstore tables
+            without a revision.
+        PersistenceConnectionError: the database cannot be reached.
+    """
     await _run_on_url(url, upgrade_connection, revision)
 
 
 async def downgrade(url: str | URL | None, revision: str) -> None:
-    """Downgrade the database at ``url`` to ``revision`` (``base`` removes everything)."""
+    """Downgrade the database at ``url`` to ``revision`` (``base`` removes everything).
+
+    Raises:
+        SchemaTooNewError: a newer threadstore migrated the database.
+        MigrationError: an unknown or unreachable target revision.
+        PersistenceConnectionError: the database cannot be reached.
+    """
     await _run_on_url(url, _downgrade_connection, revision)

@@ -138,9 +138,15 @@ class LineageRecord(TypedDict):
 
 
 class StatsRecord(TypedDict):
-    """Row counts per entity."""
+    """Row counts per entity.
+
+    ``backend`` names the store class (``"MemoryStore"``, ``"SQLAlchemyStore"``)
+    as Agentomatic does; ``dialect`` the database (``"memory"``, ``"sqlite"``,
+    ``"postgresql"``).
+    """
 
     backend: str
+    dialect: str
     threads: int
     messages: int
     feedback: int
@@ -150,10 +156,17 @@ class StatsRecord(TypedDict):
 
 
 class HealthRecord(TypedDict):
-    """The answer of ``health_check()``; it never raises."""
+    """The answer of ``health_check()``; it never raises.
+
+    ``backend`` and ``dialect`` as in :class:`StatsRecord`. ``checks`` holds
+    what was verified (``connected``, ``schema_at_head``; SQLite adds
+    ``writable``); ``error`` is the first failure, None when healthy.
+    """
 
     status: str
     backend: str
+    dialect: str
     schema_revision: str | None
+    checks: dict[str, bool]
     latency_ms: float
     error: str | None

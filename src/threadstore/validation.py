@@ -15,6 +15,8 @@ from typing import Any
 from threadstore.errors import ValidationError
 
 __all__ = [
+    "INT32_MAX",
+    "INT64_MAX",
     "MAX_ID_LENGTH",
     "MAX_TITLE_LENGTH",
     "MAX_TTL",
@@ -26,12 +28,17 @@ __all__ = [
     "check_optional_id",
     "check_optional_text",
     "check_rating",
+    "check_seq",
     "check_text",
     "check_ttl",
 ]
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
+INT32_MAX = 2**31 - 1
+"""The largest value of a 32-bit column (``seq``, counts, ratings, positions)."""
+INT64_MAX = 2**63 - 1
+"""The largest value of a 64-bit column (ids) and of a LIMIT/OFFSET on every backend."""
 MAX_ID_LENGTH = 255
 MAX_TITLE_LENGTH = 1000
 MAX_TTL = timedelta(days=100 * 365)
@@ -83,24 +90,42 @@ def check_optional_text(name: str, value: object, *, max_length: int | None = No
     return None if value is None else check_text(name, value, max_length=max_length)
 
 
-def check_int(name: str, value: object, *, minimum: int | None = None) -> int:
-    """Check an integer (bools are refused), optionally with a lower bound."""
+def check_int(
+    name: str, value: object, *, minimum: int | None = None, maximum: int = INT64_MAX
+) -> int:
+    """Check an integer (bools are refused) within ``minimum``..``maximum``.
+
+    The default bounds are those of a 64-bit column, so no backend ever sees a
+    number its driver cannot bind (every backend refuses the same values).
+    """
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValidationError(
             f"{name} must be an int, got {type(value).__name__}",
             suggestion=f"Pass {name} as a whole number.",
         )
-    if minimum is not None and value < minimum:
+    low = -INT64_MAX - 1 if minimum is None else minimum
+    if value < low:
         raise ValidationError(
-            f"{name} must be >= {minimum}, got {value}",
-            suggestion=f"Pass a {name} of at least {minimum}.",
+            f"{name} must be >= {low}, got {value}",
+            suggestion=f"Pass a {name} of at least {low}.",
+        )
+    if value > maximum:
+        raise ValidationError(
+            f"{name} must be <= {maximum}, got {value}",
+            suggestion=f"Pass a {name} of at most {maximum}"
+            + (" (the range of a 64-bit integer)." if maximum == INT64_MAX else "."),
         )
     return value
 
 
 def check_limit(name: str, value: object) -> int:
-    """Check a page size or offset: a non-negative integer."""
+    """Check a page size or offset: a non-negative 64-bit integer."""
     return check_int(name, value, minimum=0)
+
+
+def check_seq(name: str, value: object) -> int:
+    """Check a message position (``seq``, a fork's message index): a 32-bit integer."""
+    return check_int(name, value, minimum=-INT32_MAX - 1, maximum=INT32_MAX)
 
 
 def check_rating(value: object) -> int | None:

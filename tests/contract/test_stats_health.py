@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
+import sqlite3
+from pathlib import Path
 
 import pytest
 
 from tests.conftest import StoreFactory
 from threadstore import BaseStore, MemoryStore, SQLAlchemyStore, ValidationError, create_store
+from threadstore.migrations import head_revision
+
+STORE_CLASS = {"memory": "MemoryStore", "sqlite": "SQLAlchemyStore", "postgres": "SQLAlchemyStore"}
+DIALECT = {"memory": "memory", "sqlite": "sqlite", "postgres": "postgresql"}
 
 
 async def test_stats_count_every_entity(store: BaseStore, backend: str) -> None:
     empty = await store.get_stats()
     assert empty == {
-        "backend": {"memory": "memory", "sqlite": "sqlite", "postgres": "postgresql"}[backend],
+        "backend": STORE_CLASS[backend],
+        "dialect": DIALECT[backend],
         "threads": 0,
         "messages": 0,
         "feedback": 0,
@@ -34,12 +43,93 @@ async def test_stats_count_every_entity(store: BaseStore, backend: str) -> None:
     assert stats["context_items"] == 2
 
 
-async def test_health_check(store: BaseStore) -> None:
+async def test_health_check(store: BaseStore, backend: str) -> None:
     health = await store.health_check()
     assert health["status"] == "healthy"
     assert health["error"] is None
     assert health["latency_ms"] >= 0
+    assert (health["backend"], health["dialect"]) == (STORE_CLASS[backend], DIALECT[backend])
+    expected_checks = {
+        "memory": {},
+        "sqlite": {"connected": True, "schema_at_head": True, "writable": True},
+        "postgres": {"connected": True, "schema_at_head": True},
+    }[backend]
+    assert health["checks"] == expected_checks
+    if backend != "memory":
+        assert health["schema_revision"] == head_revision()
     json.dumps(health)
+
+
+async def test_health_check_logs_nothing_at_info(
+    store: BaseStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO):
+        for _ in range(3):
+            assert (await store.health_check())["status"] == "healthy"
+    assert [record.getMessage() for record in caplog.records] == []
+
+
+@pytest.mark.parametrize("bad", [0, -1.0, float("nan"), float("inf"), "5", True, None])
+async def test_health_check_refuses_a_bad_timeout(store: BaseStore, bad: object) -> None:
+    with pytest.raises(ValidationError) as info:
+        await store.health_check(timeout=bad)  # type: ignore[arg-type]
+    assert "timeout" in str(info.value)
+
+
+async def test_health_check_times_out_on_a_server_that_never_answers() -> None:
+    """A PostgreSQL URL whose socket accepts and then stays silent: unhealthy, not a hang."""
+    silent: list[asyncio.StreamWriter] = []
+
+    async def accept_and_say_nothing(
+        _reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        silent.append(writer)
+
+    server = await asyncio.start_server(accept_and_say_nothing, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    store = SQLAlchemyStore(f"postgresql+asyncpg://user:secret@127.0.0.1:{port}/db")
+    try:
+        # asyncpg alone would wait 60 s for the startup reply; the bound here is generous
+        health = await asyncio.wait_for(store.health_check(timeout=0.5), timeout=30)
+        again = await asyncio.wait_for(store.health_check(timeout=0.5), timeout=30)
+    finally:
+        await asyncio.wait_for(store.close(), timeout=30)
+        for writer in silent:
+            writer.close()
+        server.close()
+        await server.wait_closed()
+    assert silent, "the probe never reached the silent server"
+    for report in (health, again):
+        assert report["status"] == "unhealthy"
+        assert report["error"] == "the health check timed out after 0.5 s"
+        assert report["checks"] == {"connected": False, "schema_at_head": False}
+        assert (report["backend"], report["dialect"]) == ("SQLAlchemyStore", "postgresql")
+        assert "secret" not in json.dumps(report)
+
+
+async def test_sqlite_health_check_never_creates_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "absent.db"
+    store = SQLAlchemyStore(f"sqlite+aiosqlite:///{path}")
+    health = await store.health_check()
+    await store.close()
+    assert not path.exists()
+    assert health["status"] == "unhealthy"
+    assert health["checks"]["writable"] is False
+    assert health["error"] == f"cannot use the SQLite database {path}: the file does not exist"
+
+
+async def test_sqlite_health_check_reports_a_missing_schema(tmp_path: Path) -> None:
+    path = tmp_path / "empty.db"
+    sqlite3.connect(path).close()  # an empty SQLite file, no threadstore tables
+    store = SQLAlchemyStore(f"sqlite+aiosqlite:///{path}", auto_migrate=False)
+    health = await store.health_check()
+    await store.close()
+    assert health["status"] == "unhealthy"
+    assert health["checks"] == {"connected": True, "schema_at_head": False, "writable": True}
+    assert health["schema_revision"] is None
+    assert health["error"] == (
+        f"the database has no threadstore schema; this threadstore needs {head_revision()}"
+    )
 
 
 async def test_delete_cascades_everything(store: BaseStore) -> None:

@@ -51,10 +51,9 @@ async def test_expiry_by_clock(store: BaseStore, clock: FakeClock) -> None:
 
 async def test_save_replaces_existing_approval(store: BaseStore, clock: FakeClock) -> None:
     await store.create_thread("t1", "alice", "helper")
-    await store.create_thread("t2", "alice", "helper")
     await store.save_suspended_state("ap1", "t1", "helper", "first", {"v": 1}, ttl=10)
     clock.advance(5)
-    replaced = await store.save_suspended_state("ap1", "t2", "coder", "second", {"v": 2})
+    replaced = await store.save_suspended_state("ap1", "t1", "coder", "second", {"v": 2})
     assert replaced["node_name"] == "second"
     assert await store.get_suspended_state("ap1") == replaced
     assert len(await store.list_suspended_states()) == 1

@@ -1,4 +1,4 @@
-"""A process that starts a store with ``auto_migrate=True`` and reports what it did.
+"""A process that starts a store on one database and reports what it did.
 
 Run through ``multiprocessing`` (spawn) by test_initialize: every process waits
 on a shared barrier, then calls ``initialize()`` at the same moment.
@@ -23,7 +23,7 @@ class _Recorder(logging.Handler):
         self.messages.append(record.getMessage())
 
 
-def start_store(url: str, barrier: Any, results: Any) -> None:
+def start_store(url: str, auto_migrate: bool | None, barrier: Any, results: Any) -> None:
     """Initialize a store on ``url`` and put a report on the ``results`` queue."""
     recorder = _Recorder()
     for name in ("alembic.runtime.migration", "threadstore.migrations"):
@@ -32,7 +32,7 @@ def start_store(url: str, barrier: Any, results: Any) -> None:
         logger.addHandler(recorder)
 
     async def run() -> dict[str, Any]:
-        store = SQLAlchemyStore(url, auto_migrate=True)
+        store = SQLAlchemyStore(url, auto_migrate=auto_migrate)
         try:
             await store.initialize()
             health = await store.health_check()

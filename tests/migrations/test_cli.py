@@ -47,6 +47,9 @@ def _closed_port_url() -> str:
 def test_upgrade_current_check_history_downgrade(
     empty_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    path = make_url(empty_url).database
+    if empty_url.startswith("sqlite") and path:
+        Path(path).touch()  # `current` reads an existing file only; an empty file has no schema
     code, out, err = _run(capsys, "db", "current", "--url", empty_url)
     assert (code, out.strip()) == (0, "none (the database has no threadstore schema)")
 
@@ -72,7 +75,20 @@ def test_upgrade_current_check_history_downgrade(
     assert code == 1
     line = _error_line(err)
     assert line.startswith("threadstore: error: Target database is not up to date.")
+    assert "no threadstore schema" in line
     assert "threadstore db upgrade" in line
+
+
+def test_current_reports_an_older_revision(
+    empty_sqlite_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = revision_ids()[0]
+    assert _run(capsys, "db", "upgrade", first, "--url", empty_sqlite_url)[0] == 0
+    code, out, _ = _run(capsys, "db", "current", "--url", empty_sqlite_url)
+    assert (code, out.strip()) == (0, f"{first} (head is {head()}: run `threadstore db upgrade`)")
+    code, _, err = _run(capsys, "db", "check", "--url", empty_sqlite_url)
+    assert code == 1
+    assert "Target database is not up to date." in _error_line(err)
 
 
 def test_url_comes_from_the_environment(

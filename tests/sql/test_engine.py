@@ -124,7 +124,7 @@ async def test_password_never_logged(
 
 
 async def test_unmigrated_database_is_refused(tmp_path: object) -> None:
-    store = SQLAlchemyStore(f"sqlite+aiosqlite:///{tmp_path}/empty.db")
+    store = SQLAlchemyStore(f"sqlite+aiosqlite:///{tmp_path}/empty.db", auto_migrate=False)
     with pytest.raises(SchemaOutOfDateError) as info:
         await store.initialize()
     assert "upgrade" in info.value.suggestion

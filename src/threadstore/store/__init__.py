@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
 from sqlalchemy.engine import URL
 
 from threadstore.config import URL_ENV_VAR, is_memory_url
+from threadstore.engine_options import check_engine_options
 from threadstore.store.base import BaseStore
 from threadstore.store.memory import MemoryStore
 from threadstore.store.sql import SQLAlchemyStore
 
 __all__ = ["BaseStore", "MemoryStore", "SQLAlchemyStore", "create_store"]
+
+logger = logging.getLogger("threadstore")
 
 
 def create_store(url: str | URL | None = None, **options: Any) -> BaseStore:
@@ -29,6 +33,25 @@ def create_store(url: str | URL | None = None, **options: Any) -> BaseStore:
     """
     chosen = url if url is not None else os.environ.get(URL_ENV_VAR)
     if is_memory_url(chosen):
-        options.pop("auto_migrate", None)  # RAM has no schema: the same code runs on every URL
-        return MemoryStore(**options)
+        return MemoryStore(**_memory_options(options))
     return SQLAlchemyStore(chosen, **options)
+
+
+def _memory_options(options: dict[str, Any]) -> dict[str, Any]:
+    """Keep MemoryStore's own options; check and drop the SQL-only ones with a warning.
+
+    The same code runs on every URL, so ``auto_migrate`` and engine options
+    (``pool_size``, ...) are accepted for ``memory://`` and ignored; misspelt or
+    badly typed ones are refused as they would be for a database.
+    """
+    own: dict[str, Any] = {
+        name: options.pop(name) for name in ("max_threads", "clock") if name in options
+    }
+    options.pop("auto_migrate", None)  # RAM has no schema
+    if options:
+        check_engine_options(options)
+        logger.warning(
+            "memory:// has no database engine; ignoring engine options %s",
+            ", ".join(sorted(options)),
+        )
+    return own

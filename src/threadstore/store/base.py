@@ -26,7 +26,14 @@ from threadstore.store.api.approvals import ApprovalMethods
 from threadstore.store.api.context import ContextMethods
 from threadstore.store.api.messages import MessageMethods
 from threadstore.store.api.threads import ThreadMethods
-from threadstore.store.inputs import DEFAULT_SUSPENDED_TTL, UPDATABLE_THREAD_FIELDS, fork_title
+from threadstore.store.health import DEFAULT_TIMEOUT
+from threadstore.store.inputs import (
+    DEFAULT_SUSPENDED_TTL,
+    UPDATABLE_THREAD_FIELDS,
+    approval_of_other_thread,
+    fork_title,
+    message_not_in_thread,
+)
 from threadstore.validation import check_id
 
 if TYPE_CHECKING:
@@ -37,7 +44,9 @@ __all__ = [
     "LIFECYCLE_METHODS",
     "UPDATABLE_THREAD_FIELDS",
     "BaseStore",
+    "approval_of_other_thread",
     "fork_title",
+    "message_not_in_thread",
 ]
 
 LIFECYCLE_METHODS = frozenset({"initialize", "close", "health_check"})
@@ -71,10 +80,20 @@ class BaseStore(ThreadMethods, MessageMethods, ApprovalMethods, ContextMethods, 
         """Release connections and resources. Safe to call twice."""
 
     @abstractmethod
-    async def health_check(self) -> HealthRecord:
-        """Report ``status`` (healthy/unhealthy), backend, schema revision and latency.
+    async def health_check(
+        self,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,  # noqa: ASYNC109 - the probe's own bound, by design
+    ) -> HealthRecord:
+        """Report ``status`` (healthy/unhealthy), backend, dialect, schema revision and checks.
 
-        Never raises: a failure is reported as ``status == "unhealthy"`` with ``error``.
+        A probe for liveness and readiness: it logs nothing at INFO and writes
+        nothing. Never raises for the database's sake: a failure, or no answer
+        within ``timeout`` seconds, is reported as ``status == "unhealthy"``
+        with ``error``.
+
+        Raises:
+            ValidationError: ``timeout`` is not a positive number.
         """
 
     async def __aenter__(self) -> Self:

@@ -13,7 +13,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from threadstore.errors import DuplicateRecordError, ValidationError, VersionConflictError
+from threadstore.errors import (
+    DuplicateRecordError,
+    RecordNotFoundError,
+    ValidationError,
+    VersionConflictError,
+)
+from threadstore.lc_messages import encode
 from threadstore.validation import (
     MAX_TITLE_LENGTH,
     check_id,
@@ -23,6 +29,7 @@ from threadstore.validation import (
     check_optional_id,
     check_optional_text,
     check_rating,
+    check_seq,
     check_text,
     check_ttl,
 )
@@ -36,11 +43,13 @@ __all__ = [
     "SuspendedInput",
     "ThreadInput",
     "ThreadUpdate",
+    "approval_of_other_thread",
     "checkpoint_input",
     "feedback_input",
     "fork_title",
     "key_reused",
     "message_inputs",
+    "message_not_in_thread",
     "message_page",
     "optional_ids",
     "optional_limit",
@@ -55,6 +64,24 @@ UPDATABLE_THREAD_FIELDS = frozenset({"title", "metadata"})
 _UPDATE_ARGUMENTS = UPDATABLE_THREAD_FIELDS | {"metadata_patch", "expected_version"}
 _NEW_MESSAGE_KEYS = frozenset({"role", "content", "metadata", "idempotency_key"})
 _FORK_PREFIX = "Fork of "
+
+
+def message_not_in_thread(message_id: int, thread_id: str) -> RecordNotFoundError:
+    """The error of feedback whose ``message_id`` names no message of its thread."""
+    return RecordNotFoundError(
+        f"message {message_id} is not a message of thread {thread_id!r}",
+        suggestion="Pass the id of a message returned by add_message/get_messages for this "
+        "thread, or no message_id for feedback on the whole thread.",
+    )
+
+
+def approval_of_other_thread(approval_id: str) -> DuplicateRecordError:
+    """The error of saving a suspended state under an approval id another thread holds."""
+    return DuplicateRecordError(
+        f"approval {approval_id!r} already exists for another thread",
+        suggestion="Use a new approval id for this thread (e.g. a UUID), or delete the other "
+        "thread's approval first.",
+    )
 
 
 def key_reused(key: str, thread_id: str) -> DuplicateRecordError:
@@ -269,8 +296,8 @@ def message_page(
     return MessagePage(
         limit=check_limit("limit", limit),
         offset=check_limit("offset", offset),
-        after_seq=None if after_seq is None else check_int("after_seq", after_seq),
-        before_seq=None if before_seq is None else check_int("before_seq", before_seq),
+        after_seq=None if after_seq is None else check_seq("after_seq", after_seq),
+        before_seq=None if before_seq is None else check_seq("before_seq", before_seq),
         newest_first=bool(newest_first),
     )
 
@@ -328,7 +355,7 @@ def suspended_state_input(
         thread_id=check_id("thread_id", thread_id),
         agent_name=check_id("agent_name", agent_name),
         node_name=check_id("node_name", node_name),
-        state=copy.deepcopy(check_json_object("state_json", state_json, allow_none=False)),
+        state=copy.deepcopy(check_json_object("state_json", encode(state_json), allow_none=False)),
         lifetime=check_ttl(ttl, default=DEFAULT_SUSPENDED_TTL),
     )
 
@@ -347,6 +374,6 @@ def checkpoint_input(
         check_id("checkpoint_ns", checkpoint_ns, allow_empty=True),
         check_id("checkpoint_id", checkpoint_id),
         check_optional_id("parent_checkpoint_id", parent_checkpoint_id),
-        copy.deepcopy(check_json_object("checkpoint", checkpoint, allow_none=False)),
+        copy.deepcopy(check_json_object("checkpoint", encode(checkpoint), allow_none=False)),
         _metadata("metadata", metadata),
     )

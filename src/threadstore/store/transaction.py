@@ -19,6 +19,7 @@ from threadstore.errors import TransactionAbortedError, TransactionClosedError, 
 from threadstore.records import HealthRecord
 from threadstore.store.base import BaseStore
 from threadstore.store.core import OpenBlock, StoreCore, enter_block, leave_block
+from threadstore.store.health import DEFAULT_TIMEOUT
 from threadstore.store.ports import Unit
 
 __all__ = ["Transaction", "open_transaction"]
@@ -127,9 +128,13 @@ class Transaction(BaseStore):
                 self._failed = True
                 raise
 
-    async def health_check(self) -> HealthRecord:
+    async def health_check(
+        self,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,  # noqa: ASYNC109 - the probe's own bound, by design
+    ) -> HealthRecord:
         """The store's health (checked on a connection of its own)."""
-        return await self._shared.store.health_check()
+        return await self._shared.store.health_check(timeout=timeout)
 
 
 @contextlib.asynccontextmanager

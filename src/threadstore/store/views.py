@@ -17,6 +17,7 @@ from contextlib import AbstractAsyncContextManager
 from threadstore.records import HealthRecord
 from threadstore.store.base import BaseStore
 from threadstore.store.core import StoreCore
+from threadstore.store.health import DEFAULT_TIMEOUT
 from threadstore.store.ports import Unit
 
 __all__ = ["UserView"]
@@ -65,6 +66,10 @@ class UserView(BaseStore):
         """The underlying store's (or transaction's) unit, limited to this view's user."""
         return _owned_by(self._owner, self._base.unit(write=write))
 
-    async def health_check(self) -> HealthRecord:
+    async def health_check(
+        self,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,  # noqa: ASYNC109 - the probe's own bound, by design
+    ) -> HealthRecord:
         """The store's health."""
-        return await self._base.health_check()
+        return await self._base.health_check(timeout=timeout)

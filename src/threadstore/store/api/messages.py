@@ -96,14 +96,18 @@ class MessageMethods(StoreCore):
         comment: str | None = None,
         message_id: int | None = None,
         feedback_type: str = "thumbs",
-        query: str | None = None,
-        response: str | None = None,
+        query: str | None = "",
+        response: str | None = "",
         correction: str | None = None,
     ) -> FeedbackRecord:
         """Record feedback on a thread (optionally on one message).
 
+        Unlike Agentomatic's SQL store, feedback on a missing thread is an error
+        on every backend, never an orphan row.
+
         Raises:
             ThreadNotFoundError: the thread does not exist.
+            RecordNotFoundError: ``message_id`` names no message of this thread.
             ValidationError: e.g. a rating outside 1..5.
         """
         args = inputs.feedback_input(

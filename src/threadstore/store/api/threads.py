@@ -7,7 +7,7 @@ from typing import Any
 from threadstore.records import LineageRecord, StatsRecord, ThreadRecord
 from threadstore.store import inputs
 from threadstore.store.core import StoreCore
-from threadstore.validation import check_id, check_int, check_limit
+from threadstore.validation import check_id, check_limit, check_seq
 
 __all__ = ["ThreadMethods"]
 
@@ -100,7 +100,7 @@ class ThreadMethods(StoreCore):
         """
         args = inputs.thread_input(new_thread_id, "-", "-", title, None)
         check_id("parent_thread_id", parent_thread_id)
-        index = check_int("message_index", message_index)
+        index = check_seq("message_index", message_index)
         async with self.unit(write=True) as unit:
             return await unit.threads.fork(parent_thread_id, index, args.thread_id, args.title)
 
@@ -112,11 +112,12 @@ class ThreadMethods(StoreCore):
         return {"thread_id": thread_id, "ancestors": ancestors, "descendants": descendants}
 
     async def get_stats(self) -> StatsRecord:
-        """Return row counts per entity and the backend name."""
+        """Return row counts per entity, the store class (``backend``) and the ``dialect``."""
         async with self.unit(write=False) as unit:
             counts = await unit.threads.counts()
         return {
-            "backend": self.backend_name,
+            "backend": type(self.root()).__name__,
+            "dialect": self.backend_name,
             "threads": counts["threads"],
             "messages": counts["messages"],
             "feedback": counts["feedback"],

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from threadstore.clock import isoformat
 from threadstore.errors import ThreadNotFoundError
 from threadstore.records import CheckpointRecord, SuspendedStateRecord
-from threadstore.store.inputs import SuspendedInput
+from threadstore.store.inputs import SuspendedInput, approval_of_other_thread
 from threadstore.store.memory.scoping import owns
 from threadstore.store.memory.state import copied
 
@@ -35,6 +35,13 @@ class MemoryApprovals:
         state = self._unit.state
         if args.thread_id not in state.threads or not owns(state, self._unit.owner, args.thread_id):
             raise ThreadNotFoundError(args.thread_id)
+        existing = self._states.get(args.approval_id)
+        if (
+            existing is not None
+            and existing["thread_id"] != args.thread_id
+            and existing["expires_at"] > self._unit.stamp()
+        ):
+            raise approval_of_other_thread(args.approval_id)
         now = self._unit.clock()
         record: SuspendedStateRecord = {
             "id": args.approval_id,

@@ -8,7 +8,13 @@ from typing import TYPE_CHECKING, cast
 
 from threadstore.errors import ThreadNotFoundError
 from threadstore.records import FeedbackRecord, MessageRecord
-from threadstore.store.inputs import FeedbackInput, MessageInput, MessagePage, key_reused
+from threadstore.store.inputs import (
+    FeedbackInput,
+    MessageInput,
+    MessagePage,
+    key_reused,
+    message_not_in_thread,
+)
 from threadstore.store.memory.scoping import owns
 from threadstore.store.memory.state import copied
 
@@ -99,6 +105,10 @@ class MemoryFeedback:
         state = self._unit.state
         if args.thread_id not in state.threads or not owns(state, self._unit.owner, args.thread_id):
             raise ThreadNotFoundError(args.thread_id)
+        if args.message_id is not None and not any(
+            m["id"] == args.message_id for m in state.messages[args.thread_id]
+        ):
+            raise message_not_in_thread(args.message_id, args.thread_id)
         record_id = self._unit.journal.take_ids(state, "feedback", 1)
         record = cast(
             FeedbackRecord, {"id": record_id, **asdict(args), "created_at": self._unit.stamp()}

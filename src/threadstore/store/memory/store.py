@@ -5,9 +5,10 @@ from __future__ import annotations
 import time
 from contextlib import AbstractAsyncContextManager
 
-from threadstore.clock import Clock, utcnow
+from threadstore.clock import Clock, check_clock
 from threadstore.records import HealthRecord
 from threadstore.store.base import BaseStore
+from threadstore.store.health import DEFAULT_TIMEOUT, check_timeout
 from threadstore.store.memory.state import MemoryState
 from threadstore.store.memory.unit import MemoryUnit, open_unit
 from threadstore.validation import check_int
@@ -35,23 +36,32 @@ class MemoryStore(BaseStore):
         if max_threads is not None:
             check_int("max_threads", max_threads, minimum=1)
         self._state = MemoryState(max_threads=max_threads)
-        self._clock = clock or utcnow
+        self._clock = check_clock(clock)
+
+    @property
+    def max_threads(self) -> int | None:
+        """The most threads kept (the least recently updated is evicted), None when unbounded."""
+        return self._state.max_threads
 
     def __repr__(self) -> str:
-        return (
-            f"MemoryStore(threads={len(self._state.threads)}, "
-            f"max_threads={self._state.max_threads})"
-        )
+        return f"MemoryStore(threads={len(self._state.threads)}, max_threads={self.max_threads})"
 
     def _open_unit(self, *, write: bool, block: bool) -> AbstractAsyncContextManager[MemoryUnit]:
         return open_unit(self._state, self._clock)
 
-    async def health_check(self) -> HealthRecord:
-        """Report healthy; the memory backend has no schema."""
+    async def health_check(
+        self,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,  # noqa: ASYNC109 - the probe's own bound, by design
+    ) -> HealthRecord:
+        """Report healthy; the memory backend has no schema and nothing to wait for."""
+        check_timeout(timeout)
         started = time.perf_counter()
         return {
             "status": "healthy",
-            "backend": self.backend_name,
+            "backend": type(self).__name__,
+            "dialect": self.backend_name,
+            "checks": {},
             "schema_revision": None,
             "latency_ms": (time.perf_counter() - started) * 1000,
             "error": None,

@@ -77,9 +77,7 @@ class SqlAgents:
         if mine is None:
             return False
         scope = mine
-        result = await self._unit.execute(
-            _delete_topics(scope, agent), write=True, one_statement=True
-        )
+        result = await self._unit.execute(_delete_topics(scope, agent), write=True)
         return cast(CursorResult[Any], result).rowcount > 0
 
     async def save_permissions(self, scope: str, agent: str, allowed: list[str]) -> None:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.engine import CursorResult
 
 from threadstore.records import SuspendedStateRecord
-from threadstore.store.inputs import SuspendedInput
+from threadstore.store.inputs import SuspendedInput, approval_of_other_thread
 from threadstore.store.sql.scoping import require_owned_thread, thread_owned
 from threadstore.store.sql.tables import suspended, suspended_record
 
@@ -41,8 +41,12 @@ class SqlApprovals:
         statement = statement.on_conflict_do_update(
             index_elements=[suspended.c.id],
             set_={key: statement.excluded[key] for key in values if key != "id"},
-        )
-        await self._unit.execute(statement, write=True, thread_id=args.thread_id)
+            # the same thread replaces its approval; another thread's live one is refused
+            where=or_(suspended.c.thread_id == args.thread_id, suspended.c.expires_at <= now),
+        ).returning(suspended.c.id)
+        result = await self._unit.execute(statement, write=True, thread_id=args.thread_id)
+        if result.first() is None:
+            raise approval_of_other_thread(args.approval_id)
         return suspended_record(values)
 
     def _mine(self) -> list[Any]:

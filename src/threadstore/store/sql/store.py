@@ -6,22 +6,25 @@ repository calls in a :class:`~threadstore.store.sql.unit.SqlUnit`.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import os
-import time
+from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
+from sqlalchemy import Select, String, literal_column, select, table, text
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from threadstore.clock import Clock, utcnow
-from threadstore.config import URL_ENV_VAR, redact_url, resolve_url
+from threadstore import sqlite_files
+from threadstore.clock import Clock, check_clock
+from threadstore.config import redact_url, resolve_url
 from threadstore.engine import configure_sqlite, create_engine
-from threadstore.errors import PersistenceError, ValidationError
-from threadstore.migrations import current_revision, ensure_schema, head_revision
+from threadstore.errors import PersistenceError, SchemaOutOfDateError, ValidationError
+from threadstore.migrations import VERSION_TABLE, ensure_schema, head_revision
 from threadstore.records import HealthRecord
 from threadstore.store.base import BaseStore
+from threadstore.store.health import DEFAULT_TIMEOUT, Probe, check_timeout, run_probe, settle
 from threadstore.store.locks import LoopLock
 from threadstore.store.sql.checkpoint_queries import SaverStatements
 from threadstore.store.sql.engines import LoopEngines
@@ -31,6 +34,16 @@ from threadstore.store.sql.unit import SqlContext, SqlUnit, open_unit
 __all__ = ["SQLAlchemyStore"]
 
 logger = logging.getLogger("threadstore")
+
+
+class _RolledBack(Exception):
+    """Raised inside a unit to roll it back on purpose."""
+
+
+_VERSION_QUERY: Select[str] = select(literal_column("version_num", String())).select_from(
+    table(VERSION_TABLE)
+)
+"""Read the schema revision without Alembic's MigrationContext (which logs at INFO)."""
 
 
 class SQLAlchemyStore(BaseStore):
@@ -44,11 +57,10 @@ class SQLAlchemyStore(BaseStore):
             ``postgresql+asyncpg://...``); None reads ``THREADSTORE_URL``, then
             uses the embedded default ``sqlite+aiosqlite:///threadstore.db``.
         engine: An engine to borrow instead of a URL; it is never disposed here.
-        auto_migrate: Let :meth:`initialize` upgrade the schema to head (under a
-            lock shared by every process); False makes it only verify the
-            revision. None (the default) upgrades only the embedded default
-            database (no URL and no ``THREADSTORE_URL``), so a demo needs no
-            manual step while a configured database is never changed silently.
+        auto_migrate: What :meth:`initialize` may do to the schema (under a lock
+            shared by every process). None (the default): create it at head on
+            a database holding no threadstore tables at all, verify any other.
+            True: also upgrade an older schema. False: only verify.
         clock: Returns the current aware time; inject one in tests.
         **engine_options: Passed to ``create_async_engine`` (pool_size, ...).
     """
@@ -62,6 +74,7 @@ class SQLAlchemyStore(BaseStore):
         clock: Clock | None = None,
         **engine_options: Any,
     ) -> None:
+        clock = check_clock(clock)
         if engine is not None:
             if url is not None or engine_options:
                 raise ValidationError(
@@ -77,18 +90,24 @@ class SQLAlchemyStore(BaseStore):
         self._engines = LoopEngines(engine)
         dialect = engine.dialect.name
         self._where = redact_url(engine.url)
-        if auto_migrate is None:
-            auto_migrate = self._owns_engine and url is None and not os.environ.get(URL_ENV_VAR)
+        if auto_migrate not in (None, True, False):
+            raise ValidationError(
+                f"auto_migrate must be None, True or False, not {auto_migrate!r}",
+                suggestion="Leave it at None to create a missing schema, or pass True/False.",
+            )
         self._auto_migrate = auto_migrate
         self._ctx = SqlContext(
             dialect=dialect,
             where=self._where,
-            clock=clock or utcnow,
+            database=engine.url.database,
+            clock=clock,
             write_lock=LoopLock(),
             saver_statements=SaverStatements.build(dialect),
         )
         self._init_lock = LoopLock()
         self._revision: str | None = None
+        self._abandoned_probes: set[asyncio.Task[None]] = set()
+        self._head: str | None = None  # read from the revision files once, on first probe
         self.backend_name = dialect
 
     def __repr__(self) -> str:
@@ -105,46 +124,108 @@ class SQLAlchemyStore(BaseStore):
     # -- lifecycle ------------------------------------------------------------
 
     async def initialize(self) -> None:
-        """Verify the schema revision, or upgrade to head when ``auto_migrate`` is set.
+        """Check the schema; create it on an empty database, upgrade it if allowed.
+
+        See ``auto_migrate`` in the class description. On SQLite, also check
+        that the file can be written; a missing folder is never created.
 
         Raises:
-            SchemaOutOfDateError: the schema is not at head and auto_migrate is off.
+            SchemaTooNewError: a newer threadstore migrated the database.
+            SchemaOutOfDateError: the schema is not at head and may not be upgraded.
+            MigrationError: threadstore tables exist without a revision.
+            DatabaseFileError: the SQLite file or its folder cannot be used.
             PersistenceConnectionError: the database cannot be reached.
         """
         async with self._init_lock:
             if self._revision is not None:
                 return
+            engine = await self._engines.current()
             try:
-                async with (await self._engines.current()).connect() as conn:
-                    self._revision = await ensure_schema(conn, upgrade=self._auto_migrate)
+                async with engine.connect() as conn:
+                    revision = await ensure_schema(conn, auto_migrate=self._auto_migrate)
             except DRIVER_ERRORS as exc:
-                raise translate_error(exc, where=self._where) from exc
+                raise translate_error(
+                    exc, where=self._where, database=self._ctx.database, pool=engine.pool
+                ) from exc
+            if self._ctx.dialect == "sqlite":
+                await self._check_sqlite_writable()
+            self._revision = revision
             logger.info("threadstore ready on %s at revision %s", self._where, self._revision)
 
     async def close(self) -> None:
         """Dispose the engine if this store created it."""
         self._revision = None
+        await settle(self._abandoned_probes)
         if self._owns_engine:
             await self._engines.main.dispose()
             self._engines.forget()
 
-    async def health_check(self) -> HealthRecord:
-        """See :meth:`BaseStore.health_check`; unhealthy when the schema is not at head."""
-        started = time.perf_counter()
-        revision: str | None = None
-        error: str | None = None
+    async def health_check(
+        self,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,  # noqa: ASYNC109 - the probe's own bound, by design
+    ) -> HealthRecord:
+        """See :meth:`BaseStore.health_check`.
+
+        Unhealthy when the database does not answer within ``timeout``, the
+        schema is not at head, or (SQLite) the file cannot be written. Checks:
+        ``connected``, ``schema_at_head`` and, on SQLite, ``writable``.
+        """
+        return await run_probe(
+            self._probe,
+            backend=type(self).__name__,
+            dialect=self._ctx.dialect,
+            timeout=check_timeout(timeout),
+            abandoned=self._abandoned_probes,
+        )
+
+    async def _probe(self, found: Probe) -> None:
+        found.checks.update(connected=False, schema_at_head=False)
+        path = None
+        if self._ctx.dialect == "sqlite":
+            found.checks["writable"] = False
+            path = sqlite_files.database_path(self._where)
+        missing = sqlite_files.missing_file(path) if path is not None else None
+        if missing is not None:  # never let a probe create the database file
+            found.error = f"cannot use the SQLite database {path}: {missing}"
+            return
+        rows: Sequence[str] = []
         try:
             async with open_unit(self._ctx, self._engines, write=False, block=False) as unit:
-                revision = await unit.run_sync(current_revision)
-            head = head_revision()
-            if revision != head:
-                error = f"schema revision {revision} is not head {head}"
-        except PersistenceError as exc:
-            error = str(exc)
-        return {
-            "status": "healthy" if error is None else "unhealthy",
-            "backend": self._ctx.dialect,
-            "schema_revision": revision,
-            "latency_ms": (time.perf_counter() - started) * 1000,
-            "error": error,
-        }
+                rows = (await unit.execute(_VERSION_QUERY)).scalars().all()
+        except SchemaOutOfDateError:
+            pass  # connected, but there is no version table
+        found.checks["connected"] = True
+        found.schema_revision = ",".join(sorted(rows)) or None
+        if self._head is None:
+            self._head = head_revision()
+        found.checks["schema_at_head"] = found.schema_revision == self._head
+        if found.schema_revision != self._head:
+            current = found.schema_revision or "no threadstore schema"
+            found.error = f"the database has {current}; this threadstore needs {self._head}"
+        if self._ctx.dialect == "sqlite":
+            try:
+                await self._check_sqlite_writable()
+                found.checks["writable"] = True
+            except PersistenceError as exc:
+                found.error = found.error or str(exc)
+
+    async def _check_sqlite_writable(self) -> None:
+        """Prove the SQLite database can be written, without writing anything.
+
+        Takes the write lock (``BEGIN IMMEDIATE``, which SQLite quietly turns
+        into a read transaction on a read-only file), rewrites the header's
+        ``user_version`` with its own value and rolls back: SQLite itself says
+        whether it can write, and the error names the file's problem.
+
+        Raises:
+            DatabaseFileError: the file or its folder is read-only.
+        """
+        try:
+            async with open_unit(self._ctx, self._engines, write=True, block=False) as unit:
+                result = await unit.execute(text("PRAGMA user_version"), write=True)
+                version = int(result.scalar_one())
+                await unit.execute(text(f"PRAGMA user_version = {version}"), write=True)
+                raise _RolledBack
+        except _RolledBack:
+            pass

@@ -158,8 +158,7 @@ class SqlThreads:
         if expected is not None:
             conditions.append(threads.c.version == expected)
         statement = update(threads).where(*conditions).values(values).returning(*threads.c)
-        alone = expected is None and change.patch is None
-        result = await self._unit.execute(statement, write=True, one_statement=alone)
+        result = await self._unit.execute(statement, write=True)
         row = result.mappings().first()
         if row is not None:
             return thread_record(row)

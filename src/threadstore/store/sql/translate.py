@@ -3,6 +3,11 @@
 PostgreSQL errors are classified by SQLSTATE, SQLite errors by their extended
 result-code name, never by matching message text. Messages carry the driver's
 own sentence (never SQL parameters) and the redacted URL.
+
+Timeouts and conflicts (statement_timeout, lock_timeout, SQLITE_BUSY,
+serialization failures, deadlocks) leave the connection usable: they become
+:class:`QueryError`/:class:`VersionConflictError` subclasses, never
+:class:`PersistenceConnectionError`, so the store does not discard it.
 """
 
 from __future__ import annotations
@@ -10,12 +15,18 @@ from __future__ import annotations
 import logging
 
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.pool import Pool
 
+from threadstore import sqlite_files
 from threadstore.errors import (
+    AuthenticationError,
+    DatabaseNotFoundError,
     DuplicateRecordError,
     PersistenceConnectionError,
     PersistenceError,
+    PoolExhaustedError,
     QueryError,
+    QueryTimeoutError,
     RecordNotFoundError,
     SchemaOutOfDateError,
     ThreadNotFoundError,
@@ -30,7 +41,10 @@ logger = logging.getLogger("threadstore")
 DRIVER_ERRORS: tuple[type[BaseException], ...] = (sa_exc.SQLAlchemyError, OSError, TimeoutError)
 """Exceptions a database call may raise that :func:`translate_error` understands."""
 
-_PG_CONNECTION_CLASSES = ("08", "53", "57", "28")  # connection, resources, operator, auth
+_PG_CONNECTION_CLASSES = ("08", "53", "57")  # connection, resources, operator intervention
+_PG_AUTHENTICATION = ("28",)  # 28000 invalid authorization (unknown role, pg_hba), 28P01 password
+_PG_TIMEOUTS = {"57014", "55P03"}  # query_canceled (statement_timeout), lock_not_available
+_PG_NOT_ACCEPTING = "55000"  # on connect: the database has ALLOW_CONNECTIONS false
 
 
 def translate_error(
@@ -39,6 +53,8 @@ def translate_error(
     where: str,
     thread_id: str | None = None,
     duplicate: str | None = None,
+    database: str | None = None,
+    pool: Pool | None = None,
 ) -> PersistenceError:
     """Return the threadstore error for a driver exception raised by a store call.
 
@@ -49,16 +65,76 @@ def translate_error(
             means that thread does not exist.
         duplicate: The record the call creates (e.g. ``thread 't1'``); a
             unique violation then names it instead of the constraint.
+        database: The database named in the store's URL, for the message of
+            an unknown-database error.
+        pool: The engine's connection pool, whose limits an exhausted-pool
+            error names.
     """
+    if isinstance(exc, sa_exc.TimeoutError):
+        error: PersistenceError = _pool_exhausted(where, pool)
+        logger.debug("translated %s into %s", type(exc).__name__, type(error).__name__)
+        return error
     orig = getattr(exc, "orig", None) or exc
     detail = f"{type(orig).__name__}: {orig}".strip()
-    sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
-    sqlite_name = getattr(orig, "sqlite_errorname", None)
-    error = _classify(
-        exc, str(sqlstate or ""), str(sqlite_name or ""), detail, where, thread_id, duplicate
+    sqlstate = str(getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None) or "")
+    sqlite_name = str(getattr(orig, "sqlite_errorname", None) or "")
+    error = _server_state(exc, sqlstate, detail, where, database) or _classify(
+        exc, sqlstate, sqlite_name, detail, where, thread_id, duplicate
     )
     logger.debug("translated %s into %s", type(orig).__name__, type(error).__name__)
     return error
+
+
+def _pool_exhausted(where: str, pool: Pool | None) -> PoolExhaustedError:
+    """The pool's ``TimeoutError``: every connection stayed checked out past pool_timeout."""
+    limits = "pool_size/max_overflow"
+    size = getattr(pool, "size", None)
+    timeout = getattr(pool, "timeout", None)
+    # QueuePool keeps max_overflow only privately (-1 means unlimited).
+    max_overflow = getattr(pool, "_max_overflow", None)
+    if callable(size) and callable(timeout) and isinstance(max_overflow, int):
+        limits = f"pool_size={size()}, max_overflow={max_overflow}, pool_timeout={timeout()}s"
+    return PoolExhaustedError(
+        f"the connection pool of {where} is exhausted: every connection ({limits}) "
+        "stayed checked out until pool_timeout"
+    )
+
+
+def _server_state(
+    exc: BaseException, sqlstate: str, detail: str, where: str, database: str | None
+) -> PersistenceError | None:
+    """PostgreSQL refusing who we are, what we ask for, or how long we wait; else None."""
+    if sqlstate.startswith(_PG_AUTHENTICATION):
+        return AuthenticationError(f"the server of {where} refused the credentials ({detail})")
+    if sqlstate == "3D000":
+        named = repr(database) if database else "named in the URL"
+        return DatabaseNotFoundError(
+            f"database {named} does not exist on the server of {where} ({detail})",
+            suggestion=f"Create the database first (e.g. `createdb {database or 'NAME'}`), "
+            "or fix the database name in the URL.",
+        )
+    if sqlstate in _PG_TIMEOUTS:
+        if sqlstate == "55P03":
+            reason = "waited for a lock past lock_timeout"
+        else:
+            reason = "ran past statement_timeout or was canceled"
+        return QueryTimeoutError(f"the statement {reason} on {where} ({detail})")
+    if sqlstate == "57P03":  # cannot_connect_now: starting up, shutting down, a closed standby
+        return PersistenceConnectionError(
+            f"the server of {where} does not accept connections now ({detail})",
+            suggestion="The server is starting up, shutting down or recovering; retry in a "
+            "moment: the store reconnects by itself once the server accepts connections.",
+        )
+    # No statement means SQLAlchemy was opening the connection when it failed.
+    connecting = isinstance(exc, sa_exc.DBAPIError) and exc.statement is None
+    if sqlstate == _PG_NOT_ACCEPTING and connecting:
+        return PersistenceConnectionError(
+            f"database {database or where!r} is not accepting connections ({detail})",
+            suggestion="The database refuses new connections (ALLOW_CONNECTIONS is false, "
+            "e.g. during maintenance); wait for its administrator, or run "
+            f"`ALTER DATABASE {database or 'NAME'} ALLOW_CONNECTIONS true`.",
+        )
+    return None
 
 
 def _classify(
@@ -90,18 +166,25 @@ def _classify(
     ):
         return SchemaOutOfDateError(f"the threadstore schema is missing or outdated in {where}")
     if sqlite_name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
-        return PersistenceConnectionError(
-            f"{where} stayed locked by another writer ({detail})",
-            suggestion="Another process holds the SQLite write lock; retry, or use PostgreSQL "
-            "for many concurrent writers.",
+        return QueryTimeoutError(
+            f"{where} stayed locked by another writer past the busy timeout ({detail})",
+            suggestion="Another connection or process held the SQLite file's write lock; "
+            "retry the call, keep write transactions short, or use PostgreSQL for many "
+            "concurrent writers.",
         )
+    if sqlite_name.startswith(sqlite_files.FILE_ERROR_NAMES):
+        return sqlite_files.diagnose(sqlite_files.database_path(where), sqlite_name, detail)
     if (
         sqlstate.startswith(_PG_CONNECTION_CLASSES)
         or isinstance(exc, OSError | TimeoutError)
         or (isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated)
         or isinstance(exc, sa_exc.InterfaceError | sa_exc.TimeoutError)
         or (isinstance(exc, sa_exc.OperationalError) and not sqlite_name and not sqlstate)
-        or sqlite_name in {"SQLITE_CANTOPEN", "SQLITE_IOERR", "SQLITE_NOTADB"}
     ):
         return PersistenceConnectionError(f"cannot use the database {where} ({detail})")
+    if sqlite_name or where.startswith("sqlite"):
+        return QueryError(
+            f"SQLite rejected the statement on {where} ({detail})",
+            suggestion="If it persists, report it with the message above.",
+        )
     return QueryError(f"the database rejected the statement ({detail})")

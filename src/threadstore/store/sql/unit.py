@@ -61,6 +61,7 @@ class SqlContext:
 
     dialect: str
     where: str
+    database: str | None
     clock: Clock
     write_lock: LoopLock
     saver_statements: SaverStatements
@@ -188,7 +189,14 @@ class SqlUnit:
         self, exc: BaseException, *, thread_id: str | None = None, duplicate: str | None = None
     ) -> PersistenceError:
         """The threadstore error for a driver exception."""
-        return translate_error(exc, where=self.ctx.where, thread_id=thread_id, duplicate=duplicate)
+        return translate_error(
+            exc,
+            where=self.ctx.where,
+            thread_id=thread_id,
+            duplicate=duplicate,
+            database=self.ctx.database,
+            pool=self.conn.engine.pool,
+        )
 
     async def _prepare(self, write: bool, one_statement: bool) -> None:
         if write and not self._may_write:
@@ -290,10 +298,13 @@ async def open_unit(
     ctx: SqlContext, engines: LoopEngines, *, write: bool, block: bool
 ) -> AsyncIterator[SqlUnit]:
     """Check out a connection for one call or block; commit or roll back at the end."""
+    engine = await engines.current()
     try:
-        conn = await (await engines.current()).connect()
+        conn = await engine.connect()
     except DRIVER_ERRORS as exc:
-        raise translate_error(exc, where=ctx.where) from exc
+        raise translate_error(
+            exc, where=ctx.where, database=ctx.database, pool=engine.pool
+        ) from exc
     unit = SqlUnit(ctx, conn, block=block, write=write)
     try:
         yield unit
