@@ -9,6 +9,7 @@ that opens the transaction a migration runs in (:func:`migration_transaction`).
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator
 from importlib import resources
@@ -56,8 +57,9 @@ logger = logging.getLogger("threadstore.migrations")
 _PG_MIGRATION_LOCK = 0x7468_7265_6164  # "thread": one advisory lock key for all processes
 
 
+@functools.cache
 def script_location() -> str:
-    """Return the folder holding ``env.py`` and ``versions/``."""
+    """Return the folder holding ``env.py`` and ``versions/`` (looked up once per process)."""
     packaged = resources.files("threadstore") / "_alembic"
     if packaged.is_dir():
         return str(packaged)
@@ -114,8 +116,19 @@ def alembic_config(connection: Connection | None = None, *, url: str | URL | Non
 
 
 def head_revision() -> str:
-    """Return the revision this version of threadstore needs."""
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    """Return the revision this version of threadstore needs.
+
+    The revision files ship with the code and never change while it runs, so
+    they are read once per process and folder.
+    """
+    return _head_of(script_location())
+
+
+@functools.cache
+def _head_of(location: str) -> str:
+    config = Config()
+    config.set_main_option("script_location", location)
+    head = ScriptDirectory.from_config(config).get_current_head()
     if head is None:
         raise MigrationError("no migration revisions found")
     return head

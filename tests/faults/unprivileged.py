@@ -20,6 +20,8 @@ import traceback
 from collections.abc import Callable
 from typing import TypeVar
 
+from threadstore.migrations import head_revision
+
 __all__ = ["run_unprivileged", "unprivileged_ids"]
 
 _T = TypeVar("_T")
@@ -44,6 +46,9 @@ def run_unprivileged(check: Callable[[], _T], *, timeout: float = 60.0) -> _T:
     AssertionError carrying the child's traceback.
     """
     uid, gid = unprivileged_ids()
+    # The revision files may sit where the unprivileged user cannot read (a
+    # checkout under /root): learn the head revision before dropping to it.
+    head_revision()
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: never return into pytest
