@@ -45,7 +45,7 @@ from threadstore.migrations import (
     upgrade,
 )
 from threadstore.schema_state import SchemaState, read_schema_state, tables_with_rows
-from threadstore.store.translate import DRIVER_ERRORS, translate_error
+from threadstore.store.sql.translate import DRIVER_ERRORS, translate_error
 
 __all__ = ["main"]
 

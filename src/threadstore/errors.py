@@ -23,6 +23,9 @@ __all__ = [
     "SchemaOutOfDateError",
     "SchemaTooNewError",
     "ThreadNotFoundError",
+    "TransactionAbortedError",
+    "TransactionClosedError",
+    "TransactionError",
     "ValidationError",
     "VersionConflictError",
 ]
@@ -176,3 +179,27 @@ class PermissionDeniedError(PersistenceError):
     """The caller is not allowed to perform the operation."""
 
     default_suggestion = "Grant the permission first, or post as an agent that has it."
+
+
+class TransactionError(PersistenceError):
+    """A unit of work (``store.transaction()``) was used in a way it cannot serve."""
+
+    default_suggestion = "Run every call of the block through its transaction object, inside it."
+
+
+class TransactionClosedError(TransactionError):
+    """A transaction object was used after its ``async with`` block ended."""
+
+    default_suggestion = (
+        "Use the object only inside its `async with store.transaction() as tx:` block; "
+        "open a new block for further calls."
+    )
+
+
+class TransactionAbortedError(TransactionError):
+    """An earlier call of the block failed, so the block can only roll back."""
+
+    default_suggestion = (
+        "Let the error end the block (everything rolls back), or run the call that may "
+        "fail in a nested `async with tx.transaction() as inner:` and catch it outside."
+    )

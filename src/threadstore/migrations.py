@@ -305,7 +305,7 @@ async def _run_on_url(url: str | URL | None, migrate: Any, revision: str) -> Non
         raise _alembic_failed(exc, where) from exc
     except Exception as exc:
         # imported here: threadstore.store imports this module
-        from threadstore.store.translate import DRIVER_ERRORS, translate_error
+        from threadstore.store.sql.translate import DRIVER_ERRORS, translate_error
 
         if isinstance(exc, DRIVER_ERRORS):
             raise translate_error(exc, where=where) from exc

@@ -39,6 +39,8 @@ class ThreadRecord(TypedDict):
     message_count: int
     parent_thread_id: str | None
     fork_message_index: int | None
+    version: int
+    """Counts the thread's changes; ``update_thread(..., expected_version=N)`` checks it."""
 
 
 class MessageRecord(TypedDict):
@@ -62,6 +64,8 @@ class NewMessage(_NewMessageRequired, total=False):
     """One item of an ``add_messages`` batch."""
 
     metadata: JSONObject | None
+    idempotency_key: str | None
+    """Unique per thread: a retry with the same key returns the stored message."""
 
 
 class FeedbackRecord(TypedDict):

@@ -105,6 +105,8 @@ async def test_add_message_to_missing_thread(store: BaseStore) -> None:
     assert "create_thread" in info.value.suggestion
     with pytest.raises(ThreadNotFoundError):
         await store.add_messages("ghost", [{"role": "user", "content": "hi"}])
+    with pytest.raises(ThreadNotFoundError):  # an empty batch too, on every backend
+        await store.add_messages("ghost", [])
     assert (await store.get_stats())["messages"] == 0
 
 

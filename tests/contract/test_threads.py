@@ -25,6 +25,7 @@ THREAD_KEYS = {
     "message_count",
     "parent_thread_id",
     "fork_message_index",
+    "version",
 }
 
 

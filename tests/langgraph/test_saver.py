@@ -291,3 +291,31 @@ async def test_delete_for_runs_finds_dict_rows(store: BaseStore, saver: Threadst
     await store.save_checkpoint("runs", "", "other", None, {}, {"run_id": 7})
     await saver.adelete_for_runs(["r", "7"])
     assert [r["checkpoint_id"] for r in await store.list_checkpoints("runs", "")] == ["other"]
+
+
+async def _checkpoint_then_fail(store: BaseStore) -> None:
+    async with store.transaction() as tx:
+        saver = ThreadstoreSaver(tx)
+        stored = await saver.aput(_config("t1"), _checkpoint({"n": 1}), {"step": 1}, {})
+        await saver.aput_writes(stored, [("a", 1)], "task")
+        await tx.add_message("t1", "assistant", "reply")
+        assert await saver.aget_tuple(_config("t1")) is not None  # the block's own write
+        raise RuntimeError("the tool call failed")
+
+
+async def test_a_saver_bound_to_a_transaction_commits_and_rolls_back_with_it(
+    store: BaseStore,
+) -> None:
+    await store.create_thread("t1", "alice", "helper")
+    with pytest.raises(RuntimeError, match="tool call"):
+        await _checkpoint_then_fail(store)
+    saver = ThreadstoreSaver(store)
+    assert await saver.aget_tuple(_config("t1")) is None
+    assert await store.get_messages("t1") == []
+    async with store.transaction() as tx:
+        await ThreadstoreSaver(tx).aput(_config("t1"), _checkpoint({"n": 2}), {"step": 2}, {})
+        await tx.add_message("t1", "assistant", "reply")
+    found = await saver.aget_tuple(_config("t1"))
+    assert found is not None
+    assert found.checkpoint["channel_values"] == {"n": 2}
+    assert len(await store.get_messages("t1")) == 1

@@ -17,7 +17,7 @@ from sqlalchemy import event, text
 
 from threadstore import SQLAlchemyStore
 from threadstore.langgraph import ThreadstoreSaver
-from threadstore.langgraph.sql_rows import SQLCheckpointRows
+from threadstore.store.sql.checkpoint_queries import SaverStatements
 
 
 def test_importing_threadstore_does_not_import_langgraph() -> None:
@@ -55,8 +55,8 @@ async def test_latest_of_1000_checkpoints_is_one_indexed_query(db_url: str) -> N
         assert len(statements) == 1  # the checkpoint and its pending writes together
         assert "threadstore_checkpoint_writes" in statements[0]
 
-        rows = SQLCheckpointRows(store)
-        latest = rows._get_latest.params(thread_id="long", ns="").compile(
+        statements_built = SaverStatements.build(store.engine.dialect.name)
+        latest = statements_built.get_latest.params(thread_id="long", ns="").compile(
             dialect=store.engine.dialect, compile_kwargs={"literal_binds": True}
         )
         async with store.engine.connect() as conn:

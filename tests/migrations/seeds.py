@@ -4,7 +4,9 @@ Each revision that adds or changes tables registers a :class:`Seed` here:
 ``write`` runs right after the database was upgraded to that revision (so it
 may only use that revision's schema: lightweight ``sa.table`` constructs,
 never the live models), and ``check`` reads the same data back through a
-:class:`threadstore.SQLAlchemyStore` at head. ``test_every_revision_has_seed_data``
+:class:`threadstore.SQLAlchemyStore` at head; ``check_rows`` (optional) reads
+with plain SQL at head what later revisions added to those rows (e.g. the
+version 0004 gives every existing thread). ``test_every_revision_has_seed_data``
 fails until a new revision has one (or an explicit ``None`` for a
 revision that adds no new kind of data, such as an index).
 """
@@ -29,6 +31,7 @@ class Seed:
 
     write: Callable[[Connection], None]
     check: Callable[[BaseStore], Awaitable[None]]
+    check_rows: Callable[[Connection], None] | None = None
 
 
 def _json() -> sa.types.TypeEngine[object]:
@@ -511,9 +514,117 @@ async def _check_langgraph(store: BaseStore) -> None:
     assert await store.get_checkpoint("seed-graph", "", "") is None
 
 
+# -- 0004: thread versions and idempotency keys ----------------------------------
+
+_v4_threads = sa.table(
+    "threadstore_threads",
+    *(sa.column(c.name, c.type) for c in _threads.c),
+    sa.column("version", sa.Integer),
+)
+_v4_messages = sa.table(
+    "threadstore_messages",
+    *(sa.column(c.name, c.type) for c in _messages.c if c.name != "id"),
+    sa.column("idempotency_key", sa.String),
+)
+_KEYED_MESSAGES = [
+    ("user", "Book Lisbon.", "req-1"),
+    ("assistant", "Booking…", None),
+    ("assistant", "Booked ✈", "req-2"),
+]
+
+
+def _versions(conn: Connection, *thread_ids: str) -> dict[str, int]:
+    query = sa.select(_v4_threads.c.id, _v4_threads.c.version).where(
+        _v4_threads.c.id.in_(thread_ids)
+    )
+    return {row.id: row.version for row in conn.execute(query)}
+
+
+def _keys(conn: Connection, thread_id: str) -> list[str | None]:
+    query = (
+        sa.select(_v4_messages.c.idempotency_key)
+        .where(_v4_messages.c.thread_id == thread_id)
+        .order_by(_v4_messages.c.seq)
+    )
+    return list(conn.execute(query).scalars())
+
+
+def _check_initial_rows(conn: Connection) -> None:
+    """0004 starts every existing thread at version 1 and leaves messages without keys."""
+    assert _versions(conn, "seed-root", "seed-fork", "seed-empty") == {
+        "seed-root": 1,
+        "seed-fork": 1,
+        "seed-empty": 1,
+    }
+    assert _keys(conn, "seed-root") == [None, None, None]
+    assert _keys(conn, "seed-fork") == [None, None]
+
+
+def _write_keyed(conn: Connection) -> None:
+    thread = {
+        "user_id": "carol",
+        "agent_name": "booker",
+        "title": None,
+        "metadata": {},
+        "created_at": _at(30),
+        "updated_at": _at(31),
+        "parent_thread_id": None,
+        "fork_message_index": None,
+    }
+    conn.execute(
+        sa.insert(_v4_threads), {**thread, "id": "seed-keyed", "message_count": 3, "version": 5}
+    )
+    # No version: the server default gives 1.
+    conn.execute(sa.insert(_threads), {**thread, "id": "seed-keyed-2", "message_count": 1})
+    row = {"metadata": {}, "timestamp": _at(31)}
+    conn.execute(
+        sa.insert(_v4_messages),
+        [
+            {
+                **row,
+                "thread_id": "seed-keyed",
+                "seq": seq,
+                "role": role,
+                "content": content,
+                "idempotency_key": key,
+            }
+            for seq, (role, content, key) in enumerate(_KEYED_MESSAGES)
+        ]
+        # The same key in another thread is another message.
+        + [
+            {
+                **row,
+                "thread_id": "seed-keyed-2",
+                "seq": 0,
+                "role": "user",
+                "content": "Again.",
+                "idempotency_key": "req-1",
+            }
+        ],
+    )
+
+
+async def _check_keyed(store: BaseStore) -> None:
+    thread = await store.get_thread("seed-keyed")
+    assert thread is not None
+    assert (thread["user_id"], thread["message_count"]) == ("carol", 3)
+    messages = await store.get_messages("seed-keyed")
+    assert [(m["seq"], m["role"], m["content"]) for m in messages] == [
+        (seq, role, content) for seq, (role, content, _) in enumerate(_KEYED_MESSAGES)
+    ]
+    assert [m["content"] for m in await store.get_messages("seed-keyed-2")] == ["Again."]
+
+
+def _check_keyed_rows(conn: Connection) -> None:
+    assert _versions(conn, "seed-keyed", "seed-keyed-2") == {"seed-keyed": 5, "seed-keyed-2": 1}
+    assert _keys(conn, "seed-keyed") == [key for _, _, key in _KEYED_MESSAGES]
+    assert _keys(conn, "seed-keyed-2") == ["req-1"]
+
+
 SEEDS: dict[str, Seed | None] = {
     # None only for a revision that adds no new kind of data (an index, say).
-    "0001": Seed(write=_write_initial, check=_check_initial),
+    "0001": Seed(write=_write_initial, check=_check_initial, check_rows=_check_initial_rows),
     "0002": Seed(write=_write_context, check=_check_context),
     "0003": Seed(write=_write_langgraph, check=_check_langgraph),
+    "0004": Seed(write=_write_keyed, check=_check_keyed, check_rows=_check_keyed_rows),
 }

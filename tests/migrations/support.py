@@ -59,6 +59,12 @@ async def on_connection(url: str, work: Callable[[Connection], T]) -> T:
         await engine.dispose()
 
 
+def _index(index: Any) -> dict[str, Any]:
+    """A reflected index with its dialect options (a partial index's WHERE) as text."""
+    options = {key: str(value) for key, value in index.get("dialect_options", {}).items()}
+    return {**index, "dialect_options": options}
+
+
 def _snapshot(conn: Connection) -> dict[str, Any]:
     inspector = inspect(conn)
     tables: dict[str, Any] = {}
@@ -72,7 +78,9 @@ def _snapshot(conn: Connection) -> dict[str, Any]:
             ],
             "pk": inspector.get_pk_constraint(table),
             "fks": sorted(inspector.get_foreign_keys(table), key=lambda fk: str(fk["name"])),
-            "indexes": sorted(inspector.get_indexes(table), key=lambda ix: str(ix["name"])),
+            "indexes": sorted(
+                (_index(ix) for ix in inspector.get_indexes(table)), key=lambda ix: str(ix["name"])
+            ),
             "unique": sorted(
                 inspector.get_unique_constraints(table), key=lambda uq: str(uq["name"])
             ),

@@ -29,6 +29,10 @@ async def _check(url: str, revisions: list[str]) -> None:
                 await seed.check(store)
     finally:
         await store.close()
+    for revision in revisions:
+        seed = SEEDS.get(revision)
+        if seed is not None and seed.check_rows is not None:
+            await on_connection(url, seed.check_rows)
 
 
 @pytest.mark.parametrize("revision", revision_ids())

@@ -35,7 +35,7 @@ async def test_drift_check_sees_what_it_should(empty_url: str, sql_backend: str)
     """Control: the comparison does notice a changed schema, and ignores foreign tables."""
     await upgrade(empty_url)
     statements = [
-        "DROP INDEX ix_threadstore_threads_user_id_updated_at",
+        "DROP INDEX ix_threadstore_threads_user_id_updated_at_id",
         "CREATE TABLE threadstore_stray (id INTEGER PRIMARY KEY)",
         "CREATE TABLE app_orders (id INTEGER PRIMARY KEY)",
     ]

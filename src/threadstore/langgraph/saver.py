@@ -1,23 +1,21 @@
 """A LangGraph checkpoint saver on threadstore's own stores and tables.
 
 Serialisation, LangGraph's config and metadata conventions and the pending
-writes rules live here; rows are stored by a backend from
-:mod:`threadstore.langgraph.sql_rows` or :mod:`threadstore.langgraph.memory_rows`.
+writes rules live here; rows are stored through the store's public unit of
+work (:mod:`threadstore.langgraph.storage`), by whichever backend it has.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import threading
-from collections.abc import AsyncIterator, Coroutine, Iterator, Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any, TypeVar
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import (
     WRITES_IDX_MAP,
-    BaseCheckpointSaver,
     ChannelVersions,
     Checkpoint,
     CheckpointMetadata,
@@ -28,10 +26,11 @@ from langgraph.checkpoint.base import (
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
 from threadstore.errors import ValidationError
-from threadstore.langgraph.rows import CheckpointRow, CheckpointRows, ListQuery, WriteRow
+from threadstore.langgraph.storage import UnitRows
+from threadstore.langgraph.sync import SyncSaver
+from threadstore.langgraph.values import json_safe, pushdown
 from threadstore.store.base import BaseStore
-from threadstore.store.memory import MemoryStore
-from threadstore.store.sqlalchemy import SQLAlchemyStore
+from threadstore.store.checkpoint_rows import CheckpointRow, ListQuery, WriteRow
 from threadstore.validation import check_id, check_int, check_limit
 
 __all__ = ["ThreadstoreSaver"]
@@ -49,57 +48,15 @@ _PRUNE_STRATEGIES = ("keep_latest", "delete")
 _DEFAULT_PAGE_SIZE = 100
 
 
-def _json_safe(value: Any, name: str = "metadata") -> Any:
-    """Return ``value`` as JSON every backend stores: tuples become lists, NULs go.
-
-    Raises:
-        ValidationError: a value JSON cannot hold (an object, NaN, infinity).
-    """
-    if isinstance(value, str):
-        return value.replace("\x00", "") if "\x00" in value else value
-    if value is None or isinstance(value, bool | int):
-        return value
-    if isinstance(value, float):
-        if math.isfinite(value):
-            return value
-    elif isinstance(value, dict):
-        return {_json_safe(str(k), name): _json_safe(v, name) for k, v in value.items()}
-    elif isinstance(value, list | tuple):
-        return [_json_safe(v, name) for v in value]
-    raise ValidationError(
-        f"checkpoint {name} holds {value!r} ({type(value).__name__}), which JSON cannot store",
-        suggestion="Keep checkpoint metadata to str, int, finite float, bool, None, "
-        "lists and dicts; put other values in the graph state.",
-    )
-
-
-def _pushdown(filter: dict[str, Any]) -> dict[str, str | int]:
-    """The filters the database can apply exactly: str and int (not bool) values."""
-    return {
-        k: v
-        for k, v in filter.items()
-        if isinstance(v, str) or (isinstance(v, int) and not isinstance(v, bool))
-    }
-
-
-def _drive(coro: Coroutine[Any, Any, _T]) -> _T:
-    """Run a coroutine that never suspends (the memory backend) to completion."""
-    try:
-        coro.send(None)
-    except StopIteration as stop:
-        return stop.value  # type: ignore[no-any-return]
-    coro.close()
-    raise RuntimeError("the saver's coroutine waited on I/O without an event loop")
-
-
-class ThreadstoreSaver(BaseCheckpointSaver[int]):
+class ThreadstoreSaver(SyncSaver):
     """LangGraph ``BaseCheckpointSaver`` storing into a threadstore store.
 
-    With a :class:`~threadstore.SQLAlchemyStore` (SQLite or PostgreSQL), it
-    uses the store's engine and tables (``threadstore_checkpoints`` and
-    ``threadstore_checkpoint_writes``), each call on its own connection and
-    transaction; with a :class:`~threadstore.MemoryStore`, the store's memory.
+    On SQL it uses the store's tables (``threadstore_checkpoints`` and
+    ``threadstore_checkpoint_writes``); in a MemoryStore, the store's memory.
     Either way the store's dict checkpoint methods see the same checkpoints.
+    Bound to a store, each call is its own transaction; bound to the object of
+    a ``store.transaction()`` block (``ThreadstoreSaver(tx)``), its writes
+    commit or roll back with the block.
 
     The async methods are the primary API (``graph.ainvoke``). The sync ones
     (``graph.invoke``) must be called from a thread other than the event loop
@@ -107,8 +64,7 @@ class ThreadstoreSaver(BaseCheckpointSaver[int]):
     memory-backed saver used before any event loop exists runs them directly.
 
     Args:
-        store: The store to keep checkpoints in (initialized by the caller): a
-            ``SQLAlchemyStore`` or a ``MemoryStore``.
+        store: The store (initialized by the caller), or a transaction of one.
         serde: LangGraph serializer for channel values and writes; LangGraph's
             default ``JsonPlusSerializer`` (msgpack, no pickle) when None.
         page_size: Checkpoints fetched per query while ``alist`` iterates.
@@ -121,31 +77,21 @@ class ThreadstoreSaver(BaseCheckpointSaver[int]):
         serde: SerializerProtocol | None = None,
         page_size: int = _DEFAULT_PAGE_SIZE,
     ) -> None:
+        if not isinstance(store, BaseStore):
+            raise ValidationError(
+                f"ThreadstoreSaver needs a threadstore store, got {type(store).__name__}",
+                suggestion="Pass the store returned by threadstore.create_store(...), or the "
+                "object of its `async with store.transaction() as tx:` block.",
+            )
         super().__init__(serde=serde)
         self.store = store
-        self._rows = self._rows_for(store)
+        self._rows = UnitRows(store)
         self._page_size = check_int("page_size", page_size, minimum=1)
         self._sync_lock = threading.Lock()
         try:
             self._loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:
             self._loop = None
-
-    @staticmethod
-    def _rows_for(store: BaseStore) -> CheckpointRows:
-        if isinstance(store, SQLAlchemyStore):
-            from threadstore.langgraph.sql_rows import SQLCheckpointRows
-
-            return SQLCheckpointRows(store)
-        if isinstance(store, MemoryStore):
-            from threadstore.langgraph.memory_rows import MemoryCheckpointRows
-
-            return MemoryCheckpointRows(store)
-        raise ValidationError(
-            "ThreadstoreSaver needs a SQLAlchemyStore or a MemoryStore, "
-            f"got {type(store).__name__}",
-            suggestion="Pass the store returned by threadstore.create_store(...).",
-        )
 
     def __repr__(self) -> str:
         return f"ThreadstoreSaver({self.store!r})"
@@ -282,7 +228,7 @@ class ThreadstoreSaver(BaseCheckpointSaver[int]):
             checkpoint_ns=ns,
             checkpoint_id=checkpoint_id,
             before=before_id,
-            metadata=_pushdown(_json_safe(dict(filter or {}))),
+            metadata=pushdown(json_safe(dict(filter or {}))),
         )
 
     async def aput(
@@ -310,8 +256,8 @@ class ThreadstoreSaver(BaseCheckpointSaver[int]):
             checkpoint_ns=ns,
             checkpoint_id=checkpoint_id,
             parent_checkpoint_id=parent_id,
-            checkpoint=_json_safe(header, "header"),
-            metadata=_json_safe(get_serializable_checkpoint_metadata(config, metadata)),
+            checkpoint=json_safe(header, "header"),
+            metadata=json_safe(get_serializable_checkpoint_metadata(config, metadata)),
             payload_type=payload_type,
             payload=payload,
         )
@@ -427,94 +373,3 @@ class ThreadstoreSaver(BaseCheckpointSaver[int]):
                 suggestion=f"Pass {name}=[...].",
             )
         return [check_id(name, str(v)) for v in values]
-
-    # -- sync API ----------------------------------------------------------------
-
-    def _call(self, coro: Coroutine[Any, Any, _T]) -> _T:
-        """Run an async method for a sync caller (see the class docstring)."""
-        loop = self._loop
-        try:
-            running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is not None and (loop is None or running is loop):
-            coro.close()
-            raise asyncio.InvalidStateError(
-                "synchronous ThreadstoreSaver methods cannot run on the saver's event loop "
-                "thread; use the async API (await saver.aget_tuple(...), graph.ainvoke(...)) "
-                "or call them from another thread"
-            )
-        if loop is not None and loop.is_running():
-            return asyncio.run_coroutine_threadsafe(coro, loop).result()
-        if self._rows.runs_without_loop:
-            with self._sync_lock:
-                return _drive(coro)
-        coro.close()
-        raise asyncio.InvalidStateError(
-            "the saver's event loop is not running; a database-backed ThreadstoreSaver "
-            "serves sync calls only from other threads while its loop runs. Use the "
-            "async API (graph.ainvoke) or run the loop in a background thread"
-        )
-
-    def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
-        """Sync :meth:`aget_tuple`."""
-        return self._call(self.aget_tuple(config))
-
-    def list(
-        self,
-        config: RunnableConfig | None,
-        *,
-        filter: dict[str, Any] | None = None,
-        before: RunnableConfig | None = None,
-        limit: int | None = None,
-    ) -> Iterator[CheckpointTuple]:
-        """Sync :meth:`alist`; each step runs on the saver's loop."""
-        iterator = self.alist(config, filter=filter, before=before, limit=limit)
-
-        async def step() -> tuple[bool, CheckpointTuple | None]:
-            try:
-                return True, await anext(iterator)
-            except StopAsyncIteration:
-                return False, None
-
-        while True:
-            more, item = self._call(step())
-            if not more or item is None:
-                return
-            yield item
-
-    def put(
-        self,
-        config: RunnableConfig,
-        checkpoint: Checkpoint,
-        metadata: CheckpointMetadata,
-        new_versions: ChannelVersions,
-    ) -> RunnableConfig:
-        """Sync :meth:`aput`."""
-        return self._call(self.aput(config, checkpoint, metadata, new_versions))
-
-    def put_writes(
-        self,
-        config: RunnableConfig,
-        writes: Sequence[tuple[str, Any]],
-        task_id: str,
-        task_path: str = "",
-    ) -> None:
-        """Sync :meth:`aput_writes`."""
-        self._call(self.aput_writes(config, writes, task_id, task_path))
-
-    def delete_thread(self, thread_id: str) -> None:
-        """Sync :meth:`adelete_thread`."""
-        self._call(self.adelete_thread(thread_id))
-
-    def delete_for_runs(self, run_ids: Sequence[str]) -> None:
-        """Sync :meth:`adelete_for_runs`."""
-        self._call(self.adelete_for_runs(run_ids))
-
-    def copy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
-        """Sync :meth:`acopy_thread`."""
-        self._call(self.acopy_thread(source_thread_id, target_thread_id))
-
-    def prune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
-        """Sync :meth:`aprune`."""
-        self._call(self.aprune(thread_ids, strategy=strategy))

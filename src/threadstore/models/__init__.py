@@ -5,6 +5,7 @@ from threadstore.models.checkpoint import Checkpoint, CheckpointWrite
 from threadstore.models.context import AgentPermission, AgentTopic, ContextItem, ContextRoute
 from threadstore.models.feedback import Feedback
 from threadstore.models.message import Message
+from threadstore.models.mixins import VersionedMixin
 from threadstore.models.suspended_state import SuspendedState
 from threadstore.models.thread import Thread
 
@@ -22,4 +23,5 @@ __all__ = [
     "Message",
     "SuspendedState",
     "Thread",
+    "VersionedMixin",
 ]

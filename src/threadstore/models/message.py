@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from threadstore.models.base import Base
@@ -15,7 +15,11 @@ __all__ = ["Message"]
 
 
 class Message(Base):
-    """One message; ``(thread_id, seq)`` is unique and is the order of the thread."""
+    """One message; ``(thread_id, seq)`` is unique and is the order of the thread.
+
+    ``idempotency_key`` (optional, unique per thread) lets a retried append find
+    the message it already wrote.
+    """
 
     __tablename__ = "threadstore_messages"
 
@@ -28,8 +32,19 @@ class Message(Base):
     content: Mapped[str] = mapped_column(Text)
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata")
     timestamp: Mapped[datetime]
+    idempotency_key: Mapped[str | None] = mapped_column(Identifier)
 
     __table_args__ = (
         UniqueConstraint("thread_id", "seq"),
         CheckConstraint("seq >= 0", name="seq_non_negative"),
+        # A key is unique per thread. Partial: messages without a key (most) cost no
+        # index entry; an upsert names the predicate to infer it (ON CONFLICT ... WHERE).
+        Index(
+            None,
+            "thread_id",
+            "idempotency_key",
+            unique=True,
+            sqlite_where=text("idempotency_key IS NOT NULL"),
+            postgresql_where=text("idempotency_key IS NOT NULL"),
+        ),
     )

@@ -30,7 +30,8 @@ class SuspendedState(Base):
     expires_at: Mapped[datetime]
 
     __table_args__ = (
-        Index(None, "thread_id"),
-        Index(None, "agent_name"),
+        # list_suspended_states pages oldest first by (created_at, id) under one filter.
+        Index(None, "thread_id", "created_at", "id"),
+        Index(None, "agent_name", "created_at", "id"),
         Index(None, "expires_at"),
     )

@@ -9,13 +9,17 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from threadstore.models.base import Base
+from threadstore.models.mixins import VersionedMixin
 from threadstore.types import Identifier
 
 __all__ = ["Thread"]
 
 
-class Thread(Base):
-    """A conversation between one user and one agent; forks point at their parent."""
+class Thread(VersionedMixin, Base):
+    """A conversation between one user and one agent; forks point at their parent.
+
+    ``version`` (see :class:`VersionedMixin`) counts the thread's changes.
+    """
 
     __tablename__ = "threadstore_threads"
 
@@ -34,8 +38,9 @@ class Thread(Base):
 
     __table_args__ = (
         CheckConstraint("message_count >= 0", name="message_count_non_negative"),
+        # list_threads pages by keyset on (updated_at, id), optionally per user or agent.
         Index(None, "updated_at", "id"),
-        Index(None, "user_id", "updated_at"),
-        Index(None, "agent_name", "updated_at"),
+        Index(None, "user_id", "updated_at", "id"),
+        Index(None, "agent_name", "updated_at", "id"),
         Index(None, "parent_thread_id"),
     )

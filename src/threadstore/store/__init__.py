@@ -12,7 +12,7 @@ from threadstore.config import URL_ENV_VAR, is_memory_url
 from threadstore.engine_options import check_engine_options
 from threadstore.store.base import BaseStore
 from threadstore.store.memory import MemoryStore
-from threadstore.store.sqlalchemy import SQLAlchemyStore
+from threadstore.store.sql import SQLAlchemyStore
 
 __all__ = ["BaseStore", "MemoryStore", "SQLAlchemyStore", "create_store"]
 

@@ -1,0 +1,127 @@
+"""Public thread methods, written once for every backend: validate, then one repository call."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from threadstore.records import LineageRecord, StatsRecord, ThreadRecord
+from threadstore.store import inputs
+from threadstore.store.core import StoreCore
+from threadstore.validation import check_id, check_limit, check_seq
+
+__all__ = ["ThreadMethods"]
+
+
+class ThreadMethods(StoreCore):
+    """Threads, forks, lineage and stats."""
+
+    async def create_thread(
+        self,
+        thread_id: str,
+        user_id: str,
+        agent_name: str,
+        *,
+        title: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> ThreadRecord:
+        """Create a thread.
+
+        Raises:
+            DuplicateRecordError: a thread with this id exists.
+            ValidationError: an argument is invalid.
+        """
+        args = inputs.thread_input(thread_id, user_id, agent_name, title, metadata)
+        async with self.unit(write=True) as unit:
+            return await unit.threads.create(args)
+
+    async def get_thread(self, thread_id: str) -> ThreadRecord | None:
+        """Return the thread, or None."""
+        check_id("thread_id", thread_id)
+        async with self.unit(write=False) as unit:
+            return await unit.threads.get(thread_id)
+
+    async def list_threads(
+        self,
+        *,
+        agent_name: str | None = None,
+        user_id: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[ThreadRecord]:
+        """List threads, most recently updated first (ties by id descending)."""
+        inputs.optional_ids(agent_name=agent_name, user_id=user_id)
+        limit, offset = check_limit("limit", limit), check_limit("offset", offset)
+        async with self.unit(write=False) as unit:
+            return await unit.threads.find(agent_name, user_id, limit, offset)
+
+    async def update_thread(self, thread_id: str, **updates: Any) -> ThreadRecord | None:
+        """Set ``title`` and/or replace ``metadata``; return the thread or None if missing.
+
+        ``metadata_patch={...}`` merges top-level keys into the stored metadata
+        instead of replacing it. ``expected_version=N`` applies the change only
+        if the thread is still at version N (compare-and-swap); each change
+        increments the version.
+
+        Raises:
+            VersionConflictError: the thread is no longer at ``expected_version``.
+            ValidationError: a field other than title/metadata, or an invalid value.
+        """
+        check_id("thread_id", thread_id)
+        change = inputs.thread_update(updates)
+        async with self.unit(write=True) as unit:
+            return await unit.threads.update(thread_id, change)
+
+    async def delete_thread(self, thread_id: str) -> bool:
+        """Delete a thread with its messages, feedback, suspended states and checkpoints.
+
+        Forks of the thread are detached (``parent_thread_id`` becomes None),
+        not deleted. Checkpoints under the id are removed even when no thread
+        row exists. Returns whether the thread existed.
+        """
+        check_id("thread_id", thread_id)
+        async with self.unit(write=True) as unit:
+            return await unit.threads.delete(thread_id)
+
+    async def fork_thread(
+        self,
+        parent_thread_id: str,
+        message_index: int,
+        new_thread_id: str,
+        *,
+        title: str | None = None,
+    ) -> ThreadRecord | None:
+        """Create ``new_thread_id`` holding copies of messages 0..message_index.
+
+        Returns None and writes nothing when the parent does not exist or the
+        index is outside its messages. The default title is ``Fork of <title>``.
+
+        Raises:
+            DuplicateRecordError: ``new_thread_id`` exists.
+        """
+        args = inputs.thread_input(new_thread_id, "-", "-", title, None)
+        check_id("parent_thread_id", parent_thread_id)
+        index = check_seq("message_index", message_index)
+        async with self.unit(write=True) as unit:
+            return await unit.threads.fork(parent_thread_id, index, args.thread_id, args.title)
+
+    async def get_thread_lineage(self, thread_id: str) -> LineageRecord:
+        """Return ancestors (root first, parent last) and direct children (oldest first)."""
+        check_id("thread_id", thread_id)
+        async with self.unit(write=False) as unit:
+            ancestors, descendants = await unit.threads.lineage(thread_id)
+        return {"thread_id": thread_id, "ancestors": ancestors, "descendants": descendants}
+
+    async def get_stats(self) -> StatsRecord:
+        """Return row counts per entity, the store class (``backend``) and the ``dialect``."""
+        async with self.unit(write=False) as unit:
+            counts = await unit.threads.counts()
+        return {
+            "backend": type(self.root()).__name__,
+            "dialect": self.backend_name,
+            "threads": counts["threads"],
+            "messages": counts["messages"],
+            "feedback": counts["feedback"],
+            "suspended_states": counts["suspended_states"],
+            "checkpoints": counts["checkpoints"],
+            "context_items": counts["context_items"],
+        }

@@ -1,0 +1,132 @@
+"""Messages and feedback in a MemoryStore."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict
+from typing import TYPE_CHECKING, cast
+
+from threadstore.errors import ThreadNotFoundError
+from threadstore.records import FeedbackRecord, MessageRecord
+from threadstore.store.inputs import (
+    FeedbackInput,
+    MessageInput,
+    MessagePage,
+    key_reused,
+    message_not_in_thread,
+)
+from threadstore.store.memory.scoping import owns
+from threadstore.store.memory.state import copied
+
+if TYPE_CHECKING:
+    from threadstore.store.memory.unit import MemoryUnit
+
+__all__ = ["MemoryFeedback", "MemoryMessages"]
+
+
+class MemoryMessages:
+    """See :class:`~threadstore.store.ports.MessageRepository`."""
+
+    def __init__(self, unit: MemoryUnit) -> None:
+        self._unit = unit
+
+    async def append(self, thread_id: str, batch: Sequence[MessageInput]) -> list[MessageRecord]:
+        """See :meth:`MessageRepository.append`."""
+        state, journal = self._unit.state, self._unit.journal
+        thread = state.threads.get(thread_id)
+        if thread is None or not owns(state, self._unit.owner, thread_id):
+            raise ThreadNotFoundError(thread_id)
+        now = self._unit.stamp()
+        stored = state.messages[thread_id]
+        found = [self._stored_under(thread_id, item, stored) for item in batch]
+        fresh = [item for item, record in zip(batch, found, strict=True) if record is None]
+        first_id = journal.take_ids(state, "message", len(fresh))
+        added: list[MessageRecord] = [
+            {
+                "id": first_id + offset,
+                "thread_id": thread_id,
+                "seq": len(stored) + offset,
+                "role": item.role,
+                "content": item.content,
+                "metadata": item.metadata,
+                "timestamp": now,
+            }
+            for offset, item in enumerate(fresh)
+        ]
+        for item, record in zip(fresh, added, strict=True):
+            if item.idempotency_key is not None:
+                journal.put(state.message_keys, (thread_id, item.idempotency_key), record["seq"])
+        if added:
+            journal.extend(stored, added)
+            journal.set_fields(
+                thread,
+                message_count=len(stored),
+                updated_at=now,
+                version=thread["version"] + 1,
+            )
+        new = iter(added)
+        return copied([record if record is not None else next(new) for record in found])
+
+    def _stored_under(
+        self, thread_id: str, item: MessageInput, stored: list[MessageRecord]
+    ) -> MessageRecord | None:
+        if item.idempotency_key is None:
+            return None
+        seq = self._unit.state.message_keys.get((thread_id, item.idempotency_key))
+        if seq is None:
+            return None
+        if not item.same_as(stored[seq]):
+            raise key_reused(item.idempotency_key, thread_id)
+        return stored[seq]
+
+    async def page(self, thread_id: str, page: MessagePage) -> list[MessageRecord]:
+        """See :meth:`MessageRepository.page`."""
+        if not owns(self._unit.state, self._unit.owner, thread_id):
+            return []
+        selected = [
+            m
+            for m in self._unit.state.messages.get(thread_id, [])
+            if (page.after_seq is None or m["seq"] > page.after_seq)
+            and (page.before_seq is None or m["seq"] < page.before_seq)
+        ]
+        if page.newest_first:
+            selected.reverse()
+        return copied(selected[page.offset : page.offset + page.limit])
+
+
+class MemoryFeedback:
+    """See :class:`~threadstore.store.ports.FeedbackRepository`."""
+
+    def __init__(self, unit: MemoryUnit) -> None:
+        self._unit = unit
+
+    async def add(self, args: FeedbackInput) -> FeedbackRecord:
+        """See :meth:`FeedbackRepository.add`."""
+        state = self._unit.state
+        if args.thread_id not in state.threads or not owns(state, self._unit.owner, args.thread_id):
+            raise ThreadNotFoundError(args.thread_id)
+        if args.message_id is not None and not any(
+            m["id"] == args.message_id for m in state.messages[args.thread_id]
+        ):
+            raise message_not_in_thread(args.message_id, args.thread_id)
+        record_id = self._unit.journal.take_ids(state, "feedback", 1)
+        record = cast(
+            FeedbackRecord, {"id": record_id, **asdict(args), "created_at": self._unit.stamp()}
+        )
+        self._unit.journal.put(state.feedback, record_id, record)
+        return copied(record)
+
+    async def find(
+        self, agent_name: str | None, user_id: str | None, thread_id: str | None, limit: int
+    ) -> list[FeedbackRecord]:
+        """See :meth:`FeedbackRepository.find`."""
+        items = [
+            f
+            for f in self._unit.state.feedback.values()
+            if (agent_name is None or f["agent_name"] == agent_name)
+            and (user_id is None or f["user_id"] == user_id)
+            and (thread_id is None or f["thread_id"] == thread_id)
+            and owns(self._unit.state, self._unit.owner, f["thread_id"])
+        ]
+        items.sort(key=lambda f: (f["created_at"], f["id"]), reverse=True)
+        return copied(items[:limit])

@@ -1,0 +1,93 @@
+"""Suspended (human-approval) states in SQL."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, cast
+
+from sqlalchemy import delete, or_, select
+from sqlalchemy.engine import CursorResult
+
+from threadstore.records import SuspendedStateRecord
+from threadstore.store.inputs import SuspendedInput, approval_of_other_thread
+from threadstore.store.sql.scoping import require_owned_thread, thread_owned
+from threadstore.store.sql.tables import suspended, suspended_record
+
+if TYPE_CHECKING:
+    from threadstore.store.sql.unit import SqlUnit
+
+__all__ = ["SqlApprovals"]
+
+
+class SqlApprovals:
+    """See :class:`~threadstore.store.ports.ApprovalRepository`."""
+
+    def __init__(self, unit: SqlUnit) -> None:
+        self._unit = unit
+
+    async def save(self, args: SuspendedInput) -> SuspendedStateRecord:
+        """See :meth:`ApprovalRepository.save`; one upsert."""
+        await require_owned_thread(self._unit, args.thread_id)
+        now = self._unit.ctx.clock()
+        values: dict[str, Any] = {
+            "id": args.approval_id,
+            "thread_id": args.thread_id,
+            "agent_name": args.agent_name,
+            "node_name": args.node_name,
+            "state_snapshot": args.state,
+            "created_at": now,
+            "expires_at": now + args.lifetime,
+        }
+        statement = self._unit.ctx.upsert(suspended).values(values)
+        statement = statement.on_conflict_do_update(
+            index_elements=[suspended.c.id],
+            set_={key: statement.excluded[key] for key in values if key != "id"},
+            # the same thread replaces its approval; another thread's live one is refused
+            where=or_(suspended.c.thread_id == args.thread_id, suspended.c.expires_at <= now),
+        ).returning(suspended.c.id)
+        result = await self._unit.execute(statement, write=True, thread_id=args.thread_id)
+        if result.first() is None:
+            raise approval_of_other_thread(args.approval_id)
+        return suspended_record(values)
+
+    def _mine(self) -> list[Any]:
+        return thread_owned(suspended.c.thread_id, self._unit.owner)
+
+    async def get(self, approval_id: str) -> SuspendedStateRecord | None:
+        """See :meth:`ApprovalRepository.get`."""
+        query = select(suspended).where(
+            suspended.c.id == approval_id,
+            suspended.c.expires_at > self._unit.ctx.clock(),
+            *self._mine(),
+        )
+        row = (await self._unit.execute(query)).mappings().first()
+        return None if row is None else suspended_record(row)
+
+    async def find(
+        self, thread_id: str | None, agent_name: str | None
+    ) -> list[SuspendedStateRecord]:
+        """See :meth:`ApprovalRepository.find`."""
+        query = (
+            select(suspended)
+            .where(suspended.c.expires_at > self._unit.ctx.clock(), *self._mine())
+            .order_by(suspended.c.created_at, suspended.c.id)
+        )
+        if thread_id is not None:
+            query = query.where(suspended.c.thread_id == thread_id)
+        if agent_name is not None:
+            query = query.where(suspended.c.agent_name == agent_name)
+        rows = (await self._unit.execute(query)).mappings().all()
+        return [suspended_record(row) for row in rows]
+
+    async def delete(self, approval_id: str) -> bool:
+        """See :meth:`ApprovalRepository.delete`."""
+        statement = delete(suspended).where(suspended.c.id == approval_id, *self._mine())
+        result = await self._unit.execute(statement, write=True)
+        return cast(CursorResult[Any], result).rowcount > 0
+
+    async def cleanup(self) -> int:
+        """See :meth:`ApprovalRepository.cleanup`."""
+        statement = delete(suspended).where(
+            suspended.c.expires_at <= self._unit.ctx.clock(), *self._mine()
+        )
+        result = await self._unit.execute(statement, write=True)
+        return cast(CursorResult[Any], result).rowcount

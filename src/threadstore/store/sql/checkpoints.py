@@ -1,0 +1,90 @@
+"""Checkpoints as plain records in SQL (the saver's binary payload is never read here)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from threadstore.models.checkpoint import run_id_of
+from threadstore.records import CheckpointRecord
+from threadstore.store.sql.scoping import require_owned_thread, thread_owned
+from threadstore.store.sql.tables import CHECKPOINT_RECORD_COLUMNS, checkpoint_record, checkpoints
+
+if TYPE_CHECKING:
+    from threadstore.store.sql.unit import SqlUnit
+
+__all__ = ["SqlCheckpoints"]
+
+_KEY = ("thread_id", "checkpoint_ns", "checkpoint_id")
+
+
+def _of(thread_id: str, checkpoint_ns: str, owner: str | None) -> Any:
+    return (
+        select(*CHECKPOINT_RECORD_COLUMNS)
+        .where(
+            checkpoints.c.thread_id == thread_id,
+            checkpoints.c.checkpoint_ns == checkpoint_ns,
+            *thread_owned(checkpoints.c.thread_id, owner),
+        )
+        .order_by(checkpoints.c.checkpoint_id.desc())
+    )
+
+
+class SqlCheckpoints:
+    """See :class:`~threadstore.store.ports.CheckpointRepository`."""
+
+    def __init__(self, unit: SqlUnit) -> None:
+        self._unit = unit
+
+    async def save(
+        self,
+        thread_id: str,
+        checkpoint_ns: str,
+        checkpoint_id: str,
+        parent_checkpoint_id: str | None,
+        checkpoint: dict[str, Any],
+        metadata: dict[str, Any],
+    ) -> None:
+        """See :meth:`CheckpointRepository.save`; one upsert."""
+        await require_owned_thread(self._unit, thread_id)
+        values: dict[str, Any] = {
+            "thread_id": thread_id,
+            "checkpoint_ns": checkpoint_ns,
+            "checkpoint_id": checkpoint_id,
+            "parent_checkpoint_id": parent_checkpoint_id,
+            "checkpoint": checkpoint,
+            "metadata": metadata,
+            "created_at": self._unit.ctx.clock(),
+            "payload_type": None,
+            "payload": None,
+            "run_id": run_id_of(metadata),
+        }
+        statement = self._unit.ctx.upsert(checkpoints).values(values)
+        statement = statement.on_conflict_do_update(
+            index_elements=[checkpoints.c[name] for name in _KEY],
+            set_={key: statement.excluded[key] for key in values if key not in _KEY},
+        )
+        await self._unit.execute(statement, write=True)
+
+    async def get(
+        self, thread_id: str, checkpoint_ns: str, checkpoint_id: str
+    ) -> CheckpointRecord | None:
+        """See :meth:`CheckpointRepository.get`; the latest is one index probe."""
+        query = _of(thread_id, checkpoint_ns, self._unit.owner)
+        if checkpoint_id:
+            query = query.where(checkpoints.c.checkpoint_id == checkpoint_id)
+        row = (await self._unit.execute(query.limit(1))).mappings().first()
+        return None if row is None else checkpoint_record(row)
+
+    async def find(
+        self, thread_id: str, checkpoint_ns: str, before: str | None, limit: int | None
+    ) -> list[CheckpointRecord]:
+        """See :meth:`CheckpointRepository.find`."""
+        query = _of(thread_id, checkpoint_ns, self._unit.owner)
+        if before is not None:
+            query = query.where(checkpoints.c.checkpoint_id < before)
+        if limit is not None:
+            query = query.limit(limit)
+        rows = (await self._unit.execute(query)).mappings().all()
+        return [checkpoint_record(row) for row in rows]

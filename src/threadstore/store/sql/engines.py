@@ -1,0 +1,96 @@
+"""One engine per event loop: an AsyncEngine's pooled connections belong to one loop.
+
+asyncpg connections (and SQLAlchemy's async pool queue) are bound to the loop
+that made them. The store's engine serves its *home* loop, the first loop
+that uses it; a loop running at the same time in another thread gets a
+sibling engine without pooling (its connections are opened and closed per
+call, so nothing outlives that loop). When the home loop shuts down through
+``asyncio.run`` (or anything else that finalises async generators), the pool
+is closed on that loop while it still runs, and the next loop to call becomes
+home; a home loop closed without that step leaves its pool behind unused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+import logging
+import threading
+import weakref
+from collections.abc import AsyncGenerator
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.pool import NullPool
+
+__all__ = ["LoopEngines"]
+
+logger = logging.getLogger("threadstore")
+
+
+def _sibling(engine: AsyncEngine) -> AsyncEngine:
+    """An engine like ``engine`` (dialect, options, event hooks) without a pool."""
+    sync = engine.sync_engine
+    pool = sync.pool
+    unpooled = NullPool(
+        pool._creator,
+        dialect=pool._dialect,
+        _dispatch=pool.dispatch,
+    )
+    clone = copy.copy(sync)
+    clone.pool = unpooled
+    return AsyncEngine(clone)
+
+
+class LoopEngines:
+    """Hands each running event loop an engine it may use."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.main = engine
+        self._home: weakref.ref[asyncio.AbstractEventLoop] | None = None
+        self._others: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncEngine] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._mutex = threading.Lock()
+        self._sentinel: AsyncGenerator[None] | None = None
+
+    async def current(self) -> AsyncEngine:
+        """The engine for the running loop."""
+        loop = asyncio.get_running_loop()
+        home = self._home
+        if home is not None and home() is loop:
+            return self.main
+        with self._mutex:
+            home_loop = None if self._home is None else self._home()
+            if home_loop is not loop and home_loop is not None and not home_loop.is_closed():
+                engine = self._others.get(loop)
+                if engine is None:
+                    engine = self._others[loop] = _sibling(self.main)
+                return engine
+            stale = home_loop is not None and home_loop is not loop
+            self._home = weakref.ref(loop)
+        if stale:
+            logger.info("threadstore: the engine's event loop was closed; replacing its pool")
+            self.main.sync_engine.dispose(close=False)
+        sentinel = self._until_loop_ends(loop)
+        await anext(sentinel)
+        self._sentinel = sentinel  # finalised by the loop's shutdown_asyncgens()
+        return self.main
+
+    async def _until_loop_ends(self, loop: asyncio.AbstractEventLoop) -> AsyncGenerator[None]:
+        try:
+            yield
+        finally:
+            with self._mutex:
+                ours = self._home is not None and self._home() is loop
+                if ours:
+                    self._home = None
+            if ours:
+                with contextlib.suppress(Exception):
+                    await self.main.dispose()
+
+    def forget(self) -> None:
+        """Drop the sibling engines and the home loop (after the pool was disposed)."""
+        with self._mutex:
+            self._others.clear()
+            self._home = None

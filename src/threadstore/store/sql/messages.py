@@ -1,0 +1,209 @@
+"""Messages in SQL: appends that reserve gap-free seqs, keyset page reads."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Integer, String, Text, bindparam, insert, select, text, update
+from sqlalchemy.dialects import postgresql
+
+from threadstore.clock import isoformat
+from threadstore.errors import ThreadNotFoundError
+from threadstore.records import MessageRecord
+from threadstore.store.inputs import MessageInput, MessagePage, key_reused
+from threadstore.store.sql.scoping import thread_owned
+from threadstore.store.sql.tables import message_record, messages, threads
+from threadstore.types import UTCDateTime
+
+if TYPE_CHECKING:
+    from threadstore.store.sql.unit import SqlUnit
+
+__all__ = ["SqlMessages"]
+
+_PG_APPEND_SQL = f"""
+    WITH bumped AS (
+        UPDATE {threads.name}
+        SET message_count = message_count + :n, updated_at = :now, version = version + 1
+        WHERE id = :thread_id{{scope}}
+        RETURNING message_count
+    )
+    INSERT INTO {messages.name} (thread_id, seq, role, content, metadata, timestamp{{key}})
+    SELECT :thread_id, bumped.message_count - :n + item.ord - 1,
+           item.role, item.content, CAST(item.metadata AS JSONB), :now{{key_value}}
+    FROM bumped,
+         unnest(:roles, :contents, :metadata{{keys}}) WITH ORDINALITY
+            AS item(role, content, metadata{{key_name}}, ord)
+    RETURNING id, seq
+    """
+_PG_PARAMS = (
+    bindparam("thread_id", type_=String()),
+    bindparam("n", type_=Integer()),
+    bindparam("now", type_=UTCDateTime()),
+    bindparam("roles", type_=postgresql.ARRAY(Text())),
+    bindparam("contents", type_=postgresql.ARRAY(Text())),
+    bindparam("metadata", type_=postgresql.ARRAY(Text())),
+)
+_UNKEYED = {"key": "", "key_value": "", "keys": "", "key_name": ""}
+_KEYED = {
+    "key": ", idempotency_key",
+    "key_value": ", item.idempotency_key",
+    "keys": ", :keys",
+    "key_name": ", idempotency_key",
+}
+_PG_APPEND = text(_PG_APPEND_SQL.format(scope="", **_UNKEYED)).bindparams(*_PG_PARAMS)
+"""Append messages on PostgreSQL: reserve seqs and insert in one atomic statement."""
+_PG_APPEND_SCOPED = text(
+    _PG_APPEND_SQL.format(scope=" AND user_id = :owner", **_UNKEYED)
+).bindparams(*_PG_PARAMS, bindparam("owner", type_=String()))
+"""The same, for a user-scoped view: only the owner's thread is bumped."""
+_PG_APPEND_KEYED = text(_PG_APPEND_SQL.format(scope="", **_KEYED)).bindparams(
+    *_PG_PARAMS, bindparam("keys", type_=postgresql.ARRAY(Text()))
+)
+"""The same with idempotency keys, run after the thread row was locked and checked."""
+
+_INSERT_RETURNING_IDS = insert(messages).returning(messages.c.id, sort_by_parameter_order=True)
+
+
+class SqlMessages:
+    """See :class:`~threadstore.store.ports.MessageRepository`."""
+
+    def __init__(self, unit: SqlUnit) -> None:
+        self._unit = unit
+
+    async def append(self, thread_id: str, batch: Sequence[MessageInput]) -> list[MessageRecord]:
+        """Reserve ``len(batch)`` seqs by bumping the counter and insert the rows, atomically.
+
+        The counter UPDATE locks the thread row until the insert commits, so
+        concurrent appenders get consecutive, gap-free ranges and
+        ``message_count`` stays exact. PostgreSQL does both in one statement.
+        """
+        now = self._unit.ctx.clock()
+        if any(item.idempotency_key is not None for item in batch):
+            return await self._append_keyed(thread_id, batch, now)
+        return await self._insert(thread_id, batch, now, keyed=False)
+
+    async def _append_keyed(
+        self, thread_id: str, batch: Sequence[MessageInput], now: datetime
+    ) -> list[MessageRecord]:
+        """Lock the thread, return what its keys already name, append the rest.
+
+        The lock (the SQLite write lock, or the thread's row lock) serialises
+        retries of one key, so racing retries find the first one's message.
+        """
+        unit = self._unit
+        owned = [] if unit.owner is None else [threads.c.user_id == unit.owner]
+        lock = select(threads.c.id).where(threads.c.id == thread_id, *owned).with_for_update()
+        if (await unit.execute(lock, write=True)).first() is None:
+            raise ThreadNotFoundError(thread_id)
+        keys = [item.idempotency_key for item in batch if item.idempotency_key is not None]
+        query = select(messages).where(
+            messages.c.thread_id == thread_id, messages.c.idempotency_key.in_(keys)
+        )
+        stored = {row["idempotency_key"]: row for row in (await unit.execute(query)).mappings()}
+        found: list[MessageRecord | None] = []
+        for item in batch:
+            row = None if item.idempotency_key is None else stored.get(item.idempotency_key)
+            if row is not None and not item.same_as(row):
+                raise key_reused(row["idempotency_key"], thread_id)
+            found.append(None if row is None else message_record(row))
+        fresh = [item for item, record in zip(batch, found, strict=True) if record is None]
+        added = iter(await self._insert(thread_id, fresh, now, keyed=True) if fresh else [])
+        return [record if record is not None else next(added) for record in found]
+
+    async def _insert(
+        self, thread_id: str, batch: Sequence[MessageInput], now: datetime, *, keyed: bool
+    ) -> list[MessageRecord]:
+        if self._unit.ctx.dialect == "postgresql":
+            first, ids = await self._append_postgresql(thread_id, batch, now, keyed=keyed)
+        else:
+            first, ids = await self._append_portable(thread_id, batch, now)
+        stamp = isoformat(now)
+        return [
+            {
+                "id": message_id,
+                "thread_id": thread_id,
+                "seq": first + offset,
+                "role": item.role,
+                "content": item.content,
+                "metadata": item.metadata,
+                "timestamp": stamp,
+            }
+            for offset, (item, message_id) in enumerate(zip(batch, ids, strict=True))
+        ]
+
+    async def _append_portable(
+        self, thread_id: str, batch: Sequence[MessageInput], now: datetime
+    ) -> tuple[int, list[int]]:
+        owner = self._unit.owner
+        reserve = (
+            update(threads)
+            .where(
+                threads.c.id == thread_id, *([] if owner is None else [threads.c.user_id == owner])
+            )
+            .values(
+                message_count=threads.c.message_count + len(batch),
+                updated_at=now,
+                version=threads.c.version + 1,
+            )
+            .returning(threads.c.message_count)
+        )
+        unit = self._unit
+        count = (await unit.execute(reserve, write=True, thread_id=thread_id)).scalar_one_or_none()
+        if count is None:
+            raise ThreadNotFoundError(thread_id)
+        first = count - len(batch)
+        rows = [
+            {
+                "thread_id": thread_id,
+                "seq": first + offset,
+                "role": item.role,
+                "content": item.content,
+                "metadata": item.metadata,
+                "timestamp": now,
+                "idempotency_key": item.idempotency_key,
+            }
+            for offset, item in enumerate(batch)
+        ]
+        result = await unit.execute(_INSERT_RETURNING_IDS, rows, write=True, thread_id=thread_id)
+        return first, list(result.scalars().all())
+
+    async def _append_postgresql(
+        self, thread_id: str, batch: Sequence[MessageInput], now: datetime, *, keyed: bool
+    ) -> tuple[int, list[int]]:
+        params = {
+            "thread_id": thread_id,
+            "n": len(batch),
+            "now": now,
+            "roles": [item.role for item in batch],
+            "contents": [item.content for item in batch],
+            "metadata": [json.dumps(item.metadata) for item in batch],
+        }
+        statement = _PG_APPEND
+        if keyed:
+            statement, params["keys"] = _PG_APPEND_KEYED, [i.idempotency_key for i in batch]
+        elif self._unit.owner is not None:
+            statement, params["owner"] = _PG_APPEND_SCOPED, self._unit.owner
+        result = await self._unit.execute(
+            statement, params, write=True, one_statement=True, thread_id=thread_id
+        )
+        rows = sorted(result.all(), key=lambda r: r.seq)
+        if not rows:
+            raise ThreadNotFoundError(thread_id)
+        return rows[0].seq, [row.id for row in rows]
+
+    async def page(self, thread_id: str, page: MessagePage) -> list[MessageRecord]:
+        """See :meth:`MessageRepository.page`; one range scan of (thread_id, seq)."""
+        query = select(messages).where(
+            messages.c.thread_id == thread_id, *thread_owned(messages.c.thread_id, self._unit.owner)
+        )
+        if page.after_seq is not None:
+            query = query.where(messages.c.seq > page.after_seq)
+        if page.before_seq is not None:
+            query = query.where(messages.c.seq < page.before_seq)
+        order = messages.c.seq.desc() if page.newest_first else messages.c.seq.asc()
+        query = query.order_by(order).limit(page.limit).offset(page.offset)
+        rows = (await self._unit.execute(query)).mappings().all()
+        return [message_record(row) for row in rows]
