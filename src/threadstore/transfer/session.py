@@ -38,7 +38,7 @@ class Database:
     @contextlib.asynccontextmanager
     async def translated(self) -> AsyncIterator[None]:
         """Turn driver exceptions raised inside into threadstore errors (cause kept)."""
-        from threadstore.store.translate import DRIVER_ERRORS, translate_error
+        from threadstore.store.sql.translate import DRIVER_ERRORS, translate_error
 
         try:
             yield
