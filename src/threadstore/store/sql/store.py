@@ -7,6 +7,7 @@ repository calls in a :class:`~threadstore.store.sql.unit.SqlUnit`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
@@ -221,11 +222,9 @@ class SQLAlchemyStore(BaseStore):
         Raises:
             DatabaseFileError: the file or its folder is read-only.
         """
-        try:
+        with contextlib.suppress(_RolledBack):  # raised below only to roll the probe back
             async with open_unit(self._ctx, self._engines, write=True, block=False) as unit:
                 result = await unit.execute(text("PRAGMA user_version"), write=True)
                 version = int(result.scalar_one())
                 await unit.execute(text(f"PRAGMA user_version = {version}"), write=True)
                 raise _RolledBack
-        except _RolledBack:
-            pass
