@@ -116,6 +116,22 @@ class ThreadInput:
     title: str | None
     metadata: dict[str, Any]
 
+    def new_thread(self, now: object) -> dict[str, Any]:
+        """The fields of the new thread, stamped ``now`` (a datetime or its ISO form)."""
+        return {
+            "id": self.thread_id,
+            "user_id": self.user_id,
+            "agent_name": self.agent_name,
+            "title": self.title,
+            "metadata": self.metadata,
+            "created_at": now,
+            "updated_at": now,
+            "message_count": 0,
+            "parent_thread_id": None,
+            "fork_message_index": None,
+            "version": 1,
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class ThreadUpdate:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from threadstore.errors import DuplicateRecordError
 from threadstore.records import MessageRecord, ThreadRecord
@@ -41,20 +41,7 @@ class MemoryThreads:
         """See :meth:`ThreadRepository.create`; may evict the least recently updated thread."""
         refuse_foreign_user(self._unit.owner, args.user_id)
         self._require_new(args.thread_id)
-        now = self._unit.stamp()
-        thread: ThreadRecord = {
-            "id": args.thread_id,
-            "user_id": args.user_id,
-            "agent_name": args.agent_name,
-            "title": args.title,
-            "metadata": args.metadata,
-            "created_at": now,
-            "updated_at": now,
-            "message_count": 0,
-            "parent_thread_id": None,
-            "fork_message_index": None,
-            "version": 1,
-        }
+        thread = cast(ThreadRecord, args.new_thread(self._unit.stamp()))
         self._insert(thread, [])
         return copied(thread)
 

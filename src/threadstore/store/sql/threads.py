@@ -76,20 +76,7 @@ class SqlThreads:
     async def create(self, args: ThreadInput) -> ThreadRecord:
         """See :meth:`ThreadRepository.create`."""
         refuse_foreign_user(self._unit.owner, args.user_id)
-        now = self._unit.ctx.clock()
-        values = {
-            "id": args.thread_id,
-            "user_id": args.user_id,
-            "agent_name": args.agent_name,
-            "title": args.title,
-            "metadata": args.metadata,
-            "created_at": now,
-            "updated_at": now,
-            "message_count": 0,
-            "parent_thread_id": None,
-            "fork_message_index": None,
-            "version": 1,
-        }
+        values = args.new_thread(self._unit.ctx.clock())
         await self._unit.execute(
             insert(threads), values, write=True, duplicate=f"thread {args.thread_id!r}"
         )
