@@ -29,6 +29,7 @@ from threadstore.store.health import DEFAULT_TIMEOUT, Probe, check_timeout, run_
 from threadstore.store.locks import LoopLock
 from threadstore.store.sql.checkpoint_queries import SaverStatements
 from threadstore.store.sql.engines import LoopEngines
+from threadstore.store.sql.group_commit import GroupCommit
 from threadstore.store.sql.translate import DRIVER_ERRORS, translate_error
 from threadstore.store.sql.unit import SqlContext, SqlUnit, open_unit
 
@@ -63,6 +64,10 @@ class SQLAlchemyStore(BaseStore):
             a database holding no threadstore tables at all, verify any other.
             True: also upgrade an older schema. False: only verify.
         clock: Returns the current aware time; inject one in tests.
+        group_commit: SQLite only: concurrent one-call writes queued behind each
+            other share one transaction and one commit, each in its own
+            savepoint (see docs/transactions.md). Pass False to commit each
+            call on its own.
         **engine_options: Passed to ``create_async_engine`` (pool_size, ...).
     """
 
@@ -73,6 +78,7 @@ class SQLAlchemyStore(BaseStore):
         engine: AsyncEngine | None = None,
         auto_migrate: bool | None = None,
         clock: Clock | None = None,
+        group_commit: bool = True,
         **engine_options: Any,
     ) -> None:
         clock = check_clock(clock)
@@ -104,6 +110,7 @@ class SQLAlchemyStore(BaseStore):
             clock=clock,
             write_lock=LoopLock(),
             saver_statements=SaverStatements.build(dialect),
+            group_commit=GroupCommit() if group_commit and dialect == "sqlite" else None,
         )
         self._init_lock = LoopLock()
         self._revision: str | None = None

@@ -16,7 +16,9 @@ which prepares the connection for it:
 SQLite writers of this process queue on the store's :class:`LoopLock` (any
 loop, any thread) and then take the database write lock up front
 (``BEGIN IMMEDIATE``), so concurrent writers never deadlock; other processes
-wait on SQLite's busy timeout.
+wait on SQLite's busy timeout. One-call SQLite writes of one event loop that
+queue behind each other share a transaction and its commit
+(:mod:`~threadstore.store.sql.group_commit`).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from threadstore.store.sql.checkpoints import SqlCheckpoints
 from threadstore.store.sql.context import SqlContextItems
 from threadstore.store.sql.engines import LoopEngines
 from threadstore.store.sql.feedback import SqlFeedback
+from threadstore.store.sql.group_commit import GroupCommit
 from threadstore.store.sql.messages import SqlMessages
 from threadstore.store.sql.tables import upsert
 from threadstore.store.sql.threads import SqlThreads
@@ -65,6 +68,8 @@ class SqlContext:
     clock: Clock
     write_lock: LoopLock
     saver_statements: SaverStatements
+    group_commit: GroupCommit | None = None
+    """SQLite: one-call writes share transactions (see :mod:`.group_commit`)."""
 
     def upsert(self, table: Table) -> Any:
         """An INSERT accepting ``on_conflict_do_update`` on this dialect."""
@@ -239,6 +244,10 @@ class SqlUnit:
             if frame.savepoint is None:
                 frame.savepoint = await self.conn.begin_nested()
 
+    def join(self, tx: AsyncTransaction) -> None:
+        """Run inside ``tx``, a transaction begun on this connection by someone else."""
+        self._tx = tx
+
     # -- savepoints ------------------------------------------------------------
 
     def savepoint(self) -> object:
@@ -299,6 +308,10 @@ async def open_unit(
 ) -> AsyncIterator[SqlUnit]:
     """Check out a connection for one call or block; commit or roll back at the end."""
     engine = await engines.current()
+    if write and not block and ctx.group_commit is not None:
+        async with ctx.group_commit.unit(ctx, engine) as grouped:
+            yield grouped
+        return
     try:
         conn = await engine.connect()
     except DRIVER_ERRORS as exc:
