@@ -17,6 +17,7 @@ import contextlib
 import logging
 import weakref
 from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
@@ -87,8 +88,18 @@ class GroupCommit:
         return local
 
     @contextlib.asynccontextmanager
-    async def unit(self, ctx: SqlContext, engine: AsyncEngine) -> AsyncIterator[SqlUnit]:
-        """A write unit inside the current group; returns once the group has committed."""
+    async def unit(
+        self,
+        ctx: SqlContext,
+        engine: AsyncEngine,
+        plain: AbstractAsyncContextManager[SqlUnit],
+    ) -> AsyncIterator[SqlUnit]:
+        """A write unit inside the current group; returns once the group has committed.
+
+        A writer with nobody queued behind it and no group to join runs as
+        ``plain`` (a unit of its own, committed as usual): a lone writer pays
+        for no savepoint and no wider transaction.
+        """
         from threadstore.store.sql.unit import SqlUnit
 
         local = self._local()
@@ -103,6 +114,10 @@ class GroupCommit:
         error: BaseException | None = None
         committed_here = False
         try:
+            if local.group is None and not local.waiting:
+                async with plain as unit:
+                    yield unit
+                return
             group = local.group
             if group is None:
                 group = local.group = await self._begin(ctx, engine)

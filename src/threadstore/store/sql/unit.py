@@ -31,7 +31,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Table
 from sqlalchemy.engine import Connection, Result
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncTransaction
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
 
 from threadstore.clock import Clock
 from threadstore.engine import SQLITE_BEGIN_OPTION
@@ -309,9 +309,18 @@ async def open_unit(
     """Check out a connection for one call or block; commit or roll back at the end."""
     engine = await engines.current()
     if write and not block and ctx.group_commit is not None:
-        async with ctx.group_commit.unit(ctx, engine) as grouped:
+        plain = _unit_on(ctx, engine, write=write, block=block)
+        async with ctx.group_commit.unit(ctx, engine, plain) as grouped:
             yield grouped
         return
+    async with _unit_on(ctx, engine, write=write, block=block) as unit:
+        yield unit
+
+
+@contextlib.asynccontextmanager
+async def _unit_on(
+    ctx: SqlContext, engine: AsyncEngine, *, write: bool, block: bool
+) -> AsyncIterator[SqlUnit]:
     try:
         conn = await engine.connect()
     except DRIVER_ERRORS as exc:
