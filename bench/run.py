@@ -24,7 +24,7 @@ import asyncpg
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bench import hot_paths
+from bench import bench_langgraph, hot_paths
 from bench.concurrency import LoadResult, mixed_load, print_load
 from bench.harness import Row, measure, print_table, write_json
 from bench.rawdb import RawDB, RawPostgres, RawSqlite
@@ -101,6 +101,13 @@ async def main() -> None:
         default=[1, 8, 50],
         help="concurrent tasks of the mixed load (none: skip it)",
     )
+    parser.add_argument(
+        "--saver-history",
+        type=int,
+        nargs="*",
+        default=list(bench_langgraph.HISTORIES),
+        help="thread lengths for the LangGraph saver comparison (none: skip it)",
+    )
     args = parser.parse_args()
     measured: dict[str, Measured] = {}
     if args.only in (None, "sqlite"):
@@ -111,6 +118,15 @@ async def main() -> None:
             measured["postgres"] = await bench_postgres(pg, args.rounds, args.tasks)
         else:
             print("postgres: skipped (THREADSTORE_TEST_POSTGRES_URL is not set)")
+    savers: dict[str, dict[str, float]] = {}
+    if args.saver_history:
+        histories = tuple(args.saver_history)
+        if args.only in (None, "sqlite"):
+            savers["sqlite"] = await bench_langgraph.bench_sqlite(args.rounds, 20, histories)
+        if args.only in (None, "postgres") and pg:
+            savers["postgres"] = await bench_langgraph.bench_postgres(
+                pg, args.rounds, 20, histories
+            )
     for backend, (rows, loads) in measured.items():
         print_table(backend, rows)
         if loads:
@@ -120,7 +136,14 @@ async def main() -> None:
         backend: [vars(r) | {"ops_per_second": r.ops_per_second} for r in loads]
         for backend, (_, loads) in measured.items()
     }
-    write_json(args.json, all_rows, {"rounds": args.rounds, "mixed_load": load_json})
+    for backend, ratios in savers.items():
+        print(f"\n### {backend}: ThreadstoreSaver / official LangGraph saver\n")
+        print("| operation@checkpoints | ratio |")
+        print("|---|---:|")
+        for name, ratio in ratios.items():
+            print(f"| {name} | {ratio:.2f} |")
+    extra = {"rounds": args.rounds, "mixed_load": load_json, "saver_ratios": savers}
+    write_json(args.json, all_rows, extra)
 
 
 if __name__ == "__main__":

@@ -162,3 +162,21 @@ async def test_group_commit_can_be_turned_off(sqlite_url: str) -> None:
         assert commits[0] == 10
     finally:
         await store.close()
+
+
+async def test_sixty_tasks_share_a_two_connection_pool(db_url: str) -> None:
+    """Callers queue in front of the pool (see tests/unit/test_locks.py for the order)."""
+    store = SQLAlchemyStore(db_url, pool_size=1, max_overflow=1, pool_timeout=60)
+    await store.initialize()
+    try:
+        await store.create_thread("t", "u", "a")
+        order: list[int] = []
+
+        async def read(i: int) -> None:
+            await store.get_thread("t")
+            order.append(i)
+
+        await asyncio.gather(*(read(i) for i in range(60)))
+        assert sorted(order) == list(range(60))
+    finally:
+        await store.close()

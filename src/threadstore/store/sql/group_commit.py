@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransactio
 
 from threadstore.engine import SQLITE_BEGIN_OPTION
 from threadstore.errors import PersistenceError, TransactionAbortedError
+from threadstore.store.locks import LoopSemaphore
 from threadstore.store.sql.translate import DRIVER_ERRORS, translate_error
 
 if TYPE_CHECKING:
@@ -51,11 +52,14 @@ def _broken() -> PersistenceError:
 class _Group:
     """One open transaction and the calls waiting for its commit."""
 
-    __slots__ = ("conn", "done", "size", "tx")
+    __slots__ = ("conn", "done", "gate", "size", "tx")
 
-    def __init__(self, conn: AsyncConnection, tx: AsyncTransaction) -> None:
+    def __init__(
+        self, conn: AsyncConnection, tx: AsyncTransaction, gate: LoopSemaphore | None
+    ) -> None:
         self.conn = conn
         self.tx = tx
+        self.gate = gate
         self.size = 0
         self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
@@ -92,6 +96,7 @@ class GroupCommit:
         self,
         ctx: SqlContext,
         engine: AsyncEngine,
+        gate: LoopSemaphore | None,
         plain: AbstractAsyncContextManager[SqlUnit],
     ) -> AsyncIterator[SqlUnit]:
         """A write unit inside the current group; returns once the group has committed.
@@ -120,7 +125,7 @@ class GroupCommit:
                 return
             group = local.group
             if group is None:
-                group = local.group = await self._begin(ctx, engine)
+                group = local.group = await self._begin(ctx, engine, gate)
             unit = SqlUnit(ctx, group.conn, block=True, write=True)
             unit.join(group.tx)
             token = unit.savepoint() if group.size else None
@@ -145,16 +150,18 @@ class GroupCommit:
         if not committed_here:
             await asyncio.shield(group.done)
 
-    async def _begin(self, ctx: SqlContext, engine: AsyncEngine) -> _Group:
+    async def _begin(
+        self, ctx: SqlContext, engine: AsyncEngine, gate: LoopSemaphore | None
+    ) -> _Group:
+        from threadstore.store.sql.unit import checkout
+
         lock = ctx.write_lock
         if not lock.try_acquire():
             await lock.acquire()
         try:
-            conn = await engine.connect()
-        except BaseException as exc:
+            conn = await checkout(ctx, engine, gate)
+        except BaseException:
             lock.release()
-            if isinstance(exc, DRIVER_ERRORS):
-                raise _translate(ctx, exc, engine) from exc
             raise
         try:
             await conn.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
@@ -163,11 +170,13 @@ class GroupCommit:
             try:
                 await conn.close()
             finally:
+                if gate is not None:
+                    gate.release()
                 lock.release()
             if isinstance(exc, DRIVER_ERRORS):
                 raise _translate(ctx, exc, engine) from exc
             raise
-        return _Group(conn, tx)
+        return _Group(conn, tx, gate)
 
     async def _end(
         self,
@@ -197,6 +206,8 @@ class GroupCommit:
             try:
                 await group.conn.close()
             finally:
+                if group.gate is not None:
+                    group.gate.release()
                 ctx.write_lock.release()
                 outcome = error if commit else failure or error
                 if outcome is None:

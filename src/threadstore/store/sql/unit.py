@@ -23,6 +23,7 @@ queue behind each other share a transaction and its commit
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -31,12 +32,13 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Table
 from sqlalchemy.engine import Connection, Result
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
 
 from threadstore.clock import Clock
 from threadstore.engine import SQLITE_BEGIN_OPTION
 from threadstore.errors import PersistenceConnectionError, PersistenceError
-from threadstore.store.locks import LoopLock
+from threadstore.store.locks import LoopLock, LoopSemaphore
 from threadstore.store.sql.agents import SqlAgents
 from threadstore.store.sql.approvals import SqlApprovals
 from threadstore.store.sql.checkpoint_queries import SaverStatements
@@ -308,29 +310,60 @@ async def open_unit(
 ) -> AsyncIterator[SqlUnit]:
     """Check out a connection for one call or block; commit or roll back at the end."""
     engine = await engines.current()
+    gate = engines.gate(engine)
     if write and not block and ctx.group_commit is not None:
-        plain = _unit_on(ctx, engine, write=write, block=block)
-        async with ctx.group_commit.unit(ctx, engine, plain) as grouped:
+        plain = _unit_on(ctx, engine, gate, write=write, block=block)
+        async with ctx.group_commit.unit(ctx, engine, gate, plain) as grouped:
             yield grouped
         return
-    async with _unit_on(ctx, engine, write=write, block=block) as unit:
+    async with _unit_on(ctx, engine, gate, write=write, block=block) as unit:
         yield unit
+
+
+async def checkout(
+    ctx: SqlContext, engine: AsyncEngine, gate: LoopSemaphore | None
+) -> AsyncConnection:
+    """A connection of ``engine``, taken in arrival order when its pool has a gate.
+
+    The caller closes the connection, then releases ``gate``.
+
+    Raises:
+        PoolExhaustedError: no connection came free within the pool's timeout.
+        PersistenceConnectionError: the database could not be reached.
+    """
+    if gate is not None and not gate.try_acquire():
+        try:
+            await asyncio.wait_for(gate.acquire(), engine.pool.timeout())  # type: ignore[attr-defined]
+        except TimeoutError:
+            exc = PoolTimeout()
+            raise translate_error(
+                exc, where=ctx.where, database=ctx.database, pool=engine.pool
+            ) from None
+    try:
+        return await engine.connect()
+    except BaseException as exc:
+        if gate is not None:
+            gate.release()
+        if isinstance(exc, DRIVER_ERRORS):
+            raise translate_error(
+                exc, where=ctx.where, database=ctx.database, pool=engine.pool
+            ) from exc
+        raise
 
 
 @contextlib.asynccontextmanager
 async def _unit_on(
-    ctx: SqlContext, engine: AsyncEngine, *, write: bool, block: bool
+    ctx: SqlContext, engine: AsyncEngine, gate: LoopSemaphore | None, *, write: bool, block: bool
 ) -> AsyncIterator[SqlUnit]:
+    conn = await checkout(ctx, engine, gate)
     try:
-        conn = await engine.connect()
-    except DRIVER_ERRORS as exc:
-        raise translate_error(
-            exc, where=ctx.where, database=ctx.database, pool=engine.pool
-        ) from exc
-    unit = SqlUnit(ctx, conn, block=block, write=write)
-    try:
-        yield unit
-    except BaseException as exc:
-        await unit.finish(exc)
-        raise
-    await unit.finish(None)
+        unit = SqlUnit(ctx, conn, block=block, write=write)
+        try:
+            yield unit
+        except BaseException as exc:
+            await unit.finish(exc)
+            raise
+        await unit.finish(None)
+    finally:
+        if gate is not None:
+            gate.release()
