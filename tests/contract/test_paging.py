@@ -80,6 +80,19 @@ async def test_created_order_breaks_ties_by_id(store: BaseStore) -> None:
     assert [t["id"] for t in oldest["items"]] == ["a", "aa", "b", "c", "d"]
 
 
+async def test_ties_between_any_ids_follow_code_points(store: BaseStore) -> None:
+    ids = ["Z", "a", "é", "ß", "\u00e9x", "日本", "\U0001f642" * 255, "~", "A b"]
+    for thread_id in ids:
+        await store.create_thread(thread_id, "u", "agent")
+    for newest_first in (True, False):
+        pages = await _walk(
+            lambda cursor, n=newest_first: store.list_threads_page(  # type: ignore[misc]
+                limit=2, cursor=cursor, newest_first=n
+            )
+        )
+        assert [t["id"] for t in _items(pages)] == sorted(ids, reverse=newest_first)
+
+
 async def test_a_page_as_big_as_the_rest_is_the_last(store: BaseStore, clock: FakeClock) -> None:
     await _threads(store, clock)
     whole = await store.list_threads_page(limit=8)
