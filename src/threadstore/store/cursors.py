@@ -106,7 +106,7 @@ class CursorScope:
             raise ValidationError(
                 f"this cursor was made by another version of threadstore (format "
                 f"{payload.get('v')!r}, this one reads {CURSOR_VERSION})",
-                suggestion="Cursors do not survive an upgrade: start again with cursor=None.",
+                suggestion="An upgrade changed the cursor format: start again with cursor=None.",
             )
         if payload.get("m") != self.method:
             raise ValidationError(
@@ -154,8 +154,11 @@ class CursorScope:
             or len(values) != len(kinds)
             or not all(type(value) is kind for value, kind in zip(values, kinds, strict=True))
         ):
-            raise ValidationError(
-                f"cursor holds no valid position for {self.method}",
-                suggestion=_RESTART,
-            )
+            raise self.bad_position()
         return tuple(values)
+
+    def bad_position(self) -> ValidationError:
+        """The error for a cursor whose position does not fit this scope's listing."""
+        return ValidationError(
+            f"cursor holds no valid position for {self.method}", suggestion=_RESTART
+        )

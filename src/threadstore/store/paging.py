@@ -82,14 +82,6 @@ def page_limit(limit: object) -> int:
     return check_int("limit", limit, minimum=1, maximum=INT64_MAX - 1)
 
 
-def _bad_position(scope: CursorScope) -> ValidationError:
-    return ValidationError(
-        f"cursor holds no valid position for {scope.method}",
-        suggestion="Pass the next_cursor of the previous page unchanged, or start again "
-        "with cursor=None.",
-    )
-
-
 def _value(scope: CursorScope, kind: Kind, value: str | int) -> Any:
     try:
         if kind == "time":
@@ -102,7 +94,7 @@ def _value(scope: CursorScope, kind: Kind, value: str | int) -> Any:
             return check_id("cursor position", value)
         return check_int("cursor position", value)
     except ValueError as exc:  # ValidationError is a ValueError too
-        raise _bad_position(scope) from exc
+        raise scope.bad_position() from exc
 
 
 def page_request(
