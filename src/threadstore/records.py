@@ -7,7 +7,7 @@ copy owned by the caller.
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import Any, Generic, TypedDict, TypeVar
 
 __all__ = [
     "CheckpointRecord",
@@ -18,12 +18,15 @@ __all__ = [
     "LineageRecord",
     "MessageRecord",
     "NewMessage",
+    "Page",
     "StatsRecord",
     "SuspendedStateRecord",
     "ThreadRecord",
 ]
 
 JSONObject = dict[str, Any]
+
+_T = TypeVar("_T")
 
 
 class ThreadRecord(TypedDict):
@@ -170,3 +173,15 @@ class HealthRecord(TypedDict):
     checks: dict[str, bool]
     latency_ms: float
     error: str | None
+
+
+class Page(TypedDict, Generic[_T]):
+    """One page of a keyset listing (``list_threads_page`` and the other ``*_page`` methods).
+
+    ``next_cursor`` is None on the last page; otherwise pass it as ``cursor=``
+    (with the same filters and order) for the next page. It is opaque text,
+    safe in a URL.
+    """
+
+    items: list[_T]
+    next_cursor: str | None

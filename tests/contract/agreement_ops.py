@@ -91,6 +91,9 @@ def _neutral(value: Any, ids: Ids) -> Any:
     if _is_feedback(value):
         ref = ids.to_ref.get(value["message_id"]) if value["message_id"] is not None else None
         return {**value, "id": None, "message_id": ref}
+    if value.keys() == {"items", "next_cursor"} and any(map(_is_feedback, value["items"])):
+        # a feedback cursor holds the raw id, which differs: compare only whether there is one
+        return {"items": _neutral(value["items"], ids), "next_cursor": bool(value["next_cursor"])}
     return {key: _neutral(item, ids) for key, item in value.items()}
 
 
@@ -159,6 +162,14 @@ THREAD_OPS = (
         offset=st.sampled_from([0, 1]),
     ),
     _op(
+        "list_threads_page",
+        agent_name=_maybe(agents),
+        user_id=_maybe(users),
+        limit=st.sampled_from([1, 2, 50]),
+        order=_maybe(st.sampled_from(["created", "updated"])),
+        newest_first=_maybe(st.booleans()),
+    ),
+    _op(
         "update_thread",
         threads,
         title=_maybe(st.sampled_from([None, "New"])),
@@ -212,6 +223,12 @@ MESSAGE_OPS = (
         thread_id=_maybe(threads),
         limit=st.sampled_from([1, 50]),
     ),
+    _op(
+        "get_feedback_page",
+        agent_name=_maybe(agents),
+        thread_id=_maybe(threads),
+        limit=st.sampled_from([0, 1, 50]),
+    ),
 )
 
 APPROVAL_OPS = (
@@ -225,7 +242,13 @@ APPROVAL_OPS = (
         ttl=_maybe(st.sampled_from([None, 5.0, 60.0])),
     ),
     _op("get_suspended_state", st.sampled_from(APPROVALS)),
-    _op("list_suspended_states", thread_id=_maybe(threads), agent_name=_maybe(agents)),
+    _op(
+        "list_suspended_states",
+        thread_id=_maybe(threads),
+        agent_name=_maybe(agents),
+        limit=_maybe(st.sampled_from([None, 1])),
+    ),
+    _op("list_suspended_states_page", thread_id=_maybe(threads), limit=st.sampled_from([1, 50])),
     _op("delete_suspended_state", st.sampled_from(APPROVALS)),
     _op("cleanup_expired_states"),
     _op(
@@ -271,6 +294,13 @@ CONTEXT_OPS = (
         "get_all_context_items",
         user_id=_maybe(st.one_of(st.none(), users)),
         agent_name=_maybe(st.one_of(st.none(), agents)),
+        limit=_maybe(st.sampled_from([None, 1])),
+    ),
+    _op(
+        "get_context_items_page",
+        user_id=_maybe(st.one_of(st.none(), users)),
+        agent_name=_maybe(st.one_of(st.none(), agents)),
+        limit=st.sampled_from([1, 50]),
     ),
     _op("cleanup_expired_context_items"),
     _op("clear_context_items", user_id=_maybe(st.one_of(st.none(), users))),

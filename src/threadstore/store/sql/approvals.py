@@ -10,6 +10,8 @@ from sqlalchemy.engine import CursorResult
 from threadstore.errors import ThreadNotFoundError
 from threadstore.records import SuspendedStateRecord
 from threadstore.store.inputs import SuspendedInput, approval_of_other_thread
+from threadstore.store.paging import KeysetPage
+from threadstore.store.sql.keyset import keyset
 from threadstore.store.sql.scoping import require_owned_thread, thread_owned
 from threadstore.store.sql.tables import suspended, suspended_record, threads
 
@@ -68,13 +70,15 @@ class SqlApprovals:
         return None if row is None else suspended_record(row)
 
     async def find(
-        self, thread_id: str | None, agent_name: str | None
+        self, thread_id: str | None, agent_name: str | None, page: KeysetPage
     ) -> list[SuspendedStateRecord]:
-        """See :meth:`ApprovalRepository.find`."""
+        """See :meth:`ApprovalRepository.find`; a range of ``(filter, created_at, id)``."""
+        where, order = keyset([suspended.c.created_at, suspended.c.id], page)
         query = (
             select(suspended)
-            .where(suspended.c.expires_at > self._unit.ctx.clock(), *self._mine())
-            .order_by(suspended.c.created_at, suspended.c.id)
+            .where(suspended.c.expires_at > self._unit.ctx.clock(), *self._mine(), *where)
+            .order_by(*order)
+            .limit(page.limit)
         )
         if thread_id is not None:
             query = query.where(suspended.c.thread_id == thread_id)
