@@ -25,7 +25,9 @@ from threadstore.store.api.agents import AgentMethods
 from threadstore.store.api.approvals import ApprovalMethods
 from threadstore.store.api.context import ContextMethods
 from threadstore.store.api.messages import MessageMethods
+from threadstore.store.api.runs import RunMethods
 from threadstore.store.api.threads import ThreadMethods
+from threadstore.store.api.tools import ToolCallMethods
 from threadstore.store.health import DEFAULT_TIMEOUT
 from threadstore.store.inputs import (
     DEFAULT_SUSPENDED_TTL,
@@ -53,7 +55,15 @@ LIFECYCLE_METHODS = frozenset({"initialize", "close", "health_check"})
 """The public methods a backend may define itself; every other one is BaseStore's."""
 
 
-class BaseStore(ThreadMethods, MessageMethods, ApprovalMethods, ContextMethods, AgentMethods):
+class BaseStore(
+    ThreadMethods,
+    MessageMethods,
+    ApprovalMethods,
+    ContextMethods,
+    AgentMethods,
+    RunMethods,
+    ToolCallMethods,
+):
     """Async persistence for threads, messages, feedback, approvals, checkpoints and context.
 
     Ordering rules shared by every backend:
@@ -64,7 +74,9 @@ class BaseStore(ThreadMethods, MessageMethods, ApprovalMethods, ContextMethods, 
     * suspended states: oldest first, ties by id;
     * checkpoints: newest first by ``checkpoint_id`` (LangGraph ids sort in
       creation order);
-    * context items: by key; agents and their topic lists by agent name.
+    * context items: by key; agents and their topic lists by agent name;
+    * runs, tool calls, log analyses, optimization runs: newest first, ties by
+      id descending.
 
     Reads of a missing record return ``None`` (or ``[]``); deletes return
     whether something was deleted. Every call is its own transaction, unless

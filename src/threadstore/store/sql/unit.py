@@ -36,6 +36,7 @@ from threadstore.engine import SQLITE_BEGIN_OPTION
 from threadstore.errors import PersistenceConnectionError, PersistenceError
 from threadstore.store.locks import LoopLock
 from threadstore.store.sql.agents import SqlAgents
+from threadstore.store.sql.aggregates import SqlStats
 from threadstore.store.sql.approvals import SqlApprovals
 from threadstore.store.sql.checkpoint_queries import SaverStatements
 from threadstore.store.sql.checkpoint_rows import SqlCheckpointRows
@@ -44,8 +45,10 @@ from threadstore.store.sql.context import SqlContextItems
 from threadstore.store.sql.engines import LoopEngines
 from threadstore.store.sql.feedback import SqlFeedback
 from threadstore.store.sql.messages import SqlMessages
+from threadstore.store.sql.runs import SqlRuns
 from threadstore.store.sql.tables import upsert
 from threadstore.store.sql.threads import SqlThreads
+from threadstore.store.sql.tool_calls import SqlToolCalls
 from threadstore.store.sql.translate import DRIVER_ERRORS, translate_error
 
 __all__ = ["SqlContext", "SqlUnit", "open_unit"]
@@ -138,6 +141,21 @@ class SqlUnit:
     def agents(self) -> SqlAgents:
         """Agent topics and permissions."""
         return SqlAgents(self)
+
+    @property
+    def runs(self) -> SqlRuns:
+        """Invocation logs, log analyses and optimization runs."""
+        return SqlRuns(self)
+
+    @property
+    def tool_calls(self) -> SqlToolCalls:
+        """Tool calls."""
+        return SqlToolCalls(self)
+
+    @property
+    def stats(self) -> SqlStats:
+        """Aggregates."""
+        return SqlStats(self)
 
     # -- statements ----------------------------------------------------------
 
