@@ -87,7 +87,11 @@ class SqlStats:
         if query.bucket is not None:
             bucket = bucket_start(self._unit.ctx.dialect, time, query.bucket).label("bucket")
             keys = [bucket, *keys]
-        statement = select(*keys, *columns).where(*where, *_in_range(time, query))
+        statement = (
+            select(*keys, *columns)
+            .select_from(time.table)
+            .where(*where, *_in_range(time, query))
+        )
         if keys:
             statement = statement.group_by(*keys)
         rows = (await self._unit.execute(statement)).all()
