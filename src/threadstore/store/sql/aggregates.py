@@ -88,9 +88,7 @@ class SqlStats:
             bucket = bucket_start(self._unit.ctx.dialect, time, query.bucket).label("bucket")
             keys = [bucket, *keys]
         statement = (
-            select(*keys, *columns)
-            .select_from(time.table)
-            .where(*where, *_in_range(time, query))
+            select(*keys, *columns).select_from(time.table).where(*where, *_in_range(time, query))
         )
         if keys:
             statement = statement.group_by(*keys)
