@@ -145,8 +145,9 @@ class BaseStore(
         Threads are the user's when their ``user_id`` is; messages, feedback,
         suspended states and checkpoints go with their thread; context items,
         topics and permissions live in the user's scope (``user_id=None`` or
-        the user's id names it). A foreign id behaves exactly like a missing
-        one; ``create_thread`` and context writes for another user raise
+        the user's id names it); runs and tool calls are the user's when their
+        ``user_id`` is, and per-agent log analyses and optimization runs are
+        not visible. A foreign id behaves exactly like a missing one; ``create_thread`` and context writes for another user raise
         :class:`~threadstore.errors.PermissionDeniedError`. Views compose with
         :meth:`transaction` both ways.
 
