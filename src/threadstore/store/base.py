@@ -147,7 +147,8 @@ class BaseStore(
         topics and permissions live in the user's scope (``user_id=None`` or
         the user's id names it); runs and tool calls are the user's when their
         ``user_id`` is, and per-agent log analyses and optimization runs are
-        not visible. A foreign id behaves exactly like a missing one; ``create_thread`` and context writes for another user raise
+        not visible. A foreign id behaves exactly like a missing one;
+        ``create_thread`` and context writes for another user raise
         :class:`~threadstore.errors.PermissionDeniedError`. Views compose with
         :meth:`transaction` both ways.
 
