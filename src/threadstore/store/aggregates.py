@@ -1,6 +1,6 @@
 """aggregate_stats, written once: backends group and count, this module adds the groups up.
 
-A backend answers a :class:`~threadstore.store.run_inputs.StatsQuery` with
+A backend answers a :class:`~threadstore.store.tool_inputs.StatsQuery` with
 :class:`StatsGroups`: a few rows per entity, one per group (role, status,
 tool, ...) and bucket, counted and summed by the database (GROUP BY) or, in
 memory, from the state. :func:`build_stats` turns them into the totals and the
@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 from threadstore.clock import isoformat, parse_iso
 from threadstore.records import AggregateStatsRecord, StatsBucketRecord
-from threadstore.store.run_inputs import StatsQuery
+from threadstore.store.tool_inputs import StatsQuery
 
 __all__ = ["StatsGroups", "bucket_label", "build_stats", "truncate"]
 

@@ -39,10 +39,8 @@ from threadstore.store.run_inputs import (
     InvocationInput,
     LogFilter,
     OptimizationInput,
-    StatsQuery,
-    ToolCallInput,
-    ToolCallQuery,
 )
+from threadstore.store.tool_inputs import StatsQuery, ToolCallInput, ToolCallQuery
 
 __all__ = [
     "AgentRepository",

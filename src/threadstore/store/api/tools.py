@@ -9,7 +9,7 @@ from threadstore.records import AggregateStatsRecord, ToolCallRecord
 from threadstore.store import run_inputs
 from threadstore.store.aggregates import build_stats
 from threadstore.store.core import StoreCore
-from threadstore.store.run_inputs import StatsQuery, ToolCallInput, ToolCallQuery
+from threadstore.store.tool_inputs import StatsQuery, ToolCallInput, ToolCallQuery
 
 __all__ = ["ToolCallMethods"]
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from threadstore.clock import isoformat, parse_iso
 from threadstore.store.aggregates import StatsGroups, truncate
-from threadstore.store.run_inputs import StatsQuery
+from threadstore.store.tool_inputs import StatsQuery
 
 if TYPE_CHECKING:
     from threadstore.store.memory.unit import MemoryUnit

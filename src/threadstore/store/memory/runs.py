@@ -20,10 +20,9 @@ from threadstore.store.run_inputs import (
     InvocationInput,
     LogFilter,
     OptimizationInput,
-    ToolCallInput,
-    ToolCallQuery,
 )
 from threadstore.store.scoping import refuse_agent_records
+from threadstore.store.tool_inputs import ToolCallInput, ToolCallQuery
 
 if TYPE_CHECKING:
     from threadstore.store.memory.unit import MemoryUnit

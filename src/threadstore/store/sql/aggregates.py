@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import ColumnElement, func, literal_column, select
 
 from threadstore.store.aggregates import StatsGroups, bucket_label
-from threadstore.store.run_inputs import StatsQuery
 from threadstore.store.sql.run_tables import invocation_logs, tool_calls
 from threadstore.store.sql.tables import feedback, messages, threads
+from threadstore.store.tool_inputs import StatsQuery
 
 if TYPE_CHECKING:
     from threadstore.store.sql.unit import SqlUnit

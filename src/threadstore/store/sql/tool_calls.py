@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy import ColumnElement, insert, select
 
 from threadstore.records import ToolCallRecord
-from threadstore.store.run_inputs import ToolCallInput, ToolCallQuery
 from threadstore.store.sql.run_tables import tool_call_record, tool_calls
+from threadstore.store.tool_inputs import ToolCallInput, ToolCallQuery
 
 if TYPE_CHECKING:
     from threadstore.store.sql.unit import SqlUnit
