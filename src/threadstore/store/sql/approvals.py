@@ -7,10 +7,11 @@ from typing import TYPE_CHECKING, Any, cast
 from sqlalchemy import delete, or_, select
 from sqlalchemy.engine import CursorResult
 
+from threadstore.errors import ThreadNotFoundError
 from threadstore.records import SuspendedStateRecord
 from threadstore.store.inputs import SuspendedInput, approval_of_other_thread
 from threadstore.store.sql.scoping import require_owned_thread, thread_owned
-from threadstore.store.sql.tables import suspended, suspended_record
+from threadstore.store.sql.tables import suspended, suspended_record, threads
 
 if TYPE_CHECKING:
     from threadstore.store.sql.unit import SqlUnit
@@ -46,6 +47,10 @@ class SqlApprovals:
         ).returning(suspended.c.id)
         result = await self._unit.execute(statement, write=True, thread_id=args.thread_id)
         if result.first() is None:
+            # the update was refused: a missing thread is reported first, as on every backend
+            exists = select(threads.c.id).where(threads.c.id == args.thread_id)
+            if (await self._unit.execute(exists)).first() is None:
+                raise ThreadNotFoundError(args.thread_id)
             raise approval_of_other_thread(args.approval_id)
         return suspended_record(values)
 
