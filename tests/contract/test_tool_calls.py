@@ -9,7 +9,13 @@ from typing import Any
 import pytest
 
 from tests.conftest import FakeClock
-from threadstore import BaseStore, DuplicateRecordError, ThreadNotFoundError, ValidationError
+from threadstore import (
+    BaseStore,
+    DuplicateRecordError,
+    MemoryStore,
+    ThreadNotFoundError,
+    ValidationError,
+)
 from threadstore.records import ToolCallRecord
 
 TOOL_CALL_KEYS = {
@@ -222,3 +228,14 @@ async def test_a_failed_transaction_leaves_no_tool_call(store: BaseStore) -> Non
         await _abort_after_writes(store)
     assert await store.query_tool_calls() == []
     assert await store.count_invocation_logs() == 0
+
+
+async def test_memory_eviction_takes_the_threads_tool_calls_and_keeps_its_runs() -> None:
+    store = MemoryStore(max_threads=1, clock=FakeClock())
+    await store.create_thread("old", "alice", "helper")
+    await store.record_tool_call(tool_name="t", agent_name="helper", thread_id="old")
+    run = await store.create_invocation_log(agent_name="helper", thread_id="old")
+    await store.create_thread("new", "alice", "helper")  # evicts "old"
+    assert await store.get_thread("old") is None
+    assert await store.query_tool_calls() == []
+    assert await store.list_invocation_logs() == [run]

@@ -82,7 +82,7 @@ class ThreadRepository(Protocol):
         """Apply the change and bump updated_at; None if missing."""
 
     async def delete(self, thread_id: str) -> bool:
-        """Delete the thread with its children and checkpoints; detach its forks."""
+        """Delete the thread with its children, checkpoints and tool calls; detach its forks."""
 
     async def fork(
         self, parent_thread_id: str, index: int, new_thread_id: str, title: str | None
