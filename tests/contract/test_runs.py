@@ -306,8 +306,9 @@ async def test_invalid_analyses_and_optimization_runs_are_refused(store: BaseSto
             await store.create_optimization_run(experiment_id="e", agent_name="a", **bad)  # type: ignore[arg-type]
     assert await store.list_log_analyses() == []
     assert await store.list_optimization_runs() == []
+    assert await store.list_invocation_logs(status="finished") == []  # as in Agentomatic
     with pytest.raises(ValidationError):
-        await store.list_invocation_logs(status="finished")
+        await store.list_invocation_logs(status="")
     with pytest.raises(ValidationError):
         await store.list_optimization_runs(limit=-1)
 
