@@ -10,18 +10,24 @@ from __future__ import annotations
 from typing import Any, Generic, TypedDict, TypeVar
 
 __all__ = [
+    "AggregateStatsRecord",
     "CheckpointRecord",
     "ContextItemRecord",
     "FeedbackRecord",
     "HealthRecord",
+    "InvocationLogRecord",
     "JSONObject",
     "LineageRecord",
+    "LogAnalysisRecord",
     "MessageRecord",
     "NewMessage",
+    "OptimizationRunRecord",
     "Page",
+    "StatsBucketRecord",
     "StatsRecord",
     "SuspendedStateRecord",
     "ThreadRecord",
+    "ToolCallRecord",
 ]
 
 JSONObject = dict[str, Any]
@@ -185,3 +191,134 @@ class Page(TypedDict, Generic[_T]):
 
     items: list[_T]
     next_cursor: str | None
+
+
+class InvocationLogRecord(TypedDict):
+    """One run of an agent: Agentomatic's invocation log, with tokens, cost and owner.
+
+    ``resource_name`` repeats ``agent_name`` (Agentomatic's alias); ``timestamp``
+    is when the run was logged. ``user_id`` owns the run (the thread's owner when
+    the thread exists), None for a run of nobody's.
+    """
+
+    id: str
+    resource_type: str
+    resource_name: str
+    agent_name: str
+    user_id: str | None
+    thread_id: str | None
+    run_id: str | None
+    timestamp: str
+    endpoint: str
+    input: JSONObject
+    output: JSONObject
+    metadata: JSONObject
+    error: str | None
+    duration_ms: float | None
+    status: str
+    input_tokens: int | None
+    output_tokens: int | None
+    cost: float | None
+
+
+class ToolCallRecord(TypedDict):
+    """One tool call, of a run (``run_id``) and/or a thread.
+
+    ``input`` and ``output`` are any JSON values; ``approval`` is None (no
+    approval involved), ``"pending"``, ``"approved"`` or ``"denied"``.
+    """
+
+    id: str
+    tool_name: str
+    agent_name: str
+    user_id: str | None
+    thread_id: str | None
+    run_id: str | None
+    input: Any
+    output: Any
+    is_error: bool
+    error: str | None
+    approval: str | None
+    duration_ms: float | None
+    metadata: JSONObject
+    created_at: str
+
+
+class LogAnalysisRecord(TypedDict):
+    """An analysis of an agent's invocation logs (Agentomatic's keys)."""
+
+    id: str
+    resource_type: str
+    resource_name: str
+    agent_name: str
+    score: float | None
+    summary: str
+    status: str
+    recommendations: list[str]
+    metadata: JSONObject
+    created_at: str
+
+
+class OptimizationRunRecord(TypedDict):
+    """An auditable prompt-optimization run (Agentomatic's keys)."""
+
+    id: str
+    experiment_id: str
+    agent_name: str
+    baseline_score: float | None
+    best_score: float | None
+    prompt_versions: JSONObject
+    score_history: list[Any]
+    learnings: list[Any]
+    artefacts: JSONObject
+    metadata: JSONObject
+    created_at: str
+
+
+class StatsBucketRecord(TypedDict):
+    """What happened in one day or hour (``bucket`` is its start, ISO-8601 UTC)."""
+
+    bucket: str
+    threads: int
+    messages: int
+    feedback: int
+    runs: int
+    run_errors: int
+    tool_calls: int
+    tool_call_errors: int
+    input_tokens: int
+    output_tokens: int
+    cost: float
+
+
+class AggregateStatsRecord(TypedDict):
+    """Totals of ``aggregate_stats`` and, with a ``bucket``, the time series.
+
+    Each entity is counted at its creation time (threads ``created_at``,
+    messages ``timestamp``, feedback ``created_at``, runs ``timestamp``, tool
+    calls ``created_at``) within ``since`` (inclusive) .. ``until``
+    (exclusive). ``feedback_mean_rating`` averages the rated feedback (None
+    without any). ``tool_calls_by_error`` has the keys ``"error"`` and
+    ``"ok"``. Tokens and cost are the runs' sums. ``series`` lists only
+    buckets holding something, oldest first (``[]`` without ``bucket``).
+    """
+
+    agent_name: str | None
+    user_id: str | None
+    since: str | None
+    until: str | None
+    bucket: str | None
+    threads: int
+    messages: int
+    messages_by_role: dict[str, int]
+    feedback: int
+    feedback_mean_rating: float | None
+    runs: int
+    runs_by_status: dict[str, int]
+    tool_calls: int
+    tool_calls_by_tool: dict[str, int]
+    tool_calls_by_error: dict[str, int]
+    input_tokens: int
+    output_tokens: int
+    cost: float
+    series: list[StatsBucketRecord]

@@ -49,6 +49,11 @@ async def _alice_data(store: BaseStore, clock: FakeClock) -> None:
     await store.save_suspended_state("ap-old", "a1", "helper", "n", {"s": 0}, ttl=1)
     await store.save_checkpoint("a1", "", "c1", None, {"v": 1}, {})
     await store.fork_thread("a1", 0, "a2")
+    await store.create_invocation_log(agent_name="helper", thread_id="a1", log_id="a-run")
+    await store.record_tool_call(tool_name="t", agent_name="helper", tool_call_id="a-call")
+    await store.record_tool_call(tool_name="t", agent_name="helper", thread_id="a1")
+    await store.save_log_analysis(agent_name="helper", score=1, summary="", status="ok")
+    await store.create_optimization_run(experiment_id="e", agent_name="helper", run_id="o1")
     for user in ("alice", None):
         await store.save_context_item("note", {"who": user}, user_id=user)
         await store.save_context_item("old", 1, user_id=user, ttl=1)
@@ -74,6 +79,11 @@ async def _everything(store: BaseStore) -> dict[str, Any]:
         "checkpoints": await store.list_checkpoints("a1", ""),
         "stats": await store.get_stats(),
         "scopes": scopes,
+        "runs": await store.list_invocation_logs(),
+        "tool_calls": await store.query_tool_calls(),
+        "analyses": await store.list_log_analyses(),
+        "optimizations": await store.list_optimization_runs(),
+        "aggregates": await store.aggregate_stats(bucket="day"),
     }
 
 
@@ -100,6 +110,8 @@ async def _run_every_method(bob: Recorder) -> None:
             lambda t: bob.add_feedback(t, "bob", "helper", rating=1),
             lambda t: bob.save_suspended_state("b-ap", t, "helper", "n", {}),
             lambda t: bob.save_checkpoint(t, "", "c9", None, {}, {}),
+            lambda t: bob.create_invocation_log(agent_name="helper", thread_id=t),
+            lambda t: bob.record_tool_call(tool_name="x", agent_name="helper", thread_id=t),
         ):
             with pytest.raises(ThreadNotFoundError):
                 await call(thread_id)
@@ -151,6 +163,26 @@ async def _run_every_method(bob: Recorder) -> None:
     ):
         with pytest.raises(PermissionDeniedError):
             await write()
+    assert await bob.get_invocation_log("a-run") is None
+    assert await bob.list_invocation_logs() == []
+    assert await bob.list_invocation_logs(user_id="alice") == []
+    assert await bob.count_invocation_logs() == 0
+    assert await bob.query_tool_calls() == []
+    assert await bob.query_tool_calls(user_id="alice") == []
+    assert await bob.get_latest_log_analysis("helper") is None
+    assert await bob.list_log_analyses() == []
+    assert await bob.get_optimization_run("o1") is None
+    assert await bob.list_optimization_runs() == []
+    for write in (
+        lambda: bob.save_log_analysis(agent_name="helper", score=1, summary="", status="ok"),
+        lambda: bob.create_optimization_run(experiment_id="e", agent_name="helper"),
+        lambda: bob.create_invocation_log(agent_name="helper", user_id="alice"),
+        lambda: bob.record_tool_call(tool_name="x", agent_name="helper", user_id="alice"),
+    ):
+        with pytest.raises(PermissionDeniedError):
+            await write()
+    totals = await bob.aggregate_stats()
+    assert (totals["threads"], totals["runs"], totals["tool_calls"]) == (0, 0, 0)
     stats = await bob.get_stats()
     assert {k: v for k, v in stats.items() if k not in ("backend", "dialect")} == dict.fromkeys(
         ("threads", "messages", "feedback", "suspended_states", "checkpoints", "context_items"), 0

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
+from tests.migrations import seeds_runs
 from threadstore import BaseStore
 
 
@@ -628,4 +629,5 @@ SEEDS: dict[str, Seed | None] = {
     "0003": Seed(write=_write_langgraph, check=_check_langgraph),
     "0004": Seed(write=_write_keyed, check=_check_keyed, check_rows=_check_keyed_rows),
     "0005": None,  # keyset-paging indexes only
+    "0006": Seed(write=seeds_runs.write, check=seeds_runs.check),
 }

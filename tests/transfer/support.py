@@ -66,9 +66,55 @@ async def populate(url: str, clock: FakeClock, *, prefix: str = "") -> None:
                 posted_by="poster",
             )
             await store.save_context_item(f"{p}plain", "text", user_id=user)
+        await _runs(store, p, clock)
         await _langgraph(store, f"{p}lg")
     finally:
         await store.close()
+
+
+async def _runs(store: SQLAlchemyStore, p: str, clock: FakeClock) -> None:
+    """Runs, tool calls, analyses and optimization runs (owned, thread-less, nobody's)."""
+    run = await store.create_invocation_log(
+        agent_name="helper",
+        thread_id=f"{p}t1",
+        run_id=f"{p}r1",
+        input_data={"q": "hi \u00e9"},
+        output_data={"a": [1, 2.5]},
+        duration_ms=12.25,
+        input_tokens=10,
+        output_tokens=3,
+        cost=0.000125,
+        log_id=f"{p}run-1",
+    )
+    clock.advance(0.5)
+    await store.create_invocation_log(
+        agent_name="helper", user_id="bob", status="error", error="boom", log_id=f"{p}run-2"
+    )
+    await store.create_invocation_log(agent_name="cron", resource_type="plugin", log_id=f"{p}run-3")
+    await store.record_tool_call(
+        tool_name="search",
+        agent_name="helper",
+        thread_id=f"{p}t1",
+        run_id=run["run_id"],
+        input={"q": "x"},
+        output=None,
+        approval="approved",
+        duration_ms=4,
+        tool_call_id=f"{p}call-1",
+    )
+    await store.record_tool_call(
+        tool_name="bash",
+        agent_name="helper",
+        user_id="bob",
+        is_error=True,
+        tool_call_id=f"{p}call-2",
+    )
+    await store.save_log_analysis(
+        agent_name="helper", score=0.5, summary="ok", status="healthy", analysis_id=f"{p}an-1"
+    )
+    await store.create_optimization_run(
+        experiment_id="e1", agent_name="helper", score_history=[0.1, 0.2], run_id=f"{p}opt-1"
+    )
 
 
 async def _langgraph(store: SQLAlchemyStore, thread_id: str) -> None:

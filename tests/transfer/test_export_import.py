@@ -28,6 +28,10 @@ async def test_round_trip_is_exact(
     first, second = tmp_path / f"1-{name}", tmp_path / f"2-{name}"
     summary = await export_database(db_url, first)
     assert summary.rows["threadstore_messages"] == 7
+    assert summary.rows["threadstore_invocation_logs"] == 3
+    assert summary.rows["threadstore_tool_calls"] == 2
+    assert summary.rows["threadstore_log_analyses"] == 1
+    assert summary.rows["threadstore_optimization_runs"] == 1
     target = other_db_url
     imported = await import_database(target, first)
     assert imported.inserted == summary.rows
@@ -60,6 +64,13 @@ async def test_imported_data_reads_back_through_the_store(
                 user_id=user, agent_name="reader"
             ) == await source.get_all_context_items(user_id=user, agent_name="reader")
             assert await target.get_agent_permissions("poster", user_id=user) == ["news"]
+        assert await target.list_invocation_logs() == await source.list_invocation_logs()
+        assert await target.query_tool_calls() == await source.query_tool_calls()
+        assert await target.list_log_analyses() == await source.list_log_analyses()
+        assert await target.list_optimization_runs() == await source.list_optimization_runs()
+        assert await target.aggregate_stats(bucket="hour") == await source.aggregate_stats(
+            bucket="hour"
+        )
         # new writes get fresh ids after the copied ones
         added = await target.add_message("t2", "user", "new")
         assert added["id"] > max(m["id"] for m in await source.get_messages("t1"))
@@ -82,6 +93,22 @@ async def test_export_of_one_user(db_url: str, clock: FakeClock, tmp_path: Path)
     assert scopes == {"alice"}
     assert summary.rows["threadstore_feedback"] == 1
     assert summary.rows["threadstore_checkpoints"] == 2  # t1's; the saver's thread has no owner
+    runs = {r["row"][0] for r in rows if r["table"] == "threadstore_invocation_logs"}
+    calls = {r["row"][0] for r in rows if r["table"] == "threadstore_tool_calls"}
+    assert (runs, calls) == ({"run-1"}, {"call-1"})  # alice's (by t1); bob's and nobody's stay
+    assert summary.rows.get("threadstore_log_analyses", 0) == 0  # per agent, not per user
+
+
+async def test_a_users_export_takes_their_thread_less_runs(
+    db_url: str, clock: FakeClock, tmp_path: Path
+) -> None:
+    await populate(db_url, clock)
+    path = tmp_path / "bob.jsonl"
+    await export_database(db_url, path, user_id="bob")
+    rows = [json.loads(line) for line in path.read_text().splitlines()[1:-1]]
+    runs = {r["row"][0] for r in rows if r["table"] == "threadstore_invocation_logs"}
+    calls = {r["row"][0] for r in rows if r["table"] == "threadstore_tool_calls"}
+    assert (runs, calls) == ({"run-2"}, {"call-2"})
 
 
 async def test_export_of_one_thread_into_another_database(

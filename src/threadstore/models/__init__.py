@@ -6,6 +6,7 @@ from threadstore.models.context import AgentPermission, AgentTopic, ContextItem,
 from threadstore.models.feedback import Feedback
 from threadstore.models.message import Message
 from threadstore.models.mixins import VersionedMixin
+from threadstore.models.runs import InvocationLog, LogAnalysis, OptimizationRun, ToolCall
 from threadstore.models.suspended_state import SuspendedState
 from threadstore.models.thread import Thread
 
@@ -20,8 +21,12 @@ __all__ = [
     "ContextItem",
     "ContextRoute",
     "Feedback",
+    "InvocationLog",
+    "LogAnalysis",
     "Message",
+    "OptimizationRun",
     "SuspendedState",
     "Thread",
+    "ToolCall",
     "VersionedMixin",
 ]

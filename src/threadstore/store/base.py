@@ -25,7 +25,9 @@ from threadstore.store.api.agents import AgentMethods
 from threadstore.store.api.approvals import ApprovalMethods
 from threadstore.store.api.context import ContextMethods
 from threadstore.store.api.messages import MessageMethods
+from threadstore.store.api.runs import RunMethods
 from threadstore.store.api.threads import ThreadMethods
+from threadstore.store.api.tools import ToolCallMethods
 from threadstore.store.health import DEFAULT_TIMEOUT
 from threadstore.store.inputs import (
     DEFAULT_SUSPENDED_TTL,
@@ -53,7 +55,15 @@ LIFECYCLE_METHODS = frozenset({"initialize", "close", "health_check"})
 """The public methods a backend may define itself; every other one is BaseStore's."""
 
 
-class BaseStore(ThreadMethods, MessageMethods, ApprovalMethods, ContextMethods, AgentMethods):
+class BaseStore(
+    ThreadMethods,
+    MessageMethods,
+    ApprovalMethods,
+    ContextMethods,
+    AgentMethods,
+    RunMethods,
+    ToolCallMethods,
+):
     """Async persistence for threads, messages, feedback, approvals, checkpoints and context.
 
     Ordering rules shared by every backend:
@@ -64,7 +74,9 @@ class BaseStore(ThreadMethods, MessageMethods, ApprovalMethods, ContextMethods, 
     * suspended states: oldest first, ties by id;
     * checkpoints: newest first by ``checkpoint_id`` (LangGraph ids sort in
       creation order);
-    * context items: by key; agents and their topic lists by agent name.
+    * context items: by key; agents and their topic lists by agent name;
+    * runs, tool calls, log analyses, optimization runs: newest first, ties by
+      id descending.
 
     The ``*_page`` methods (``list_threads_page``, ``get_feedback_page``,
     ``list_suspended_states_page``, ``get_context_items_page``) read the same
@@ -139,8 +151,10 @@ class BaseStore(ThreadMethods, MessageMethods, ApprovalMethods, ContextMethods, 
         Threads are the user's when their ``user_id`` is; messages, feedback,
         suspended states and checkpoints go with their thread; context items,
         topics and permissions live in the user's scope (``user_id=None`` or
-        the user's id names it). A foreign id behaves exactly like a missing
-        one; ``create_thread`` and context writes for another user raise
+        the user's id names it); runs and tool calls are the user's when their
+        ``user_id`` is, and per-agent log analyses and optimization runs are
+        not visible. A foreign id behaves exactly like a missing one;
+        ``create_thread`` and context writes for another user raise
         :class:`~threadstore.errors.PermissionDeniedError`. Views compose with
         :meth:`transaction` both ways.
 

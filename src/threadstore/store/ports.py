@@ -15,10 +15,15 @@ from threadstore.records import (
     CheckpointRecord,
     ContextItemRecord,
     FeedbackRecord,
+    InvocationLogRecord,
+    LogAnalysisRecord,
     MessageRecord,
+    OptimizationRunRecord,
     SuspendedStateRecord,
     ThreadRecord,
+    ToolCallRecord,
 )
+from threadstore.store.aggregates import StatsGroups
 from threadstore.store.checkpoint_rows import CheckpointRows
 from threadstore.store.context_inputs import ContextItemInput
 from threadstore.store.inputs import (
@@ -30,6 +35,13 @@ from threadstore.store.inputs import (
     ThreadUpdate,
 )
 from threadstore.store.paging import KeysetPage, ThreadSort
+from threadstore.store.run_inputs import (
+    AnalysisInput,
+    InvocationInput,
+    LogFilter,
+    OptimizationInput,
+)
+from threadstore.store.tool_inputs import StatsQuery, ToolCallInput, ToolCallQuery
 
 __all__ = [
     "AgentRepository",
@@ -39,7 +51,10 @@ __all__ = [
     "Counts",
     "FeedbackRepository",
     "MessageRepository",
+    "RunRepository",
+    "StatsRepository",
     "ThreadRepository",
+    "ToolCallRepository",
     "Unit",
 ]
 
@@ -73,7 +88,7 @@ class ThreadRepository(Protocol):
         """Apply the change and bump updated_at; None if missing."""
 
     async def delete(self, thread_id: str) -> bool:
-        """Delete the thread with its children and checkpoints; detach its forks."""
+        """Delete the thread with its children, checkpoints and tool calls; detach its forks."""
 
     async def fork(
         self, parent_thread_id: str, index: int, new_thread_id: str, title: str | None
@@ -209,6 +224,69 @@ class AgentRepository(Protocol):
         """Remove; whether the agent had a restriction."""
 
 
+class RunRepository(Protocol):
+    """Invocation logs (runs), log analyses and optimization runs.
+
+    Runs are scoped by their ``user_id``; analyses and optimization runs are
+    per agent, so a scoped unit sees none and may write none.
+    """
+
+    async def create_log(self, args: InvocationInput, user_id: str | None) -> InvocationLogRecord:
+        """Insert a run owned by ``user_id``; DuplicateRecordError if the id exists."""
+
+    async def get_log(self, log_id: str) -> InvocationLogRecord | None:
+        """The run or None."""
+
+    async def find_logs(
+        self, where: LogFilter, limit: int, offset: int
+    ) -> list[InvocationLogRecord]:
+        """Runs newest first (timestamp, then id, descending)."""
+
+    async def count_logs(self, where: LogFilter) -> int:
+        """How many runs match."""
+
+    async def save_analysis(self, args: AnalysisInput) -> LogAnalysisRecord:
+        """Insert an analysis; DuplicateRecordError if the id exists."""
+
+    async def latest_analysis(
+        self, agent_name: str, resource_type: str
+    ) -> LogAnalysisRecord | None:
+        """The newest analysis of the resource, or None."""
+
+    async def find_analyses(
+        self, agent_name: str | None, resource_type: str | None, limit: int, offset: int
+    ) -> list[LogAnalysisRecord]:
+        """Analyses newest first (created_at, then id, descending)."""
+
+    async def create_optimization(self, args: OptimizationInput) -> OptimizationRunRecord:
+        """Insert an optimization run; DuplicateRecordError if the id exists."""
+
+    async def get_optimization(self, run_id: str) -> OptimizationRunRecord | None:
+        """The optimization run or None."""
+
+    async def find_optimizations(
+        self, agent_name: str | None, experiment_id: str | None, limit: int, offset: int
+    ) -> list[OptimizationRunRecord]:
+        """Optimization runs newest first (created_at, then id, descending)."""
+
+
+class ToolCallRepository(Protocol):
+    """Tool calls, scoped by their ``user_id``."""
+
+    async def record(self, args: ToolCallInput, user_id: str | None) -> ToolCallRecord:
+        """Insert a tool call owned by ``user_id``; DuplicateRecordError if the id exists."""
+
+    async def query(self, query: ToolCallQuery) -> list[ToolCallRecord]:
+        """Tool calls newest first (created_at, then id, descending)."""
+
+
+class StatsRepository(Protocol):
+    """Grouped counts and sums for aggregate_stats."""
+
+    async def groups(self, query: StatsQuery) -> StatsGroups:
+        """Counts and sums per group (and bucket), computed by the backend."""
+
+
 class Unit(Protocol):
     """One storage context: a call's own transaction or a ``transaction()`` block."""
 
@@ -246,6 +324,18 @@ class Unit(Protocol):
     @property
     def agents(self) -> AgentRepository:
         """Agent topics and permissions."""
+
+    @property
+    def runs(self) -> RunRepository:
+        """Invocation logs, log analyses and optimization runs."""
+
+    @property
+    def tool_calls(self) -> ToolCallRepository:
+        """Tool calls."""
+
+    @property
+    def stats(self) -> StatsRepository:
+        """Aggregates."""
 
     def savepoint(self) -> object:
         """Open a nested frame; return a token for :meth:`end_savepoint`."""

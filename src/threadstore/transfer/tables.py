@@ -69,9 +69,11 @@ class Selection:
 
     A thread selection takes the thread and every row whose ``thread_id`` is
     its id; a user selection takes the user's threads, every row whose
-    ``thread_id`` is one of them, and every row whose ``scope`` is the user
-    (context items, routes, topics, permissions). Tables with neither column
-    are left out of a partial export.
+    ``thread_id`` is one of them, every row whose ``scope`` is the user
+    (context items, routes, topics, permissions), and every row of a table
+    naming its owner column in ``info["owner"]`` (runs and tool calls, with
+    or without a thread) whose owner is the user. Tables with none of these
+    columns (log analyses, optimization runs) are left out of a partial export.
     """
 
     thread_id: str | None = None
@@ -106,6 +108,9 @@ class Selection:
             if self.thread_id is not None:
                 return threads.c.id == self.thread_id
             return threads.c.user_id == self.user_id
+        owner = table.info.get("owner")
+        if owner is not None and self.user_id is not None:
+            return table.c[owner] == self.user_id
         if "thread_id" in table.c:
             if self.thread_id is not None:
                 return table.c.thread_id == self.thread_id

@@ -117,11 +117,13 @@ class ThreadMethods(StoreCore):
             return await unit.threads.update(thread_id, change)
 
     async def delete_thread(self, thread_id: str) -> bool:
-        """Delete a thread with its messages, feedback, suspended states and checkpoints.
+        """Delete a thread with its messages, feedback, approvals, checkpoints and tool calls.
 
         Forks of the thread are detached (``parent_thread_id`` becomes None),
-        not deleted. Checkpoints under the id are removed even when no thread
-        row exists. Returns whether the thread existed.
+        not deleted. Checkpoints and tool calls under the id are removed even
+        when no thread row exists. Its runs (invocation logs) are kept, as
+        Agentomatic keeps them, still owned by the thread's user. Returns
+        whether the thread existed.
         """
         check_id("thread_id", thread_id)
         async with self.unit(write=True) as unit:

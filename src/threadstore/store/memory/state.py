@@ -18,9 +18,13 @@ from threadstore.records import (
     CheckpointRecord,
     ContextItemRecord,
     FeedbackRecord,
+    InvocationLogRecord,
+    LogAnalysisRecord,
     MessageRecord,
+    OptimizationRunRecord,
     SuspendedStateRecord,
     ThreadRecord,
+    ToolCallRecord,
 )
 from threadstore.store.checkpoint_rows import CheckpointKey
 from threadstore.store.locks import LoopLock
@@ -54,6 +58,10 @@ class MemoryState:
     context: dict[tuple[str, str], ContextItemRecord] = field(default_factory=dict)
     agent_topics: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     agent_permissions: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    invocation_logs: dict[str, InvocationLogRecord] = field(default_factory=dict)
+    tool_calls: dict[str, ToolCallRecord] = field(default_factory=dict)
+    log_analyses: dict[str, LogAnalysisRecord] = field(default_factory=dict)
+    optimization_runs: dict[str, OptimizationRunRecord] = field(default_factory=dict)
     next_ids: dict[str, int] = field(default_factory=lambda: {"message": 1, "feedback": 1})
     lock: LoopLock = field(default_factory=LoopLock)
 

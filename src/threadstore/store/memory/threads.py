@@ -17,7 +17,7 @@ from threadstore.store.scoping import refuse_foreign_user
 if TYPE_CHECKING:
     from threadstore.store.memory.unit import MemoryUnit
 
-__all__ = ["MemoryThreads", "delete_checkpoints"]
+__all__ = ["MemoryThreads", "delete_checkpoints", "delete_tool_calls"]
 
 
 def delete_checkpoints(unit: MemoryUnit, thread_id: str) -> None:
@@ -29,6 +29,13 @@ def delete_checkpoints(unit: MemoryUnit, thread_id: str) -> None:
         journal.pop(state.checkpoint_payloads, full_key)
     for full_key in [k for k in state.checkpoint_writes if k[0] == thread_id]:
         journal.pop(state.checkpoint_writes, full_key)
+
+
+def delete_tool_calls(unit: MemoryUnit, thread_id: str) -> None:
+    """Remove a thread's tool calls (its runs are kept, as Agentomatic keeps them)."""
+    calls = unit.state.tool_calls
+    for call_id in [k for k, call in calls.items() if call["thread_id"] == thread_id]:
+        unit.journal.pop(calls, call_id)
 
 
 class MemoryThreads:
@@ -70,6 +77,7 @@ class MemoryThreads:
             journal.pop(state.feedback, feedback_id)
         for approval_id in [k for k, s in state.suspended.items() if s["thread_id"] == thread_id]:
             journal.pop(state.suspended, approval_id)
+        delete_tool_calls(self._unit, thread_id)
         for child in state.threads.values():
             if child["parent_thread_id"] == thread_id:
                 journal.set_fields(child, parent_thread_id=None)
@@ -138,6 +146,7 @@ class MemoryThreads:
         if not owns(self._state, self._unit.owner, thread_id):
             return False
         delete_checkpoints(self._unit, thread_id)
+        delete_tool_calls(self._unit, thread_id)
         if thread_id not in self._state.threads:
             return False
         self._remove(thread_id)

@@ -12,10 +12,12 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from threadstore.clock import Clock, isoformat
+from threadstore.store.memory.aggregates import MemoryStats
 from threadstore.store.memory.approvals import MemoryApprovals, MemoryCheckpoints
 from threadstore.store.memory.checkpoint_rows import MemoryCheckpointRows
 from threadstore.store.memory.context import MemoryAgents, MemoryContext
 from threadstore.store.memory.messages import MemoryFeedback, MemoryMessages
+from threadstore.store.memory.runs import MemoryRuns, MemoryToolCalls
 from threadstore.store.memory.state import Journal, MemoryState
 from threadstore.store.memory.threads import MemoryThreads
 
@@ -74,6 +76,21 @@ class MemoryUnit:
     def agents(self) -> MemoryAgents:
         """Agent topics and permissions."""
         return MemoryAgents(self)
+
+    @property
+    def runs(self) -> MemoryRuns:
+        """Invocation logs, log analyses and optimization runs."""
+        return MemoryRuns(self)
+
+    @property
+    def tool_calls(self) -> MemoryToolCalls:
+        """Tool calls."""
+        return MemoryToolCalls(self)
+
+    @property
+    def stats(self) -> MemoryStats:
+        """Aggregates."""
+        return MemoryStats(self)
 
     def savepoint(self) -> object:
         """A nested frame: the journal's current position."""

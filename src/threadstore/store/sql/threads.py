@@ -13,6 +13,7 @@ from threadstore.store.paging import KeysetPage, ThreadSort
 from threadstore.store.ports import Counts
 from threadstore.store.scoping import refuse_foreign_user
 from threadstore.store.sql.keyset import keyset
+from threadstore.store.sql.run_tables import tool_calls
 from threadstore.store.sql.scoping import thread_owned
 from threadstore.store.sql.tables import (
     checkpoint_writes,
@@ -172,10 +173,14 @@ class SqlThreads:
         return None
 
     async def delete(self, thread_id: str) -> bool:
-        """See :meth:`ThreadRepository.delete`; children go by ON DELETE CASCADE."""
+        """See :meth:`ThreadRepository.delete`; children go by ON DELETE CASCADE.
+
+        Tool calls and checkpoints name the thread without a foreign key and are
+        deleted here; runs (invocation logs) are kept, as Agentomatic keeps them.
+        """
         if self._unit.owner is not None and not await self.exists(thread_id):
             return False
-        for table in (checkpoint_writes, checkpoints):
+        for table in (tool_calls, checkpoint_writes, checkpoints):
             await self._unit.execute(
                 delete(table).where(table.c.thread_id == thread_id), write=True
             )

@@ -40,6 +40,7 @@ from threadstore.engine import SQLITE_BEGIN_OPTION
 from threadstore.errors import PersistenceConnectionError, PersistenceError
 from threadstore.store.locks import LoopLock, LoopSemaphore
 from threadstore.store.sql.agents import SqlAgents
+from threadstore.store.sql.aggregates import SqlStats
 from threadstore.store.sql.approvals import SqlApprovals
 from threadstore.store.sql.checkpoint_queries import SaverStatements
 from threadstore.store.sql.checkpoint_rows import SqlCheckpointRows
@@ -49,8 +50,10 @@ from threadstore.store.sql.engines import LoopEngines
 from threadstore.store.sql.feedback import SqlFeedback
 from threadstore.store.sql.group_commit import GroupCommit
 from threadstore.store.sql.messages import SqlMessages
+from threadstore.store.sql.runs import SqlRuns
 from threadstore.store.sql.tables import upsert
 from threadstore.store.sql.threads import SqlThreads
+from threadstore.store.sql.tool_calls import SqlToolCalls
 from threadstore.store.sql.translate import DRIVER_ERRORS, translate_error
 
 __all__ = ["SqlContext", "SqlUnit", "open_unit"]
@@ -145,6 +148,21 @@ class SqlUnit:
     def agents(self) -> SqlAgents:
         """Agent topics and permissions."""
         return SqlAgents(self)
+
+    @property
+    def runs(self) -> SqlRuns:
+        """Invocation logs, log analyses and optimization runs."""
+        return SqlRuns(self)
+
+    @property
+    def tool_calls(self) -> SqlToolCalls:
+        """Tool calls."""
+        return SqlToolCalls(self)
+
+    @property
+    def stats(self) -> SqlStats:
+        """Aggregates."""
+        return SqlStats(self)
 
     # -- statements ----------------------------------------------------------
 

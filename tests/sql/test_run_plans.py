@@ -1,0 +1,128 @@
+"""Run and tool-call listings are one statement each, read through the index of their filter."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+
+from tests.conftest import FakeClock
+from threadstore import BaseStore, SQLAlchemyStore
+
+Call = Callable[[BaseStore], Awaitable[Any]]
+
+CASES: list[tuple[str, Call, str]] = [
+    (
+        "calls of a thread",
+        lambda s: s.query_tool_calls(thread_id="t1"),
+        "ix_threadstore_tool_calls_thread_id_created_at_id",
+    ),
+    (
+        "failed calls of a tool",
+        lambda s: s.query_tool_calls(tool_name="bash", is_error=True),
+        "ix_threadstore_tool_calls_tool_name_created_at_id",
+    ),
+    (
+        "calls of an agent",
+        lambda s: s.query_tool_calls(agent_name="a1", limit=5),
+        "ix_threadstore_tool_calls_agent_name_created_at_id",
+    ),
+    (
+        "calls of a run",
+        lambda s: s.query_tool_calls(run_id="r1"),
+        "ix_threadstore_tool_calls_run_id_created_at_id",
+    ),
+    (
+        "a user's calls",
+        lambda s: s.for_user("alice").query_tool_calls(),
+        "ix_threadstore_tool_calls_user_id_created_at_id",
+    ),
+    (
+        "newest calls",
+        lambda s: s.query_tool_calls(limit=10),
+        "ix_threadstore_tool_calls_created_at_id",
+    ),
+    (
+        "runs of an agent",
+        lambda s: s.list_invocation_logs(agent_name="a1", resource_type="agent"),
+        "ix_threadstore_invocation_logs_agent_resource_time",
+    ),
+    (
+        "runs of a thread",
+        lambda s: s.list_invocation_logs(thread_id="t1"),
+        "ix_threadstore_invocation_logs_thread_id_timestamp_id",
+    ),
+    (
+        "a user's runs",
+        lambda s: s.for_user("alice").list_invocation_logs(),
+        "ix_threadstore_invocation_logs_user_id_timestamp_id",
+    ),
+    (
+        "an agent's analyses",
+        lambda s: s.get_latest_log_analysis("a1"),
+        "ix_threadstore_log_analyses_agent_resource_time",
+    ),
+    (
+        "an experiment's optimization runs",
+        lambda s: s.list_optimization_runs(experiment_id="e1"),
+        "ix_threadstore_optimization_runs_experiment_id_created_at_id",
+    ),
+]
+
+
+async def _fill(store: BaseStore, clock: FakeClock) -> None:
+    await store.create_thread("t1", "alice", "a1")
+    await store.create_thread("t2", "bob", "a2")
+    for n in range(40):
+        clock.advance()
+        thread = ("t1", "t2", None)[n % 3]
+        agent = f"a{n % 4}"
+        await store.create_invocation_log(agent_name=agent, thread_id=thread, run_id=f"r{n % 5}")
+        await store.record_tool_call(
+            tool_name=("bash", "search")[n % 2],
+            agent_name=agent,
+            thread_id=thread,
+            run_id=f"r{n % 5}",
+            is_error=n % 3 == 0,
+        )
+        if n % 10 == 0:
+            await store.save_log_analysis(agent_name=agent, score=None, summary="", status="ok")
+            await store.create_optimization_run(experiment_id=f"e{n % 3}", agent_name=agent)
+
+
+@pytest.mark.parametrize(("name", "call", "index"), CASES, ids=[c[0] for c in CASES])
+async def test_listing_is_one_statement_on_its_index(
+    db_url: str, sql_backend: str, clock: FakeClock, name: str, call: Call, index: str
+) -> None:
+    store = SQLAlchemyStore(db_url, clock=clock)
+    await store.initialize()
+    try:
+        await _fill(store, clock)
+        statements: list[tuple[str, Any]] = []
+
+        def record(_conn: Any, _cursor: Any, statement: str, params: Any, *_: Any) -> None:
+            statements.append((statement, params))
+
+        event.listen(store.engine.sync_engine, "before_cursor_execute", record)
+        try:
+            await call(store)
+        finally:
+            event.remove(store.engine.sync_engine, "before_cursor_execute", record)
+        assert len(statements) == 1, name
+        ((statement, params),) = statements
+        async with store.engine.connect() as conn:
+            if sql_backend == "postgres":
+                await conn.exec_driver_sql("SET enable_seqscan = off")
+                result = await conn.exec_driver_sql(f"EXPLAIN {statement}", params)
+                plan = [str(row[0]) for row in result]
+            else:
+                result = await conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params)
+                plan = [str(row[-1]) for row in result]
+        text = "\n".join(plan)
+        assert index in text, text
+        assert "Seq Scan" not in text
+        assert "TEMP B-TREE" not in text  # SQLite sorts by the index, not afterwards
+    finally:
+        await store.close()
