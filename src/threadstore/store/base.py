@@ -24,6 +24,7 @@ from threadstore.records import HealthRecord
 from threadstore.store.api.agents import AgentMethods
 from threadstore.store.api.approvals import ApprovalMethods
 from threadstore.store.api.context import ContextMethods
+from threadstore.store.api.maintenance import MaintenanceMethods
 from threadstore.store.api.messages import MessageMethods
 from threadstore.store.api.threads import ThreadMethods
 from threadstore.store.health import DEFAULT_TIMEOUT
@@ -53,7 +54,14 @@ LIFECYCLE_METHODS = frozenset({"initialize", "close", "health_check"})
 """The public methods a backend may define itself; every other one is BaseStore's."""
 
 
-class BaseStore(ThreadMethods, MessageMethods, ApprovalMethods, ContextMethods, AgentMethods):
+class BaseStore(
+    ThreadMethods,
+    MessageMethods,
+    ApprovalMethods,
+    ContextMethods,
+    AgentMethods,
+    MaintenanceMethods,
+):
     """Async persistence for threads, messages, feedback, approvals, checkpoints and context.
 
     Ordering rules shared by every backend:

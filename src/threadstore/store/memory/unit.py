@@ -15,6 +15,7 @@ from threadstore.clock import Clock, isoformat
 from threadstore.store.memory.approvals import MemoryApprovals, MemoryCheckpoints
 from threadstore.store.memory.checkpoint_rows import MemoryCheckpointRows
 from threadstore.store.memory.context import MemoryAgents, MemoryContext
+from threadstore.store.memory.maintenance import MemoryMaintenance
 from threadstore.store.memory.messages import MemoryFeedback, MemoryMessages
 from threadstore.store.memory.state import Journal, MemoryState
 from threadstore.store.memory.threads import MemoryThreads
@@ -74,6 +75,11 @@ class MemoryUnit:
     def agents(self) -> MemoryAgents:
         """Agent topics and permissions."""
         return MemoryAgents(self)
+
+    @property
+    def maintenance(self) -> MemoryMaintenance:
+        """Erasure and retention."""
+        return MemoryMaintenance(self)
 
     def savepoint(self) -> object:
         """A nested frame: the journal's current position."""

@@ -43,6 +43,7 @@ from threadstore.store.sql.checkpoints import SqlCheckpoints
 from threadstore.store.sql.context import SqlContextItems
 from threadstore.store.sql.engines import LoopEngines
 from threadstore.store.sql.feedback import SqlFeedback
+from threadstore.store.sql.maintenance import SqlMaintenance
 from threadstore.store.sql.messages import SqlMessages
 from threadstore.store.sql.tables import upsert
 from threadstore.store.sql.threads import SqlThreads
@@ -138,6 +139,11 @@ class SqlUnit:
     def agents(self) -> SqlAgents:
         """Agent topics and permissions."""
         return SqlAgents(self)
+
+    @property
+    def maintenance(self) -> SqlMaintenance:
+        """Erasure and retention."""
+        return SqlMaintenance(self)
 
     # -- statements ----------------------------------------------------------
 
