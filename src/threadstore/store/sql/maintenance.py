@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import ColumnElement, delete, exists, func, select, tuple_, update
+from sqlalchemy import ColumnElement, delete, exists, select, tuple_, update
 from sqlalchemy.engine import CursorResult
 
 from threadstore.store.checkpoint_rows import DELTA_METADATA_KEY
@@ -120,46 +120,61 @@ class SqlMaintenance:
     async def prune_checkpoints(
         self, keep_last: int, thread_id: str | None, after: NamespaceKey | None, limit: int
     ) -> tuple[Counts, NamespaceKey | None]:
-        """See :meth:`MaintenanceRepository.prune_checkpoints`; ranks by a window function."""
-        rank = (
-            func.row_number()
-            .over(partition_by=(_c.thread_id, _c.checkpoint_ns), order_by=_c.checkpoint_id.desc())
-            .label("rank")
+        """See :meth:`MaintenanceRepository.prune_checkpoints`; a keyset walk of the primary key.
+
+        A checkpoint goes when it is older than its namespace's ``keep_last``-th
+        newest, looked up per row in the primary key (``OFFSET keep_last - 1``),
+        so a batch reads from ``after`` only until it has found ``limit``.
+        """
+        newer = checkpoints.alias("newer")
+        threshold = (
+            select(newer.c.checkpoint_id)
+            .where(newer.c.thread_id == _c.thread_id, newer.c.checkpoint_ns == _c.checkpoint_ns)
+            .order_by(newer.c.checkpoint_id.desc())
+            .offset(keep_last - 1)
+            .limit(1)
+            .scalar_subquery()
         )
-        conditions = [_without_delta_channel(), *thread_owned(_c.thread_id, self._unit.owner)]
+        conditions = [
+            _c.checkpoint_id < threshold,
+            _without_delta_channel(),
+            *thread_owned(_c.thread_id, self._unit.owner),
+        ]
         if thread_id is not None:
             conditions.append(_c.thread_id == thread_id)
         if after is not None:
             conditions.append(tuple_(_c.thread_id, _c.checkpoint_ns) >= tuple_(*after))
-        ranked = (
-            select(_c.thread_id, _c.checkpoint_ns, _c.checkpoint_id, rank)
-            .where(*conditions)
-            .subquery("ranked")
-        )
         victims = (
-            select(ranked.c.thread_id, ranked.c.checkpoint_ns, ranked.c.checkpoint_id)
-            .where(ranked.c.rank > keep_last)
-            .order_by(ranked.c.thread_id, ranked.c.checkpoint_ns, ranked.c.checkpoint_id)
+            select(_c.thread_id, _c.checkpoint_ns, _c.checkpoint_id)
+            .where(*conditions)
+            .order_by(_c.thread_id, _c.checkpoint_ns, _c.checkpoint_id)
             .limit(limit)
         )
         keys = [tuple(row) for row in (await self._unit.execute(victims, write=True)).all()]
         if not keys:
             return dict.fromkeys(PRUNED_KINDS, 0), None
+        threads_of = sorted({key[0] for key in keys})  # an index range first, then the keys
         counts = {
             "checkpoint_writes": await self._rows(
                 delete(checkpoint_writes).where(
-                    tuple_(_w.thread_id, _w.checkpoint_ns, _w.checkpoint_id).in_(keys)
+                    _w.thread_id.in_(threads_of),
+                    tuple_(_w.thread_id, _w.checkpoint_ns, _w.checkpoint_id).in_(keys),
                 )
             ),
             "checkpoints": await self._rows(
                 delete(checkpoints).where(
-                    tuple_(_c.thread_id, _c.checkpoint_ns, _c.checkpoint_id).in_(keys)
+                    _c.thread_id.in_(threads_of),
+                    tuple_(_c.thread_id, _c.checkpoint_ns, _c.checkpoint_id).in_(keys),
                 )
             ),
         }
         await self._rows(
             update(checkpoints)
-            .where(tuple_(_c.thread_id, _c.checkpoint_ns, _c.parent_checkpoint_id).in_(keys))
+            .where(
+                _c.thread_id.in_(threads_of),
+                _c.parent_checkpoint_id.is_not(None),
+                tuple_(_c.thread_id, _c.checkpoint_ns, _c.parent_checkpoint_id).in_(keys),
+            )
             .values(parent_checkpoint_id=None)
         )
         reached: NamespaceKey = (keys[-1][0], keys[-1][1])
