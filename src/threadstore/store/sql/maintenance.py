@@ -70,10 +70,11 @@ class SqlMaintenance:
         for name, table in (("checkpoint_writes", checkpoint_writes), ("checkpoints", checkpoints)):
             counts[name] = await self._rows(delete(table).where(table.c.thread_id.in_(ids)))
         counts["messages"] = await self._rows(delete(messages).where(messages.c.thread_id.in_(ids)))
-        given: ColumnElement[bool] = feedback.c.thread_id.in_(ids)
-        if gave_feedback is not None:
-            given = given | (feedback.c.user_id == gave_feedback)
-        counts["feedback"] = await self._rows(delete(feedback).where(given))
+        counts["feedback"] = await self._rows(delete(feedback).where(feedback.c.thread_id.in_(ids)))
+        if gave_feedback is not None:  # a second statement: each one an index range
+            counts["feedback"] += await self._rows(
+                delete(feedback).where(feedback.c.user_id == gave_feedback)
+            )
         counts["suspended_states"] = await self._rows(
             delete(suspended).where(suspended.c.thread_id.in_(ids))
         )
