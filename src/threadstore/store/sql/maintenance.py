@@ -89,6 +89,8 @@ class SqlMaintenance:
     async def erase_user(self, user_id: str) -> Counts:
         """See :meth:`MaintenanceRepository.erase_user`; all in the unit's transaction."""
         owned = select(threads.c.id).where(threads.c.user_id == user_id)
+        if self._unit.ctx.dialect == "postgresql":  # appends to them wait, then find them gone
+            await self._unit.execute(owned.with_for_update(), write=True)
         counts = await self._delete_threads(
             owned, threads.c.user_id != user_id, gave_feedback=user_id
         )
