@@ -92,9 +92,11 @@ def _parser() -> argparse.ArgumentParser:
     add("current", "print the database's revision (creates nothing)")
     add("check", "fail unless the database is at head and matches the models (creates nothing)")
     add("history", "list the revisions (does not connect)")
-    from threadstore.cli_transfer import add_transfer_commands  # it imports this module
+    from threadstore.cli_maintenance import add_maintenance_commands  # they import this module
+    from threadstore.cli_transfer import add_transfer_commands
 
     add_transfer_commands(groups)
+    add_maintenance_commands(groups)
     return parser
 
 
@@ -271,9 +273,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # usage errors and --help; argparse printed them
         return exc.code if isinstance(exc.code, int) else EXIT_FAILED
     if args.group != "db":
+        from threadstore.cli_maintenance import MAINTENANCE_COMMANDS, run_maintenance
         from threadstore.cli_transfer import run_transfer
 
-        return run_transfer(args)
+        return run_maintenance(args) if args.group in MAINTENANCE_COMMANDS else run_transfer(args)
     secret: str | None = None
     where = "the database"
     sqlite = False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -48,6 +49,7 @@ async def _alice_data(store: BaseStore, clock: FakeClock) -> None:
     await store.save_suspended_state("ap1", "a1", "helper", "n", {"s": 1})
     await store.save_suspended_state("ap-old", "a1", "helper", "n", {"s": 0}, ttl=1)
     await store.save_checkpoint("a1", "", "c1", None, {"v": 1}, {})
+    await store.save_checkpoint("a1", "", "c2", "c1", {"v": 2}, {})
     await store.fork_thread("a1", 0, "a2")
     await store.create_invocation_log(agent_name="helper", thread_id="a1", log_id="a-run")
     await store.record_tool_call(tool_name="t", agent_name="helper", tool_call_id="a-call")
@@ -139,6 +141,12 @@ async def _run_every_method(bob: Recorder) -> None:
     assert await bob.list_suspended_states_page(thread_id="a1") == empty
     with pytest.raises(PermissionDeniedError):
         await bob.create_thread("b-x", "alice", "helper")
+    with pytest.raises(PermissionDeniedError):
+        await bob.erase_user("alice")
+    assert set((await bob.erase_user("bob")).values()) == {0}
+    assert (await bob.delete_idle_threads(timedelta(seconds=1)))["threads"] == 0
+    assert (await bob.prune_checkpoints(1))["checkpoints"] == 0
+    assert await bob.purge_expired() == {"suspended_states": 0, "context_items": 0, "batches": 1}
 
     for user in ("alice", None):  # None is bob's own scope in his view: empty
         assert await bob.get_context_item("note", user_id=user) is None

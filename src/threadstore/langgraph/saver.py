@@ -30,7 +30,12 @@ from threadstore.langgraph.storage import UnitRows
 from threadstore.langgraph.sync import SyncSaver
 from threadstore.langgraph.values import json_safe, pushdown
 from threadstore.store.base import BaseStore
-from threadstore.store.checkpoint_rows import CheckpointRow, ListQuery, WriteRow
+from threadstore.store.checkpoint_rows import (
+    DELTA_METADATA_KEY,
+    CheckpointRow,
+    ListQuery,
+    WriteRow,
+)
 from threadstore.validation import check_id, check_int, check_limit
 
 __all__ = ["ThreadstoreSaver"]
@@ -43,7 +48,6 @@ _HEADER_KEYS = ("v", "id", "ts", "channel_versions", "versions_seen", "updated_c
 """Checkpoint keys kept as JSON (readable by ``BaseStore.get_checkpoint``); the
 rest (channel values, legacy pending sends) is serialised into the payload."""
 
-_DELTA_METADATA_KEY = "counters_since_delta_snapshot"
 _PRUNE_STRATEGIES = ("keep_latest", "delete")
 _DEFAULT_PAGE_SIZE = 100
 
@@ -358,7 +362,7 @@ class ThreadstoreSaver(SyncSaver):
         if strategy == "delete":
             await self._rows.delete_threads(ids)
             return
-        delta = await self._rows.threads_with_metadata_key(ids, _DELTA_METADATA_KEY)
+        delta = await self._rows.threads_with_metadata_key(ids, DELTA_METADATA_KEY)
         if delta:
             raise NotImplementedError(
                 f"keep_latest cannot prune threads that use a DeltaChannel: {', '.join(delta)}"

@@ -24,6 +24,7 @@ from threadstore.records import HealthRecord
 from threadstore.store.api.agents import AgentMethods
 from threadstore.store.api.approvals import ApprovalMethods
 from threadstore.store.api.context import ContextMethods
+from threadstore.store.api.maintenance import MaintenanceMethods
 from threadstore.store.api.messages import MessageMethods
 from threadstore.store.api.runs import RunMethods
 from threadstore.store.api.threads import ThreadMethods
@@ -63,6 +64,7 @@ class BaseStore(
     AgentMethods,
     RunMethods,
     ToolCallMethods,
+    MaintenanceMethods,
 ):
     """Async persistence for threads, messages, feedback, approvals, checkpoints and context.
 

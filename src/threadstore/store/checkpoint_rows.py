@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 __all__ = [
+    "DELTA_METADATA_KEY",
     "CheckpointKey",
     "CheckpointRow",
     "CheckpointRows",
@@ -20,6 +21,9 @@ __all__ = [
     "ListQuery",
     "WriteRow",
 ]
+
+DELTA_METADATA_KEY = "counters_since_delta_snapshot"
+"""The metadata key of checkpoints of a graph with a DeltaChannel (history in older ones)."""
 
 CheckpointKey = tuple[str, str, str]
 """(thread_id, checkpoint_ns, checkpoint_id)."""

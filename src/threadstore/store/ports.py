@@ -9,6 +9,7 @@ only store and fetch. A unit is one call's storage context, or a whole
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any, Protocol
 
 from threadstore.records import (
@@ -44,13 +45,19 @@ from threadstore.store.run_inputs import (
 from threadstore.store.tool_inputs import StatsQuery, ToolCallInput, ToolCallQuery
 
 __all__ = [
+    "ERASED_KINDS",
+    "EXPIRED_KINDS",
+    "PRUNED_KINDS",
+    "THREAD_KINDS",
     "AgentRepository",
     "ApprovalRepository",
     "CheckpointRepository",
     "ContextRepository",
     "Counts",
     "FeedbackRepository",
+    "MaintenanceRepository",
     "MessageRepository",
+    "NamespaceKey",
     "RunRepository",
     "StatsRepository",
     "ThreadRepository",
@@ -60,6 +67,28 @@ __all__ = [
 
 Counts = dict[str, int]
 """Rows per entity: threads, messages, feedback, suspended_states, checkpoints, context_items."""
+
+THREAD_KINDS = (
+    "threads",
+    "messages",
+    "feedback",
+    "suspended_states",
+    "checkpoints",
+    "checkpoint_writes",
+    "tool_calls",
+    "forks_detached",
+)
+"""What deleting threads counts: rows per kind, and other threads' forks detached."""
+ERASED_KINDS = (*THREAD_KINDS, "runs", "context_items", "topics", "permissions")
+"""What erasing a user counts (``topics``: subscription rows; ``permissions``: agents).
+
+``runs`` are the user's invocation logs; ``tool_calls`` also counts the user's
+tool calls of no thread.
+"""
+PRUNED_KINDS = ("checkpoints", "checkpoint_writes")
+"""What pruning checkpoints counts."""
+EXPIRED_KINDS = ("suspended_states", "context_items")
+"""What purging expired records counts."""
 
 
 class ThreadRepository(Protocol):
@@ -287,6 +316,39 @@ class StatsRepository(Protocol):
         """Counts and sums per group (and bucket), computed by the backend."""
 
 
+NamespaceKey = tuple[str, str]
+"""(thread_id, checkpoint_ns): where a checkpoint pruning pass has reached."""
+
+
+class MaintenanceRepository(Protocol):
+    """Erasure and retention: set-based deletes across every entity.
+
+    Each call is one batch of one unit; counts are deleted rows per kind
+    (plus ``forks_detached``). A scoped unit acts on its owner's data only.
+    """
+
+    def now(self) -> datetime:
+        """The unit's current time (the store's clock)."""
+
+    async def erase_user(self, user_id: str) -> Counts:
+        """Delete everything the user owns and the feedback the user gave; detach forks."""
+
+    async def delete_idle(self, before: datetime, limit: int) -> Counts:
+        """Delete up to ``limit`` threads updated before ``before``, with their children."""
+
+    async def prune_checkpoints(
+        self, keep_last: int, thread_id: str | None, after: NamespaceKey | None, limit: int
+    ) -> tuple[Counts, NamespaceKey | None]:
+        """Delete up to ``limit`` checkpoints beyond the newest ``keep_last`` per namespace.
+
+        Namespaces are visited in key order from ``after`` (inclusive); returns
+        the counts and the namespace reached, or None when nothing is left.
+        """
+
+    async def purge_expired(self, limit: int) -> Counts:
+        """Delete up to ``limit`` expired suspended states and ``limit`` expired context items."""
+
+
 class Unit(Protocol):
     """One storage context: a call's own transaction or a ``transaction()`` block."""
 
@@ -336,6 +398,10 @@ class Unit(Protocol):
     @property
     def stats(self) -> StatsRepository:
         """Aggregates."""
+
+    @property
+    def maintenance(self) -> MaintenanceRepository:
+        """Erasure and retention."""
 
     def savepoint(self) -> object:
         """Open a nested frame; return a token for :meth:`end_savepoint`."""

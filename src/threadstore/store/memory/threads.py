@@ -17,7 +17,7 @@ from threadstore.store.scoping import refuse_foreign_user
 if TYPE_CHECKING:
     from threadstore.store.memory.unit import MemoryUnit
 
-__all__ = ["MemoryThreads", "delete_checkpoints", "delete_tool_calls"]
+__all__ = ["MemoryThreads", "delete_checkpoints", "delete_tool_calls", "remove_thread"]
 
 
 def delete_checkpoints(unit: MemoryUnit, thread_id: str) -> None:
@@ -36,6 +36,23 @@ def delete_tool_calls(unit: MemoryUnit, thread_id: str) -> None:
     calls = unit.state.tool_calls
     for call_id in [k for k, call in calls.items() if call["thread_id"] == thread_id]:
         unit.journal.pop(calls, call_id)
+
+
+def remove_thread(unit: MemoryUnit, thread_id: str) -> None:
+    """Remove a thread row with its messages, feedback and suspended states; detach forks."""
+    state, journal = unit.state, unit.journal
+    journal.pop(state.threads, thread_id)
+    journal.pop(state.messages, thread_id)
+    for key in [k for k in state.message_keys if k[0] == thread_id]:
+        journal.pop(state.message_keys, key)
+    for feedback_id in [k for k, f in state.feedback.items() if f["thread_id"] == thread_id]:
+        journal.pop(state.feedback, feedback_id)
+    for approval_id in [k for k, s in state.suspended.items() if s["thread_id"] == thread_id]:
+        journal.pop(state.suspended, approval_id)
+    for child in state.threads.values():
+        if child["parent_thread_id"] == thread_id:
+            journal.set_fields(child, parent_thread_id=None)
+    delete_tool_calls(unit, thread_id)
 
 
 class MemoryThreads:
@@ -65,22 +82,7 @@ class MemoryThreads:
         if state.max_threads is not None and len(state.threads) > state.max_threads:
             others = (t for t in state.threads.values() if t["id"] != thread["id"])
             oldest = min(others, key=lambda t: (t["updated_at"], t["id"]))
-            self._remove(oldest["id"])
-
-    def _remove(self, thread_id: str) -> None:
-        state, journal = self._state, self._journal
-        journal.pop(state.threads, thread_id)
-        journal.pop(state.messages, thread_id)
-        for key in [k for k in state.message_keys if k[0] == thread_id]:
-            journal.pop(state.message_keys, key)
-        for feedback_id in [k for k, f in state.feedback.items() if f["thread_id"] == thread_id]:
-            journal.pop(state.feedback, feedback_id)
-        for approval_id in [k for k, s in state.suspended.items() if s["thread_id"] == thread_id]:
-            journal.pop(state.suspended, approval_id)
-        delete_tool_calls(self._unit, thread_id)
-        for child in state.threads.values():
-            if child["parent_thread_id"] == thread_id:
-                journal.set_fields(child, parent_thread_id=None)
+            remove_thread(self._unit, oldest["id"])
 
     def _visible(self, thread_id: str) -> ThreadRecord | None:
         thread = self._state.threads.get(thread_id)
@@ -149,7 +151,7 @@ class MemoryThreads:
         delete_tool_calls(self._unit, thread_id)
         if thread_id not in self._state.threads:
             return False
-        self._remove(thread_id)
+        remove_thread(self._unit, thread_id)
         return True
 
     async def fork(

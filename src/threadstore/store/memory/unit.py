@@ -16,6 +16,7 @@ from threadstore.store.memory.aggregates import MemoryStats
 from threadstore.store.memory.approvals import MemoryApprovals, MemoryCheckpoints
 from threadstore.store.memory.checkpoint_rows import MemoryCheckpointRows
 from threadstore.store.memory.context import MemoryAgents, MemoryContext
+from threadstore.store.memory.maintenance import MemoryMaintenance
 from threadstore.store.memory.messages import MemoryFeedback, MemoryMessages
 from threadstore.store.memory.runs import MemoryRuns, MemoryToolCalls
 from threadstore.store.memory.state import Journal, MemoryState
@@ -91,6 +92,11 @@ class MemoryUnit:
     def stats(self) -> MemoryStats:
         """Aggregates."""
         return MemoryStats(self)
+
+    @property
+    def maintenance(self) -> MemoryMaintenance:
+        """Erasure and retention."""
+        return MemoryMaintenance(self)
 
     def savepoint(self) -> object:
         """A nested frame: the journal's current position."""

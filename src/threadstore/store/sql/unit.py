@@ -49,6 +49,7 @@ from threadstore.store.sql.context import SqlContextItems
 from threadstore.store.sql.engines import LoopEngines
 from threadstore.store.sql.feedback import SqlFeedback
 from threadstore.store.sql.group_commit import GroupCommit
+from threadstore.store.sql.maintenance import SqlMaintenance
 from threadstore.store.sql.messages import SqlMessages
 from threadstore.store.sql.runs import SqlRuns
 from threadstore.store.sql.tables import upsert
@@ -163,6 +164,11 @@ class SqlUnit:
     def stats(self) -> SqlStats:
         """Aggregates."""
         return SqlStats(self)
+
+    @property
+    def maintenance(self) -> SqlMaintenance:
+        """Erasure and retention."""
+        return SqlMaintenance(self)
 
     # -- statements ----------------------------------------------------------
 
