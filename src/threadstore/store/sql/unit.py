@@ -61,6 +61,9 @@ class SqlContext:
 
     dialect: str
     where: str
+    autocommit: bool
+    """Whether reads and one-statement writes may run outside a transaction (not
+    behind PgBouncer, where a statement's parse and execute could reach two servers)."""
     database: str | None
     clock: Clock
     write_lock: LoopLock
@@ -203,6 +206,8 @@ class SqlUnit:
             raise RuntimeError("threadstore: a write in a read-only unit")
         if self._block:
             needs_transaction = write or not self._sqlite
+        elif not self.ctx.autocommit:
+            needs_transaction = True
         else:
             needs_transaction = self._may_write and not (one_statement and write)
         if needs_transaction:
