@@ -51,7 +51,7 @@ class ThreadMethods(StoreCore):
         """List threads, most recently updated first (ties by id descending)."""
         inputs.optional_ids(agent_name=agent_name, user_id=user_id)
         limit, offset = check_limit("limit", limit), check_limit("offset", offset)
-        async with self.unit(write=False) as unit:
+        async with self.unit(write=False, may_lag=True) as unit:
             return await unit.threads.find(agent_name, user_id, limit, offset)
 
     async def update_thread(self, thread_id: str, **updates: Any) -> ThreadRecord | None:
@@ -113,7 +113,7 @@ class ThreadMethods(StoreCore):
 
     async def get_stats(self) -> StatsRecord:
         """Return row counts per entity, the store class (``backend``) and the ``dialect``."""
-        async with self.unit(write=False) as unit:
+        async with self.unit(write=False, may_lag=True) as unit:
             counts = await unit.threads.counts()
         return {
             "backend": type(self.root()).__name__,

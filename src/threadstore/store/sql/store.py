@@ -20,7 +20,7 @@ from sqlalchemy.pool import NullPool
 
 from threadstore import sqlite_files
 from threadstore.clock import Clock, check_clock
-from threadstore.config import redact_url, resolve_url, split_pgbouncer
+from threadstore.config import redact_url, replica_urls, resolve_url, split_pgbouncer
 from threadstore.engine import configure_sqlite, create_engine
 from threadstore.engine_options import pgbouncer_options
 from threadstore.errors import PersistenceError, SchemaOutOfDateError, ValidationError
@@ -31,6 +31,7 @@ from threadstore.store.health import DEFAULT_TIMEOUT, Probe, check_timeout, run_
 from threadstore.store.locks import LoopLock
 from threadstore.store.sql.checkpoint_queries import SaverStatements
 from threadstore.store.sql.engines import LoopEngines
+from threadstore.store.sql.replicas import DEFAULT_MAX_LAG, ReplicaSet
 from threadstore.store.sql.translate import DRIVER_ERRORS, translate_error
 from threadstore.store.sql.unit import SqlContext, SqlUnit, open_unit
 
@@ -73,6 +74,11 @@ class SQLAlchemyStore(BaseStore):
         migration_url: A direct (not pooled) URL of the same database on which
             :meth:`initialize` runs migrations; without it a store behind
             PgBouncer only verifies the schema.
+        read_replicas: URLs of PostgreSQL streaming standbys of the primary
+            (None reads ``THREADSTORE_READ_REPLICAS``, comma-separated): thread
+            lists, message pages and stats may be served by one, read-your-writes
+            per store (see :mod:`threadstore.store.sql.replicas`).
+        replica_max_lag: Seconds a replica may trail the primary and still serve reads.
         **engine_options: Passed to ``create_async_engine`` (pool_size, ...).
     """
 
@@ -85,6 +91,8 @@ class SQLAlchemyStore(BaseStore):
         clock: Clock | None = None,
         pgbouncer: bool | None = None,
         migration_url: str | URL | None = None,
+        read_replicas: Sequence[str | URL] | None = None,
+        replica_max_lag: float = DEFAULT_MAX_LAG,
         **engine_options: Any,
     ) -> None:
         clock = check_clock(clock)
@@ -105,11 +113,16 @@ class SQLAlchemyStore(BaseStore):
         else:
             resolved, in_url = split_pgbouncer(resolve_url(url))
             pgbouncer = in_url if pgbouncer is None else pgbouncer
+            primary_options = engine_options
             if pgbouncer:
                 _require_postgres(resolved, "pgbouncer=True")
-                engine_options = pgbouncer_options(engine_options)
-            engine = create_engine(resolved, **engine_options)
+                primary_options = pgbouncer_options(engine_options)
+            engine = create_engine(resolved, **primary_options)
             self._owns_engine = True
+        replicas = replica_urls(read_replicas)
+        if replicas:
+            _require_postgres(engine.url, "read_replicas")
+        self._replicas = ReplicaSet(replicas, engine_options, max_lag=replica_max_lag)
         self._pgbouncer = bool(pgbouncer)
         self._engines = LoopEngines(engine)
         dialect = engine.dialect.name
@@ -137,6 +150,7 @@ class SQLAlchemyStore(BaseStore):
             clock=clock,
             write_lock=LoopLock(),
             saver_statements=SaverStatements.build(dialect),
+            replicas=self._replicas or None,
         )
         self._init_lock = LoopLock()
         self._revision: str | None = None
@@ -152,8 +166,10 @@ class SQLAlchemyStore(BaseStore):
         """The engine this store runs on (on its first event loop)."""
         return self._engines.main
 
-    def _open_unit(self, *, write: bool, block: bool) -> AbstractAsyncContextManager[SqlUnit]:
-        return open_unit(self._ctx, self._engines, write=write, block=block)
+    def _open_unit(
+        self, *, write: bool, block: bool, may_lag: bool = False
+    ) -> AbstractAsyncContextManager[SqlUnit]:
+        return open_unit(self._ctx, self._engines, write=write, block=block, may_lag=may_lag)
 
     # -- lifecycle ------------------------------------------------------------
 
@@ -213,6 +229,7 @@ class SQLAlchemyStore(BaseStore):
         """Dispose the engine if this store created it."""
         self._revision = None
         await settle(self._abandoned_probes)
+        await self._replicas.dispose()
         if self._owns_engine:
             await self._engines.main.dispose()
             self._engines.forget()
@@ -226,7 +243,8 @@ class SQLAlchemyStore(BaseStore):
 
         Unhealthy when the database does not answer within ``timeout``, the
         schema is not at head, or (SQLite) the file cannot be written. Checks:
-        ``connected``, ``schema_at_head`` and, on SQLite, ``writable``.
+        ``connected``, ``schema_at_head`` and, on SQLite, ``writable``. With read
+        replicas, ``replicas`` reports each one's state and lag.
         """
         return await run_probe(
             self._probe,
@@ -266,6 +284,8 @@ class SQLAlchemyStore(BaseStore):
                 found.checks["writable"] = True
             except PersistenceError as exc:
                 found.error = found.error or str(exc)
+        if self._replicas:
+            found.replicas = await self._replicas.health()
 
     async def _check_sqlite_writable(self) -> None:
         """Prove the SQLite database can be written, without writing anything.

@@ -13,6 +13,11 @@ which prepares the connection for it:
   takes no write lock; nested blocks are SAVEPOINTs, created when the block
   first needs the transaction.
 
+Routing (the one place it is decided, :func:`open_unit`): a one-call read
+that may lag goes to a read replica when :class:`ReplicaSet` offers one;
+every write and every ``transaction()`` block runs on the primary, and a
+committed write records the primary's WAL position for read-your-writes.
+
 SQLite writers of this process queue on the store's :class:`LoopLock` (any
 loop, any thread) and then take the database write lock up front
 (``BEGIN IMMEDIATE``), so concurrent writers never deadlock; other processes
@@ -44,6 +49,7 @@ from threadstore.store.sql.context import SqlContextItems
 from threadstore.store.sql.engines import LoopEngines
 from threadstore.store.sql.feedback import SqlFeedback
 from threadstore.store.sql.messages import SqlMessages
+from threadstore.store.sql.replicas import ReplicaSet
 from threadstore.store.sql.tables import upsert
 from threadstore.store.sql.threads import SqlThreads
 from threadstore.store.sql.translate import DRIVER_ERRORS, translate_error
@@ -68,6 +74,7 @@ class SqlContext:
     clock: Clock
     write_lock: LoopLock
     saver_statements: SaverStatements
+    replicas: ReplicaSet | None = None
 
     def upsert(self, table: Table) -> Any:
         """An INSERT accepting ``on_conflict_do_update`` on this dialect."""
@@ -97,6 +104,7 @@ class SqlUnit:
         self._spent = False
         self._locked = False
         self._frames: list[_Frame] = []
+        self._wrote = False
         self.owner: str | None = None
         """The user a scoped view limits this unit's calls to (None: unscoped)."""
 
@@ -171,6 +179,7 @@ class SqlUnit:
                 await self._prepare(write, one_statement)
             if self._frames and self._tx is not None:
                 await self._open_savepoints()
+            self._wrote = self._wrote or write
             result: Result[Any] = await self.conn.execute(statement, params)
             return result
         except DRIVER_ERRORS as exc:
@@ -280,6 +289,8 @@ class SqlUnit:
                         raise self.translate(exc) from exc
                 else:
                     await self._rollback()
+            if error is None and self._wrote and self.ctx.replicas:
+                await self.ctx.replicas.record_write(self.conn)
         finally:
             try:
                 if isinstance(error, PersistenceConnectionError):
@@ -300,20 +311,29 @@ class SqlUnit:
 
 @contextlib.asynccontextmanager
 async def open_unit(
-    ctx: SqlContext, engines: LoopEngines, *, write: bool, block: bool
+    ctx: SqlContext, engines: LoopEngines, *, write: bool, block: bool, may_lag: bool = False
 ) -> AsyncIterator[SqlUnit]:
-    """Check out a connection for one call or block; commit or roll back at the end."""
-    engine = await engines.current()
-    try:
-        conn = await engine.connect()
-    except DRIVER_ERRORS as exc:
-        raise translate_error(
-            exc, where=ctx.where, database=ctx.database, pool=engine.pool
-        ) from exc
+    """Check out a connection for one call or block; commit or roll back at the end.
+
+    ``may_lag``: a one-call read that a read replica may serve (see the module notes).
+    """
+    replicas = ctx.replicas if may_lag and not write and not block else None
+    conn = await replicas.connect() if replicas else None
+    on_replica = conn is not None
+    if conn is None:
+        engine = await engines.current()
+        try:
+            conn = await engine.connect()
+        except DRIVER_ERRORS as exc:
+            raise translate_error(
+                exc, where=ctx.where, database=ctx.database, pool=engine.pool
+            ) from exc
     unit = SqlUnit(ctx, conn, block=block, write=write)
     try:
         yield unit
     except BaseException as exc:
+        if on_replica and replicas and isinstance(exc, PersistenceConnectionError):
+            replicas.failed(conn)
         await unit.finish(exc)
         raise
     await unit.finish(None)
