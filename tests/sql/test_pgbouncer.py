@@ -49,7 +49,7 @@ async def test_migration_url_migrates_directly_then_the_store_runs_through_pgbou
     store = SQLAlchemyStore(url, migration_url=empty_postgres_url)
     try:
         assert "pgbouncer" not in store.engine.url.query  # the driver never sees the flag
-        assert isinstance(store.engine.pool, NullPool)
+        assert isinstance(store.engine.pool, QueuePool)  # client connections to PgBouncer
         await store.initialize()
         assert "threadstore_messages" in await _tables(empty_postgres_url)
         await store.create_thread("t", "u", "agent")
@@ -108,14 +108,15 @@ def test_pgbouncer_options() -> None:
     assert args["timeout"] == 5
     names = {args["prepared_statement_name_func"]() for _ in range(100)}
     assert len(names) == 100
-    assert options["poolclass"] is NullPool
-    assert "poolclass" not in pgbouncer_options({"pool_size": 3})  # a pool of the caller's
+    assert "poolclass" not in options  # the engine pools client connections to PgBouncer
 
 
-async def test_a_pool_of_its_own_still_works_through_pgbouncer(postgres_url_fresh: str) -> None:
-    store = SQLAlchemyStore(through_pgbouncer(postgres_url_fresh), pgbouncer=True, pool_size=2)
+async def test_without_an_engine_pool_through_pgbouncer(postgres_url_fresh: str) -> None:
+    store = SQLAlchemyStore(
+        through_pgbouncer(postgres_url_fresh), pgbouncer=True, poolclass=NullPool
+    )
     try:
-        assert isinstance(store.engine.pool, QueuePool)
+        assert isinstance(store.engine.pool, NullPool)
         await store.initialize()
         await store.create_thread("t", "u", "agent")
         await asyncio.gather(*(store.add_message("t", "user", str(i)) for i in range(20)))

@@ -68,9 +68,8 @@ class SQLAlchemyStore(BaseStore):
         clock: Returns the current aware time; inject one in tests.
         pgbouncer: The URL reaches PostgreSQL through PgBouncer in transaction
             pooling mode (also ``?pgbouncer=true`` in the URL): no statement
-            caches, uniquely named statements, no engine pool (unless pool
-            options are given), every statement inside a transaction, and no
-            migrations through it (see ``migration_url``).
+            caches, uniquely named statements, every statement inside a
+            transaction, and no migrations through it (see ``migration_url``).
         migration_url: A direct (not pooled) URL of the same database on which
             :meth:`initialize` runs migrations; without it a store behind
             PgBouncer only verifies the schema.
