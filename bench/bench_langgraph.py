@@ -1,8 +1,8 @@
 """LangGraph saver benchmark: ThreadstoreSaver against LangGraph's own savers.
 
 In one interleaved run, per backend, it times ``aput``, ``aput_writes``,
-``aget_tuple`` (latest of a 200-checkpoint thread) and ``alist`` (a page of
-10) for:
+``aget_tuple`` (latest checkpoint) and ``alist`` (a page of 10) on a thread of
+200 and one of 1,000 checkpoints (``--history``) for:
 
 * SQLite: ThreadstoreSaver on a SQLAlchemyStore (aiosqlite, file, WAL) vs.
   ``AsyncSqliteSaver`` (langgraph-checkpoint-sqlite) on its own file;
@@ -41,7 +41,8 @@ from threadstore.langgraph import ThreadstoreSaver
 from threadstore.migrations import upgrade_connection
 
 Op = Callable[[], Awaitable[object]]
-HISTORY = 200
+HISTORIES = (200, 1000)
+"""Checkpoints in the measured thread: a short one and a long one (issue 12 asks for 1,000)."""
 
 
 class Workload:
@@ -120,13 +121,19 @@ async def _compare(name: str, ours: Op, theirs: Op, rounds: int, repeat: int) ->
 
 
 async def _run(
-    ours: BaseCheckpointSaver[Any], theirs: BaseCheckpointSaver[Any], rounds: int, repeat: int
+    ours: BaseCheckpointSaver[Any],
+    theirs: BaseCheckpointSaver[Any],
+    rounds: int,
+    repeat: int,
+    history: int,
 ) -> dict[str, float]:
-    mine, official = Workload(ours, "bench-ours"), Workload(theirs, "bench-official")
-    for step in range(HISTORY):
+    print(f" thread of {history} checkpoints")
+    mine = Workload(ours, f"bench-ours-{history}")
+    official = Workload(theirs, f"bench-official-{history}")
+    for step in range(history):
         for workload in (mine, official):
             await workload.put()
-            if step == HISTORY // 2:
+            if step == history // 2:
                 workload.writes_config = workload.config
     ratios = {
         "aput": await _compare("aput", mine.put, official.put, rounds, repeat),
@@ -153,7 +160,9 @@ async def _migrate(url: str) -> None:
         await engine.dispose()
 
 
-async def bench_sqlite(rounds: int, repeat: int) -> dict[str, float]:
+async def bench_sqlite(
+    rounds: int, repeat: int, histories: tuple[int, ...] = HISTORIES
+) -> dict[str, float]:
     print("sqlite: ThreadstoreSaver (SQLAlchemy + aiosqlite) vs AsyncSqliteSaver")
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite+aiosqlite:///{os.path.join(folder, 'threadstore.db')}"
@@ -165,9 +174,24 @@ async def bench_sqlite(rounds: int, repeat: int) -> dict[str, float]:
                 os.path.join(folder, "official.db")
             ) as official:
                 await official.setup()
-                return await _run(ThreadstoreSaver(store), official, rounds, repeat)
+                return await _each(ThreadstoreSaver(store), official, rounds, repeat, histories)
         finally:
             await store.close()
+
+
+async def _each(
+    ours: BaseCheckpointSaver[Any],
+    theirs: BaseCheckpointSaver[Any],
+    rounds: int,
+    repeat: int,
+    histories: tuple[int, ...],
+) -> dict[str, float]:
+    """Ratios per operation and thread length, keyed ``"aput@1000"``."""
+    ratios: dict[str, float] = {}
+    for history in histories:
+        for name, ratio in (await _run(ours, theirs, rounds, repeat, history)).items():
+            ratios[f"{name}@{history}"] = ratio
+    return ratios
 
 
 async def _pg(url: str, *statements: str) -> None:
@@ -181,7 +205,9 @@ async def _pg(url: str, *statements: str) -> None:
         await conn.close()
 
 
-async def bench_postgres(base_url: str, rounds: int, repeat: int) -> dict[str, float]:
+async def bench_postgres(
+    base_url: str, rounds: int, repeat: int, histories: tuple[int, ...] = HISTORIES
+) -> dict[str, float]:
     print("postgres: ThreadstoreSaver (SQLAlchemy + asyncpg) vs AsyncPostgresSaver (psycopg)")
     name = f"threadstore_bench_{uuid.uuid4().hex[:10]}"
     await _pg(base_url, f'CREATE DATABASE "{name}"')
@@ -194,7 +220,7 @@ async def bench_postgres(base_url: str, rounds: int, repeat: int) -> dict[str, f
             conninfo = url.set(drivername="postgresql").render_as_string(False)
             async with AsyncPostgresSaver.from_conn_string(conninfo) as official:
                 await official.setup()
-                return await _run(ThreadstoreSaver(store), official, rounds, repeat)
+                return await _each(ThreadstoreSaver(store), official, rounds, repeat, histories)
         finally:
             await store.close()
     finally:
@@ -205,12 +231,14 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--history", type=int, nargs="+", default=list(HISTORIES))
     args = parser.parse_args()
+    histories = tuple(args.history)
     started = time.perf_counter()
-    await bench_sqlite(args.rounds, args.repeat)
+    await bench_sqlite(args.rounds, args.repeat, histories)
     pg_url = os.environ.get("THREADSTORE_TEST_POSTGRES_URL")
     if pg_url:
-        await bench_postgres(pg_url, args.rounds, args.repeat)
+        await bench_postgres(pg_url, args.rounds, args.repeat, histories)
     else:
         print("postgres: skipped (THREADSTORE_TEST_POSTGRES_URL is not set)")
     print(f"total {time.perf_counter() - started:.1f} s")

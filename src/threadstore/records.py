@@ -7,7 +7,7 @@ copy owned by the caller.
 
 from __future__ import annotations
 
-from typing import Any, NotRequired, TypedDict
+from typing import Any, Generic, NotRequired, TypedDict, TypeVar
 
 __all__ = [
     "CheckpointRecord",
@@ -18,6 +18,7 @@ __all__ = [
     "LineageRecord",
     "MessageRecord",
     "NewMessage",
+    "Page",
     "ReplicaHealthRecord",
     "StatsRecord",
     "SuspendedStateRecord",
@@ -25,6 +26,8 @@ __all__ = [
 ]
 
 JSONObject = dict[str, Any]
+
+_T = TypeVar("_T")
 
 
 class ThreadRecord(TypedDict):
@@ -190,3 +193,15 @@ class HealthRecord(TypedDict):
     latency_ms: float
     error: str | None
     replicas: NotRequired[list[ReplicaHealthRecord]]
+
+
+class Page(TypedDict, Generic[_T]):
+    """One page of a keyset listing (``list_threads_page`` and the other ``*_page`` methods).
+
+    ``next_cursor`` is None on the last page; otherwise pass it as ``cursor=``
+    (with the same filters and order) for the next page. It is opaque text,
+    safe in a URL.
+    """
+
+    items: list[_T]
+    next_cursor: str | None

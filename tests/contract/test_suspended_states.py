@@ -93,6 +93,15 @@ async def test_missing_thread(store: BaseStore) -> None:
     assert await store.list_suspended_states() == []
 
 
+async def test_missing_thread_is_reported_before_a_taken_approval_id(store: BaseStore) -> None:
+    """Found by the agreement machine: SQL used to report the taken id first."""
+    await store.create_thread("t1", "u1", "helper")
+    await store.save_suspended_state("ap1", "t1", "helper", "n", {"x": 1})
+    with pytest.raises(ThreadNotFoundError):
+        await store.save_suspended_state("ap1", "ghost", "helper", "n", {})
+    assert [s["thread_id"] for s in await store.list_suspended_states()] == ["t1"]
+
+
 @pytest.mark.parametrize(
     ("ttl", "state"),
     [(0, {}), (-5, {}), ("60", {}), (float("inf"), {}), (None, None), (None, {"t": (1, 2)})],

@@ -117,12 +117,24 @@ async def _run_every_method(bob: Recorder) -> None:
     assert await bob.list_threads(user_id="alice") == []
     assert await bob.get_feedback() == []
     assert await bob.list_suspended_states() == []
+    empty = {"items": [], "next_cursor": None}
+    for order in ("created", "updated"):
+        assert await bob.list_threads_page(order=order) == empty
+        assert await bob.list_threads_page(user_id="alice", order=order, limit=1) == empty
+    assert await bob.get_feedback_page(limit=1) == empty
+    assert await bob.get_feedback_page(thread_id="a1") == empty
+    assert await bob.list_suspended_states_page(limit=1) == empty
+    assert await bob.list_suspended_states_page(thread_id="a1") == empty
     with pytest.raises(PermissionDeniedError):
         await bob.create_thread("b-x", "alice", "helper")
 
     for user in ("alice", None):  # None is bob's own scope in his view: empty
         assert await bob.get_context_item("note", user_id=user) is None
         assert await bob.get_all_context_items(user_id=user) == []
+        assert await bob.get_context_items_page(user_id=user, limit=1) == {
+            "items": [],
+            "next_cursor": None,
+        }
         assert await bob.delete_context_item("note", user_id=user) is False
         assert await bob.clear_context_items(user_id=user) == 0
         assert await bob.get_agent_topics("planner", user_id=user) == []

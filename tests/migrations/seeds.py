@@ -627,4 +627,5 @@ SEEDS: dict[str, Seed | None] = {
     "0002": Seed(write=_write_context, check=_check_context),
     "0003": Seed(write=_write_langgraph, check=_check_langgraph),
     "0004": Seed(write=_write_keyed, check=_check_keyed, check_rows=_check_keyed_rows),
+    "0005": None,  # keyset-paging indexes only
 }

@@ -35,7 +35,8 @@ class Feedback(Base):
 
     __table_args__ = (
         CheckConstraint("rating IS NULL OR (rating >= 1 AND rating <= 5)", name="rating_range"),
-        # get_feedback pages newest first by (created_at, id) under one filter.
+        # get_feedback(_page) pages newest first by (created_at, id), unfiltered or per filter.
+        Index(None, "created_at", "id"),
         Index(None, "thread_id", "created_at", "id"),
         Index(None, "agent_name", "created_at", "id"),
         Index(None, "user_id", "created_at", "id"),

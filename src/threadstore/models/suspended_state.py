@@ -30,7 +30,9 @@ class SuspendedState(Base):
     expires_at: Mapped[datetime]
 
     __table_args__ = (
-        # list_suspended_states pages oldest first by (created_at, id) under one filter.
+        # list_suspended_states(_page) pages oldest first by (created_at, id), unfiltered or
+        # under one filter.
+        Index(None, "created_at", "id"),
         Index(None, "thread_id", "created_at", "id"),
         Index(None, "agent_name", "created_at", "id"),
         Index(None, "expires_at"),

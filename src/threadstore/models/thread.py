@@ -38,9 +38,13 @@ class Thread(VersionedMixin, Base):
 
     __table_args__ = (
         CheckConstraint("message_count >= 0", name="message_count_non_negative"),
-        # list_threads pages by keyset on (updated_at, id), optionally per user or agent.
+        # list_threads(_page) read keyset ranges of (updated_at, id) or (created_at, id),
+        # optionally per user (every for_user view) or agent.
         Index(None, "updated_at", "id"),
         Index(None, "user_id", "updated_at", "id"),
         Index(None, "agent_name", "updated_at", "id"),
+        Index(None, "created_at", "id"),
+        Index(None, "user_id", "created_at", "id"),
+        Index(None, "agent_name", "created_at", "id"),
         Index(None, "parent_thread_id"),
     )

@@ -66,6 +66,12 @@ class BaseStore(ThreadMethods, MessageMethods, ApprovalMethods, ContextMethods, 
       creation order);
     * context items: by key; agents and their topic lists by agent name.
 
+    The ``*_page`` methods (``list_threads_page``, ``get_feedback_page``,
+    ``list_suspended_states_page``, ``get_context_items_page``) read the same
+    orders by keyset and return ``{"items": [...], "next_cursor": ...}``;
+    ``list_threads_page`` sorts by creation unless ``order="updated"``, so a
+    walk never skips or repeats a thread that others' updates move.
+
     Reads of a missing record return ``None`` (or ``[]``); deletes return
     whether something was deleted. Every call is its own transaction, unless
     it is made through the object of a :meth:`transaction` block.

@@ -13,35 +13,35 @@ import asyncio
 import threading
 from collections import deque
 
-__all__ = ["LoopLock"]
+__all__ = ["LoopLock", "LoopSemaphore"]
 
 
-class LoopLock:
-    """A non-reentrant mutex awaited by tasks of any loop; first come, first served."""
+class LoopSemaphore:
+    """A counted gate awaited by tasks of any loop; first come, first served.
 
-    def __init__(self) -> None:
+    A freed permit goes to the oldest waiter, never to a task arriving later,
+    so no waiter starves however busy the gate is.
+    """
+
+    def __init__(self, permits: int) -> None:
         self._mutex = threading.Lock()
-        self._held = False
+        self._free = permits
         self._waiters: deque[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = deque()
 
-    def locked(self) -> bool:
-        """Whether some task holds the lock."""
-        return self._held
-
     def try_acquire(self) -> bool:
-        """Take the lock if it is free, without waiting; return whether it was taken."""
+        """Take a permit if one is free and nobody waits; return whether it was taken."""
         with self._mutex:
-            if self._held:
+            if self._free <= 0 or self._waiters:
                 return False
-            self._held = True
+            self._free -= 1
             return True
 
     async def acquire(self) -> None:
-        """Wait until the lock is free and take it."""
+        """Wait for a permit and take it."""
         loop = asyncio.get_running_loop()
         with self._mutex:
-            if not self._held:
-                self._held = True
+            if self._free > 0 and not self._waiters:
+                self._free -= 1
                 return
             waiter: asyncio.Future[None] = loop.create_future()
             self._waiters.append((loop, waiter))
@@ -55,15 +55,15 @@ class LoopLock:
                 except ValueError:
                     queued = False
             if not queued and waiter.done() and not waiter.cancelled():
-                self.release()  # ownership arrived together with the cancellation
+                self.release()  # the permit arrived together with the cancellation
             raise
 
     def release(self) -> None:
-        """Free the lock, handing it to the oldest waiter (on that waiter's loop)."""
+        """Give a permit back, handing it to the oldest waiter (on that waiter's loop)."""
         while True:
             with self._mutex:
                 if not self._waiters:
-                    self._held = False
+                    self._free += 1
                     return
                 loop, waiter = self._waiters.popleft()
             try:
@@ -84,3 +84,14 @@ class LoopLock:
 
     async def __aexit__(self, *_: object) -> None:
         self.release()
+
+
+class LoopLock(LoopSemaphore):
+    """A non-reentrant mutex awaited by tasks of any loop; first come, first served."""
+
+    def __init__(self) -> None:
+        super().__init__(1)
+
+    def locked(self) -> bool:
+        """Whether some task holds the lock."""
+        return self._free <= 0

@@ -29,6 +29,7 @@ from threadstore.store.inputs import (
     ThreadInput,
     ThreadUpdate,
 )
+from threadstore.store.paging import KeysetPage, ThreadSort
 
 __all__ = [
     "AgentRepository",
@@ -62,6 +63,11 @@ class ThreadRepository(Protocol):
         self, agent_name: str | None, user_id: str | None, limit: int, offset: int
     ) -> list[ThreadRecord]:
         """Threads by updated_at then id, both descending."""
+
+    async def page(
+        self, agent_name: str | None, user_id: str | None, sort: ThreadSort, page: KeysetPage
+    ) -> list[ThreadRecord]:
+        """A keyset page of threads by ``(sort, id)``; ``sort`` is created_at or updated_at."""
 
     async def update(self, thread_id: str, change: ThreadUpdate) -> ThreadRecord | None:
         """Apply the change and bump updated_at; None if missing."""
@@ -98,9 +104,13 @@ class FeedbackRepository(Protocol):
         """Insert feedback; ThreadNotFoundError if the thread is missing."""
 
     async def find(
-        self, agent_name: str | None, user_id: str | None, thread_id: str | None, limit: int
+        self,
+        agent_name: str | None,
+        user_id: str | None,
+        thread_id: str | None,
+        page: KeysetPage,
     ) -> list[FeedbackRecord]:
-        """Feedback newest first (ties by id descending)."""
+        """A keyset page of feedback by ``(created_at, id)``, newest first."""
 
 
 class ApprovalRepository(Protocol):
@@ -113,9 +123,9 @@ class ApprovalRepository(Protocol):
         """The unexpired state or None."""
 
     async def find(
-        self, thread_id: str | None, agent_name: str | None
+        self, thread_id: str | None, agent_name: str | None, page: KeysetPage
     ) -> list[SuspendedStateRecord]:
-        """Unexpired states, oldest first (ties by id)."""
+        """A keyset page of unexpired states by ``(created_at, id)``, oldest first."""
 
     async def delete(self, approval_id: str) -> bool:
         """Delete; whether it existed."""
@@ -161,8 +171,8 @@ class ContextRepository(Protocol):
     async def delete(self, scope: str, key: str) -> bool:
         """Delete; whether an unexpired item was deleted."""
 
-    async def all(self, scope: str, agent: str | None) -> list[ContextItemRecord]:
-        """Unexpired items routed to ``agent``, by key."""
+    async def all(self, scope: str, agent: str | None, page: KeysetPage) -> list[ContextItemRecord]:
+        """A keyset page of the unexpired items routed to ``agent``, by key."""
 
     async def cleanup(self) -> int:
         """Delete expired items of every scope; how many."""

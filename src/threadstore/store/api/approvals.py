@@ -6,9 +6,10 @@ from datetime import timedelta
 from typing import Any
 
 from threadstore import lc_messages
-from threadstore.records import CheckpointRecord, SuspendedStateRecord
+from threadstore.records import CheckpointRecord, Page, SuspendedStateRecord
 from threadstore.store import inputs
 from threadstore.store.core import StoreCore
+from threadstore.store.paging import KeysetPage, page_request
 from threadstore.validation import check_id
 
 __all__ = ["ApprovalMethods"]
@@ -65,13 +66,53 @@ class ApprovalMethods(StoreCore):
         return None if state is None else _revived_state(state)
 
     async def list_suspended_states(
-        self, *, thread_id: str | None = None, agent_name: str | None = None
+        self,
+        *,
+        thread_id: str | None = None,
+        agent_name: str | None = None,
+        limit: int | None = None,
     ) -> list[SuspendedStateRecord]:
-        """List unexpired states, oldest first."""
+        """List unexpired states, oldest first (ties by id); at most ``limit`` (None: all)."""
         inputs.optional_ids(thread_id=thread_id, agent_name=agent_name)
+        read = KeysetPage(inputs.optional_limit(limit), descending=False)
         async with self.unit(write=False) as unit:
-            states = await unit.approvals.find(thread_id, agent_name)
+            states = await unit.approvals.find(thread_id, agent_name, read)
         return [_revived_state(state) for state in states]
+
+    async def list_suspended_states_page(
+        self,
+        *,
+        thread_id: str | None = None,
+        agent_name: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Page[SuspendedStateRecord]:
+        """Return a page of unexpired states, oldest first (ties by id), and the next cursor.
+
+        Pass ``next_cursor`` back as ``cursor`` with the same filters; it is
+        None on the last page. A state saved again under its approval id
+        restarts at the end of the order (its ``created_at`` is new), so a
+        walk may return it twice; states that expire meanwhile are skipped.
+
+        Raises:
+            ValidationError: a bad filter, ``limit`` below 1, or a cursor that
+                is malformed or was made for other filters.
+        """
+        inputs.optional_ids(thread_id=thread_id, agent_name=agent_name)
+        request = page_request(
+            "list_suspended_states_page",
+            "created:asc",
+            {"thread_id": thread_id, "agent_name": agent_name, "view": self.scope_owner()},
+            limit=limit,
+            cursor=cursor,
+            kinds=("time", "id"),
+            descending=False,
+        )
+        async with self.unit(write=False) as unit:
+            rows = await unit.approvals.find(thread_id, agent_name, request.read)
+        page = request.page(rows, lambda s: (s["created_at"], s["id"]))
+        page["items"] = [_revived_state(state) for state in page["items"]]
+        return page
 
     async def delete_suspended_state(self, approval_id: str) -> bool:
         """Delete a state; return whether it existed."""

@@ -16,9 +16,10 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from threadstore.records import ContextItemRecord
-from threadstore.store import context_inputs
+from threadstore.records import ContextItemRecord, Page
+from threadstore.store import context_inputs, inputs
 from threadstore.store.core import StoreCore
+from threadstore.store.paging import KeysetPage, page_request
 from threadstore.validation import check_id, check_optional_id
 
 __all__ = ["ContextMethods"]
@@ -88,13 +89,56 @@ class ContextMethods(StoreCore):
             return await unit.context.delete(scope, checked)
 
     async def get_all_context_items(
-        self, *, user_id: str | None = None, agent_name: str | None = None
+        self,
+        *,
+        user_id: str | None = None,
+        agent_name: str | None = None,
+        limit: int | None = None,
     ) -> list[ContextItemRecord]:
-        """Return the scope's unexpired items visible to ``agent_name`` (all if None), by key."""
+        """Return the scope's unexpired items visible to ``agent_name`` (all if None), by key.
+
+        At most ``limit`` items (None: all); see :meth:`get_context_items_page`
+        to read the rest.
+        """
         scope = context_inputs.scope_of(user_id)
         agent = check_optional_id("agent_name", agent_name)
+        read = KeysetPage(inputs.optional_limit(limit), descending=False)
         async with self.unit(write=False) as unit:
-            return await unit.context.all(scope, agent)
+            return await unit.context.all(scope, agent, read)
+
+    async def get_context_items_page(
+        self,
+        *,
+        user_id: str | None = None,
+        agent_name: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Page[ContextItemRecord]:
+        """Return a page of the items of :meth:`get_all_context_items` and the next cursor.
+
+        Pass ``next_cursor`` back as ``cursor`` with the same ``user_id`` and
+        ``agent_name``; it is None on the last page. Keys never change, so a
+        walk returns every item that is visible from its first page to its
+        last exactly once (saving an item again does not move it).
+
+        Raises:
+            ValidationError: a bad argument, ``limit`` below 1, or a cursor that
+                is malformed or was made for another scope or agent.
+        """
+        scope = context_inputs.scope_of(user_id)
+        agent = check_optional_id("agent_name", agent_name)
+        request = page_request(
+            "get_context_items_page",
+            "key:asc",
+            {"user_id": user_id, "agent_name": agent, "view": self.scope_owner()},
+            limit=limit,
+            cursor=cursor,
+            kinds=("id",),
+            descending=False,
+        )
+        async with self.unit(write=False) as unit:
+            rows = await unit.context.all(scope, agent, request.read)
+        return request.page(rows, lambda item: (item["key"],))
 
     async def cleanup_expired_context_items(self) -> int:
         """Delete expired items in every scope; return how many were deleted."""

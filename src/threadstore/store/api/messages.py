@@ -6,9 +6,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from threadstore.errors import ThreadNotFoundError
-from threadstore.records import FeedbackRecord, MessageRecord, NewMessage
+from threadstore.records import FeedbackRecord, MessageRecord, NewMessage, Page
 from threadstore.store import inputs
 from threadstore.store.core import StoreCore
+from threadstore.store.paging import KeysetPage, page_request
 from threadstore.validation import check_id, check_limit
 
 __all__ = ["MessageMethods"]
@@ -135,6 +136,45 @@ class MessageMethods(StoreCore):
     ) -> list[FeedbackRecord]:
         """Return feedback, newest first, filtered by any of the given fields."""
         inputs.optional_ids(agent_name=agent_name, user_id=user_id, thread_id=thread_id)
-        limit = check_limit("limit", limit)
+        read = KeysetPage(check_limit("limit", limit), descending=True)
         async with self.unit(write=False) as unit:
-            return await unit.feedback.find(agent_name, user_id, thread_id, limit)
+            return await unit.feedback.find(agent_name, user_id, thread_id, read)
+
+    async def get_feedback_page(
+        self,
+        *,
+        agent_name: str | None = None,
+        user_id: str | None = None,
+        thread_id: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Page[FeedbackRecord]:
+        """Return a page of feedback, newest first (ties by id), and the next page's cursor.
+
+        Pass ``next_cursor`` back as ``cursor`` with the same filters; it is
+        None on the last page. Feedback is never changed, so a walk returns
+        every item that exists from its first page to its last exactly once;
+        feedback added meanwhile is newer than the walk and does not appear.
+
+        Raises:
+            ValidationError: a bad filter, ``limit`` below 1, or a cursor that
+                is malformed or was made for other filters.
+        """
+        inputs.optional_ids(agent_name=agent_name, user_id=user_id, thread_id=thread_id)
+        request = page_request(
+            "get_feedback_page",
+            "created:desc",
+            {
+                "agent_name": agent_name,
+                "user_id": user_id,
+                "thread_id": thread_id,
+                "view": self.scope_owner(),
+            },
+            limit=limit,
+            cursor=cursor,
+            kinds=("time", "int"),
+            descending=True,
+        )
+        async with self.unit(write=False) as unit:
+            rows = await unit.feedback.find(agent_name, user_id, thread_id, request.read)
+        return request.page(rows, lambda f: (f["created_at"], f["id"]))

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from threadstore.records import LineageRecord, StatsRecord, ThreadRecord
+from threadstore.records import LineageRecord, Page, StatsRecord, ThreadRecord
 from threadstore.store import inputs
 from threadstore.store.core import StoreCore
+from threadstore.store.paging import ThreadOrder, page_request, thread_sort
 from threadstore.validation import check_id, check_limit, check_seq
 
 __all__ = ["ThreadMethods"]
@@ -53,6 +54,50 @@ class ThreadMethods(StoreCore):
         limit, offset = check_limit("limit", limit), check_limit("offset", offset)
         async with self.unit(write=False, may_lag=True) as unit:
             return await unit.threads.find(agent_name, user_id, limit, offset)
+
+    async def list_threads_page(
+        self,
+        *,
+        agent_name: str | None = None,
+        user_id: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+        order: ThreadOrder = "created",
+        newest_first: bool = True,
+    ) -> Page[ThreadRecord]:
+        """Return a page of threads and the cursor of the next one (keyset paging).
+
+        Pass the page's ``next_cursor`` back as ``cursor`` (with the same
+        filters and order) for the next page; it is None on the last page.
+
+        ``order="created"`` (the default) sorts by ``(created_at, id)``, which
+        never changes: a walk returns every thread that exists from its first
+        page to its last exactly once, however threads are updated, created
+        or deleted meanwhile. ``order="updated"`` sorts by ``(updated_at, id)``
+        as :meth:`list_threads` does; a thread updated during a walk moves, so
+        newest first it is never repeated but is missed if not yet returned,
+        and oldest first it is never missed but comes again at the end.
+        ``newest_first=False`` reverses either order.
+
+        Raises:
+            ValidationError: a bad filter, ``limit`` below 1, an unknown
+                ``order``, or a cursor that is malformed or was made for other
+                filters or another order.
+        """
+        inputs.optional_ids(agent_name=agent_name, user_id=user_id)
+        sort = thread_sort(order)
+        request = page_request(
+            "list_threads_page",
+            f"{order}:{'desc' if newest_first else 'asc'}",
+            {"agent_name": agent_name, "user_id": user_id, "view": self.scope_owner()},
+            limit=limit,
+            cursor=cursor,
+            kinds=("time", "id"),
+            descending=bool(newest_first),
+        )
+        async with self.unit(write=False) as unit:
+            rows = await unit.threads.page(agent_name, user_id, sort, request.read)
+        return request.page(rows, lambda t: (t[sort], t["id"]))
 
     async def update_thread(self, thread_id: str, **updates: Any) -> ThreadRecord | None:
         """Set ``title`` and/or replace ``metadata``; return the thread or None if missing.

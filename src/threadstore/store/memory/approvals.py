@@ -8,8 +8,10 @@ from threadstore.clock import isoformat
 from threadstore.errors import ThreadNotFoundError
 from threadstore.records import CheckpointRecord, SuspendedStateRecord
 from threadstore.store.inputs import SuspendedInput, approval_of_other_thread
+from threadstore.store.memory.keyset import keyset
 from threadstore.store.memory.scoping import owns
 from threadstore.store.memory.state import copied
+from threadstore.store.paging import KeysetPage
 
 if TYPE_CHECKING:
     from threadstore.store.memory.unit import MemoryUnit
@@ -61,7 +63,7 @@ class MemoryApprovals:
         return copied(record) if record is not None and self._live(record) else None
 
     async def find(
-        self, thread_id: str | None, agent_name: str | None
+        self, thread_id: str | None, agent_name: str | None, page: KeysetPage
     ) -> list[SuspendedStateRecord]:
         """See :meth:`ApprovalRepository.find`."""
         items = [
@@ -71,8 +73,7 @@ class MemoryApprovals:
             and (thread_id is None or s["thread_id"] == thread_id)
             and (agent_name is None or s["agent_name"] == agent_name)
         ]
-        items.sort(key=lambda s: (s["created_at"], s["id"]))
-        return copied(items)
+        return copied(keyset(items, lambda s: (s["created_at"], s["id"]), page))
 
     async def delete(self, approval_id: str) -> bool:
         """See :meth:`ApprovalRepository.delete`."""

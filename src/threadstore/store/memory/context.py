@@ -9,7 +9,9 @@ from threadstore.clock import isoformat
 from threadstore.records import ContextItemRecord
 from threadstore.store import context_inputs
 from threadstore.store.context_inputs import ContextItemInput
+from threadstore.store.memory.keyset import keyset
 from threadstore.store.memory.state import copied
+from threadstore.store.paging import KeysetPage
 from threadstore.store.scoping import context_scope, refuse_foreign_scope
 
 if TYPE_CHECKING:
@@ -71,18 +73,17 @@ class MemoryContext:
         item = self._unit.journal.pop(self._items, (mine, key))
         return item is not None and self._unexpired(item)
 
-    async def all(self, scope: str, agent: str | None) -> list[ContextItemRecord]:
+    async def all(self, scope: str, agent: str | None, page: KeysetPage) -> list[ContextItemRecord]:
         """See :meth:`ContextRepository.all`."""
         mine = context_scope(self._unit.owner, scope)
         if mine is None:
             return []
-        scope = mine
         items = [
             item
-            for (item_scope, _), item in sorted(self._items.items())
-            if item_scope == scope and self._unexpired(item) and self._routed(item, scope, agent)
+            for (item_scope, _), item in self._items.items()
+            if item_scope == mine and self._unexpired(item) and self._routed(item, mine, agent)
         ]
-        return copied(items)
+        return copied(keyset(items, lambda item: (item["key"],), page))
 
     async def cleanup(self) -> int:
         """See :meth:`ContextRepository.cleanup`."""

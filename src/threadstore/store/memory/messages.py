@@ -15,8 +15,10 @@ from threadstore.store.inputs import (
     key_reused,
     message_not_in_thread,
 )
+from threadstore.store.memory.keyset import keyset
 from threadstore.store.memory.scoping import owns
 from threadstore.store.memory.state import copied
+from threadstore.store.paging import KeysetPage
 
 if TYPE_CHECKING:
     from threadstore.store.memory.unit import MemoryUnit
@@ -117,7 +119,11 @@ class MemoryFeedback:
         return copied(record)
 
     async def find(
-        self, agent_name: str | None, user_id: str | None, thread_id: str | None, limit: int
+        self,
+        agent_name: str | None,
+        user_id: str | None,
+        thread_id: str | None,
+        page: KeysetPage,
     ) -> list[FeedbackRecord]:
         """See :meth:`FeedbackRepository.find`."""
         items = [
@@ -128,5 +134,4 @@ class MemoryFeedback:
             and (thread_id is None or f["thread_id"] == thread_id)
             and owns(self._unit.state, self._unit.owner, f["thread_id"])
         ]
-        items.sort(key=lambda f: (f["created_at"], f["id"]), reverse=True)
-        return copied(items[:limit])
+        return copied(keyset(items, lambda f: (f["created_at"], f["id"]), page))

@@ -7,8 +7,10 @@ from typing import TYPE_CHECKING, cast
 from threadstore.errors import DuplicateRecordError
 from threadstore.records import MessageRecord, ThreadRecord
 from threadstore.store.inputs import ThreadInput, ThreadUpdate, fork_title, version_conflict
+from threadstore.store.memory.keyset import keyset
 from threadstore.store.memory.scoping import owns
 from threadstore.store.memory.state import copied
+from threadstore.store.paging import KeysetPage, ThreadSort
 from threadstore.store.ports import Counts
 from threadstore.store.scoping import refuse_foreign_user
 
@@ -86,20 +88,30 @@ class MemoryThreads:
         """See :meth:`ThreadRepository.exists`."""
         return self._visible(thread_id) is not None
 
-    async def find(
-        self, agent_name: str | None, user_id: str | None, limit: int, offset: int
-    ) -> list[ThreadRecord]:
-        """See :meth:`ThreadRepository.find`."""
+    def _matching(self, agent_name: str | None, user_id: str | None) -> list[ThreadRecord]:
         owner = self._unit.owner
-        threads = [
+        return [
             t
             for t in self._state.threads.values()
             if (agent_name is None or t["agent_name"] == agent_name)
             and (user_id is None or t["user_id"] == user_id)
             and (owner is None or t["user_id"] == owner)
         ]
+
+    async def find(
+        self, agent_name: str | None, user_id: str | None, limit: int, offset: int
+    ) -> list[ThreadRecord]:
+        """See :meth:`ThreadRepository.find`."""
+        threads = self._matching(agent_name, user_id)
         threads.sort(key=lambda t: (t["updated_at"], t["id"]), reverse=True)
         return copied(threads[offset : offset + limit])
+
+    async def page(
+        self, agent_name: str | None, user_id: str | None, sort: ThreadSort, page: KeysetPage
+    ) -> list[ThreadRecord]:
+        """See :meth:`ThreadRepository.page`."""
+        rows = self._matching(agent_name, user_id)
+        return copied(keyset(rows, lambda t: (t[sort], t["id"]), page))
 
     async def update(self, thread_id: str, change: ThreadUpdate) -> ThreadRecord | None:
         """See :meth:`ThreadRepository.update`."""

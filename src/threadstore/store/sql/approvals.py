@@ -7,10 +7,13 @@ from typing import TYPE_CHECKING, Any, cast
 from sqlalchemy import delete, or_, select
 from sqlalchemy.engine import CursorResult
 
+from threadstore.errors import ThreadNotFoundError
 from threadstore.records import SuspendedStateRecord
 from threadstore.store.inputs import SuspendedInput, approval_of_other_thread
+from threadstore.store.paging import KeysetPage
+from threadstore.store.sql.keyset import keyset
 from threadstore.store.sql.scoping import require_owned_thread, thread_owned
-from threadstore.store.sql.tables import suspended, suspended_record
+from threadstore.store.sql.tables import suspended, suspended_record, threads
 
 if TYPE_CHECKING:
     from threadstore.store.sql.unit import SqlUnit
@@ -46,6 +49,10 @@ class SqlApprovals:
         ).returning(suspended.c.id)
         result = await self._unit.execute(statement, write=True, thread_id=args.thread_id)
         if result.first() is None:
+            # the update was refused: a missing thread is reported first, as on every backend
+            exists = select(threads.c.id).where(threads.c.id == args.thread_id)
+            if (await self._unit.execute(exists)).first() is None:
+                raise ThreadNotFoundError(args.thread_id)
             raise approval_of_other_thread(args.approval_id)
         return suspended_record(values)
 
@@ -63,13 +70,15 @@ class SqlApprovals:
         return None if row is None else suspended_record(row)
 
     async def find(
-        self, thread_id: str | None, agent_name: str | None
+        self, thread_id: str | None, agent_name: str | None, page: KeysetPage
     ) -> list[SuspendedStateRecord]:
-        """See :meth:`ApprovalRepository.find`."""
+        """See :meth:`ApprovalRepository.find`; a range of ``(filter, created_at, id)``."""
+        where, order = keyset([suspended.c.created_at, suspended.c.id], page)
         query = (
             select(suspended)
-            .where(suspended.c.expires_at > self._unit.ctx.clock(), *self._mine())
-            .order_by(suspended.c.created_at, suspended.c.id)
+            .where(suspended.c.expires_at > self._unit.ctx.clock(), *self._mine(), *where)
+            .order_by(*order)
+            .limit(page.limit)
         )
         if thread_id is not None:
             query = query.where(suspended.c.thread_id == thread_id)

@@ -13,7 +13,9 @@ from sqlalchemy.engine import CursorResult
 from threadstore.models.context import ROUTE_SUBSCRIBER, ROUTE_TOPIC
 from threadstore.records import ContextItemRecord
 from threadstore.store.context_inputs import ContextItemInput
+from threadstore.store.paging import KeysetPage
 from threadstore.store.scoping import context_scope, refuse_foreign_scope
+from threadstore.store.sql.keyset import keyset
 from threadstore.store.sql.tables import agent_topics, context_items, context_record, context_routes
 
 if TYPE_CHECKING:
@@ -146,12 +148,13 @@ class SqlContextItems:
         expiries = (await self._unit.execute(statement, write=True)).scalars().all()
         return _unexpired_count(expiries, now) > 0
 
-    async def all(self, scope: str, agent: str | None) -> list[ContextItemRecord]:
-        """See :meth:`ContextRepository.all`; one indexed query, routing included."""
+    async def all(self, scope: str, agent: str | None, page: KeysetPage) -> list[ContextItemRecord]:
+        """See :meth:`ContextRepository.all`; a range of the ``(scope, key)`` key, routed."""
         mine = context_scope(self._unit.owner, scope)
         if mine is None:
             return []
-        query = self._visible(mine, agent).order_by(context_items.c.key)
+        where, order = keyset([context_items.c.key], page)
+        query = self._visible(mine, agent).where(*where).order_by(*order).limit(page.limit)
         rows = (await self._unit.execute(query)).mappings().all()
         return [context_record(row) for row in rows]
 

@@ -21,7 +21,9 @@ import weakref
 from collections.abc import AsyncGenerator
 
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import NullPool, QueuePool
+
+from threadstore.store.locks import LoopSemaphore
 
 __all__ = ["LoopEngines"]
 
@@ -42,6 +44,14 @@ def _sibling(engine: AsyncEngine) -> AsyncEngine:
     return AsyncEngine(clone)
 
 
+def _fair_gate(engine: AsyncEngine) -> LoopSemaphore | None:
+    pool = engine.sync_engine.pool
+    overflow = getattr(pool, "_max_overflow", -1)
+    if not isinstance(pool, QueuePool) or not isinstance(overflow, int) or overflow < 0:
+        return None
+    return LoopSemaphore(pool.size() + overflow)
+
+
 class LoopEngines:
     """Hands each running event loop an engine it may use."""
 
@@ -53,6 +63,17 @@ class LoopEngines:
         )
         self._mutex = threading.Lock()
         self._sentinel: AsyncGenerator[None] | None = None
+        self._gate = _fair_gate(engine)
+
+    def gate(self, engine: AsyncEngine) -> LoopSemaphore | None:
+        """The first-come-first-served queue in front of ``engine``'s pool, if it has one.
+
+        SQLAlchemy's async pool lets a task arriving now take a connection
+        that a long-waiting task was about to get; under load a waiter can
+        lose that race until ``pool_timeout``. Callers queue here first, so
+        connections go out in arrival order.
+        """
+        return self._gate if engine is self.main else None
 
     async def current(self) -> AsyncEngine:
         """The engine for the running loop."""

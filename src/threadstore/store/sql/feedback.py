@@ -10,6 +10,8 @@ from sqlalchemy import insert, select
 from threadstore.errors import ThreadNotFoundError
 from threadstore.records import FeedbackRecord
 from threadstore.store.inputs import FeedbackInput, message_not_in_thread
+from threadstore.store.paging import KeysetPage
+from threadstore.store.sql.keyset import keyset
 from threadstore.store.sql.scoping import require_owned_thread, thread_owned
 from threadstore.store.sql.tables import feedback, feedback_record, messages, threads
 
@@ -55,14 +57,19 @@ class SqlFeedback:
             raise message_not_in_thread(message_id, thread_id)
 
     async def find(
-        self, agent_name: str | None, user_id: str | None, thread_id: str | None, limit: int
+        self,
+        agent_name: str | None,
+        user_id: str | None,
+        thread_id: str | None,
+        page: KeysetPage,
     ) -> list[FeedbackRecord]:
-        """See :meth:`FeedbackRepository.find`."""
+        """See :meth:`FeedbackRepository.find`; a range of ``(filter, created_at, id)``."""
+        where, order = keyset([feedback.c.created_at, feedback.c.id], page)
         query = (
             select(feedback)
-            .where(*thread_owned(feedback.c.thread_id, self._unit.owner))
-            .order_by(feedback.c.created_at.desc(), feedback.c.id.desc())
-            .limit(limit)
+            .where(*thread_owned(feedback.c.thread_id, self._unit.owner), *where)
+            .order_by(*order)
+            .limit(page.limit)
         )
         for column, value in (
             (feedback.c.agent_name, agent_name),

@@ -31,6 +31,7 @@ from threadstore.store.health import DEFAULT_TIMEOUT, Probe, check_timeout, run_
 from threadstore.store.locks import LoopLock
 from threadstore.store.sql.checkpoint_queries import SaverStatements
 from threadstore.store.sql.engines import LoopEngines
+from threadstore.store.sql.group_commit import GroupCommit
 from threadstore.store.sql.replicas import DEFAULT_MAX_LAG, ReplicaSet
 from threadstore.store.sql.translate import DRIVER_ERRORS, translate_error
 from threadstore.store.sql.unit import SqlContext, SqlUnit, open_unit
@@ -78,6 +79,10 @@ class SQLAlchemyStore(BaseStore):
             lists, message pages and stats may be served by one, read-your-writes
             per store (see :mod:`threadstore.store.sql.replicas`).
         replica_max_lag: Seconds a replica may trail the primary and still serve reads.
+        group_commit: SQLite only: concurrent one-call writes queued behind each
+            other share one transaction and one commit, each in its own
+            savepoint (see docs/transactions.md). Pass False to commit each
+            call on its own.
         **engine_options: Passed to ``create_async_engine`` (pool_size, ...).
     """
 
@@ -92,6 +97,7 @@ class SQLAlchemyStore(BaseStore):
         migration_url: str | URL | None = None,
         read_replicas: Sequence[str | URL] | None = None,
         replica_max_lag: float = DEFAULT_MAX_LAG,
+        group_commit: bool = True,
         **engine_options: Any,
     ) -> None:
         clock = check_clock(clock)
@@ -150,6 +156,7 @@ class SQLAlchemyStore(BaseStore):
             write_lock=LoopLock(),
             saver_statements=SaverStatements.build(dialect),
             replicas=self._replicas or None,
+            group_commit=GroupCommit() if group_commit and dialect == "sqlite" else None,
         )
         self._init_lock = LoopLock()
         self._revision: str | None = None

@@ -9,8 +9,10 @@ from sqlalchemy.engine import CursorResult
 
 from threadstore.records import ThreadRecord
 from threadstore.store.inputs import ThreadInput, ThreadUpdate, fork_title, version_conflict
+from threadstore.store.paging import KeysetPage, ThreadSort
 from threadstore.store.ports import Counts
 from threadstore.store.scoping import refuse_foreign_user
+from threadstore.store.sql.keyset import keyset
 from threadstore.store.sql.scoping import thread_owned
 from threadstore.store.sql.tables import (
     checkpoint_writes,
@@ -108,6 +110,19 @@ class SqlThreads:
             .limit(limit)
             .offset(offset)
         )
+        if agent_name is not None:
+            query = query.where(threads.c.agent_name == agent_name)
+        if user_id is not None:
+            query = query.where(threads.c.user_id == user_id)
+        rows = (await self._unit.execute(query)).mappings().all()
+        return [thread_record(row) for row in rows]
+
+    async def page(
+        self, agent_name: str | None, user_id: str | None, sort: ThreadSort, page: KeysetPage
+    ) -> list[ThreadRecord]:
+        """See :meth:`ThreadRepository.page`; a range of ``(filter, sort, id)``."""
+        where, order = keyset([threads.c[sort], threads.c.id], page)
+        query = select(threads).where(*self._mine(), *where).order_by(*order).limit(page.limit)
         if agent_name is not None:
             query = query.where(threads.c.agent_name == agent_name)
         if user_id is not None:

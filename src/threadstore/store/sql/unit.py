@@ -21,11 +21,14 @@ committed write records the primary's WAL position for read-your-writes.
 SQLite writers of this process queue on the store's :class:`LoopLock` (any
 loop, any thread) and then take the database write lock up front
 (``BEGIN IMMEDIATE``), so concurrent writers never deadlock; other processes
-wait on SQLite's busy timeout.
+wait on SQLite's busy timeout. One-call SQLite writes of one event loop that
+queue behind each other share a transaction and its commit
+(:mod:`~threadstore.store.sql.group_commit`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -34,12 +37,13 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Table
 from sqlalchemy.engine import Connection, Result
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncTransaction
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
 
 from threadstore.clock import Clock
 from threadstore.engine import SQLITE_BEGIN_OPTION
 from threadstore.errors import PersistenceConnectionError, PersistenceError
-from threadstore.store.locks import LoopLock
+from threadstore.store.locks import LoopLock, LoopSemaphore
 from threadstore.store.sql.agents import SqlAgents
 from threadstore.store.sql.approvals import SqlApprovals
 from threadstore.store.sql.checkpoint_queries import SaverStatements
@@ -48,6 +52,7 @@ from threadstore.store.sql.checkpoints import SqlCheckpoints
 from threadstore.store.sql.context import SqlContextItems
 from threadstore.store.sql.engines import LoopEngines
 from threadstore.store.sql.feedback import SqlFeedback
+from threadstore.store.sql.group_commit import GroupCommit
 from threadstore.store.sql.messages import SqlMessages
 from threadstore.store.sql.replicas import ReplicaSet
 from threadstore.store.sql.tables import upsert
@@ -75,6 +80,8 @@ class SqlContext:
     write_lock: LoopLock
     saver_statements: SaverStatements
     replicas: ReplicaSet | None = None
+    group_commit: GroupCommit | None = None
+    """SQLite: one-call writes share transactions (see :mod:`.group_commit`)."""
 
     def upsert(self, table: Table) -> Any:
         """An INSERT accepting ``on_conflict_do_update`` on this dialect."""
@@ -253,6 +260,10 @@ class SqlUnit:
             if frame.savepoint is None:
                 frame.savepoint = await self.conn.begin_nested()
 
+    def join(self, tx: AsyncTransaction) -> None:
+        """Run inside ``tx``, a transaction begun on this connection by someone else."""
+        self._tx = tx
+
     # -- savepoints ------------------------------------------------------------
 
     def savepoint(self) -> object:
@@ -318,21 +329,82 @@ async def open_unit(
     ``may_lag``: a one-call read that a read replica may serve (see the module notes).
     """
     replicas = ctx.replicas if may_lag and not write and not block else None
-    conn = await replicas.connect() if replicas else None
-    on_replica = conn is not None
-    if conn is None:
-        engine = await engines.current()
+    if replicas:
+        conn = await replicas.connect()
+        if conn is not None:
+            async with _on_replica(ctx, replicas, conn) as unit:
+                yield unit
+            return
+    engine = await engines.current()
+    gate = engines.gate(engine)
+    if write and not block and ctx.group_commit is not None:
+        plain = _unit_on(ctx, engine, gate, write=write, block=block)
+        async with ctx.group_commit.unit(ctx, engine, gate, plain) as grouped:
+            yield grouped
+        return
+    async with _unit_on(ctx, engine, gate, write=write, block=block) as unit:
+        yield unit
+
+
+async def checkout(
+    ctx: SqlContext, engine: AsyncEngine, gate: LoopSemaphore | None
+) -> AsyncConnection:
+    """A connection of ``engine``, taken in arrival order when its pool has a gate.
+
+    The caller closes the connection, then releases ``gate``.
+
+    Raises:
+        PoolExhaustedError: no connection came free within the pool's timeout.
+        PersistenceConnectionError: the database could not be reached.
+    """
+    if gate is not None and not gate.try_acquire():
         try:
-            conn = await engine.connect()
-        except DRIVER_ERRORS as exc:
+            await asyncio.wait_for(gate.acquire(), engine.pool.timeout())  # type: ignore[attr-defined]
+        except TimeoutError:
+            exc = PoolTimeout()
+            raise translate_error(
+                exc, where=ctx.where, database=ctx.database, pool=engine.pool
+            ) from None
+    try:
+        return await engine.connect()
+    except BaseException as exc:
+        if gate is not None:
+            gate.release()
+        if isinstance(exc, DRIVER_ERRORS):
             raise translate_error(
                 exc, where=ctx.where, database=ctx.database, pool=engine.pool
             ) from exc
-    unit = SqlUnit(ctx, conn, block=block, write=write)
+        raise
+
+
+@contextlib.asynccontextmanager
+async def _unit_on(
+    ctx: SqlContext, engine: AsyncEngine, gate: LoopSemaphore | None, *, write: bool, block: bool
+) -> AsyncIterator[SqlUnit]:
+    conn = await checkout(ctx, engine, gate)
+    try:
+        unit = SqlUnit(ctx, conn, block=block, write=write)
+        try:
+            yield unit
+        except BaseException as exc:
+            await unit.finish(exc)
+            raise
+        await unit.finish(None)
+    finally:
+        if gate is not None:
+            gate.release()
+
+
+@contextlib.asynccontextmanager
+async def _on_replica(
+    ctx: SqlContext, replicas: ReplicaSet, conn: AsyncConnection
+) -> AsyncIterator[SqlUnit]:
+    """A read unit on a replica connection; a lost connection skips that replica."""
+    unit = SqlUnit(ctx, conn, block=False, write=False)
     try:
         yield unit
     except BaseException as exc:
-        if on_replica and replicas and isinstance(exc, PersistenceConnectionError):
+        if isinstance(exc, PersistenceConnectionError):
             replicas.failed(conn)
         await unit.finish(exc)
         raise

@@ -1,0 +1,105 @@
+"""Timing helpers shared by the benchmarks: interleaved rounds, medians, ratios, tables.
+
+Each :class:`Case` pairs threadstore's call with the same work written by hand
+on the raw driver. Rounds alternate between the two sides so machine noise hits
+both; a row reports both medians and their ratio (threadstore / raw; below 1
+is faster). Absolute times on a shared machine vary: compare ratios.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import statistics
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+Op = Callable[[], Awaitable[object]]
+
+
+@dataclass(frozen=True)
+class Case:
+    """One operation: threadstore's call and the reference doing the same work."""
+
+    name: str
+    ours: Op
+    reference: Op
+    repeat: int = 20
+
+
+@dataclass(frozen=True)
+class Row:
+    """One measured operation."""
+
+    backend: str
+    operation: str
+    threadstore_us: float
+    reference_us: float
+    reference: str
+
+    @property
+    def ratio(self) -> float:
+        return self.threadstore_us / self.reference_us
+
+
+async def _time(op: Op, repeat: int) -> float:
+    started = time.perf_counter()
+    for _ in range(repeat):
+        await op()
+    return (time.perf_counter() - started) / repeat
+
+
+async def measure(backend: str, reference: str, cases: Sequence[Case], rounds: int) -> list[Row]:
+    """Time every case in interleaved rounds; return one row per case."""
+    rows = []
+    for case in cases:
+        await case.ours()  # warm caches (statement compilation, prepared statements)
+        await case.reference()
+        mine, theirs = [], []
+        for _ in range(rounds):
+            mine.append(await _time(case.ours, case.repeat))
+            theirs.append(await _time(case.reference, case.repeat))
+        row = Row(
+            backend,
+            case.name,
+            statistics.median(mine) * 1e6,
+            statistics.median(theirs) * 1e6,
+            reference,
+        )
+        print(
+            f"  {row.operation:<34} threadstore {row.threadstore_us:9.0f} us   "
+            f"{reference} {row.reference_us:9.0f} us   ratio {row.ratio:5.2f}",
+            flush=True,
+        )
+        rows.append(row)
+    return rows
+
+
+def print_table(backend: str, rows: Sequence[Row]) -> None:
+    """A Markdown table of one backend's rows."""
+    print(f"\n### {backend}\n")
+    print("| operation | threadstore (us) | reference | reference (us) | ratio |")
+    print("|---|---:|---|---:|---:|")
+    for row in rows:
+        print(
+            f"| {row.operation} | {row.threadstore_us:.0f} | {row.reference} | "
+            f"{row.reference_us:.0f} | {row.ratio:.2f} |"
+        )
+
+
+def write_json(path: Path, rows: Sequence[Row], extra: dict[str, Any]) -> None:
+    """Save the rows with the machine's description, for later comparison."""
+    document = {
+        "when": datetime.now(UTC).isoformat(),
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "rows": [asdict(row) | {"ratio": row.ratio} for row in rows],
+        **extra,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=2) + "\n")
+    print(f"\nwrote {path}")

@@ -1,0 +1,150 @@
+"""One entry point for threadstore's benchmarks: every backend, one table each.
+
+``python bench/run.py`` measures, on a SQLite file (aiosqlite) and on
+PostgreSQL (asyncpg, when THREADSTORE_TEST_POSTGRES_URL is set), each hot path
+against the same work by hand on the raw driver in the same run, prints one
+Markdown table per backend and writes the rows as JSON (``--json``, default
+``bench/results/latest.json``) for later comparison.
+Usage: ``python bench/run.py [--rounds N] [--only sqlite|postgres] [--json PATH]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import asyncpg
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from bench import bench_langgraph, hot_paths
+from bench.concurrency import LoadResult, mixed_load, print_load
+from bench.harness import Row, measure, print_table, write_json
+from bench.rawdb import RawDB, RawPostgres, RawSqlite
+from threadstore import SQLAlchemyStore
+from threadstore.migrations import upgrade_connection
+
+
+async def _migrate(url: str) -> None:
+    engine = create_async_engine(url)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(upgrade_connection)
+    finally:
+        await engine.dispose()
+
+
+Measured = tuple[list[Row], list[LoadResult]]
+
+
+async def _run(backend: str, url: str, raw: RawDB, rounds: int, tasks: list[int]) -> Measured:
+    print(f"{backend}: threadstore vs {raw.name}", flush=True)
+    store = SQLAlchemyStore(url)
+    await store.initialize()
+    try:
+        await hot_paths.seed(store, raw)
+        rows = await measure(backend, raw.name, hot_paths.cases(store, raw), rounds)
+        loads = []
+        for count in tasks:
+            result = await mixed_load(store, count)
+            print(f"  mixed load, {count} tasks: {result.ops_per_second:.0f} ops/s", flush=True)
+            loads.append(result)
+        return rows, loads
+    finally:
+        await store.close()
+        await raw.close()
+
+
+async def bench_sqlite(rounds: int, tasks: list[int]) -> Measured:
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "bench.db")
+        url = f"sqlite+aiosqlite:///{path}"
+        await _migrate(url)
+        return await _run("sqlite", url, await RawSqlite.connect(path), rounds, tasks)
+
+
+async def bench_postgres(base_url: str, rounds: int, tasks: list[int]) -> Measured:
+    admin = make_url(base_url).set(drivername="postgresql").render_as_string(False)
+    name = f"threadstore_bench_{uuid.uuid4().hex[:8]}"
+    conn = await asyncpg.connect(admin)
+    await conn.execute(f'CREATE DATABASE "{name}"')
+    await conn.close()
+    url = make_url(base_url).set(database=name)
+    try:
+        await _migrate(url.render_as_string(False))
+        dsn = url.set(drivername="postgresql").render_as_string(False)
+        return await _run(
+            "postgres", url.render_as_string(False), await RawPostgres.connect(dsn), rounds, tasks
+        )
+    finally:
+        conn = await asyncpg.connect(admin)
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.close()
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--only", choices=("sqlite", "postgres"))
+    parser.add_argument("--json", type=Path, default=Path("bench/results/latest.json"))
+    parser.add_argument(
+        "--tasks",
+        type=int,
+        nargs="*",
+        default=[1, 8, 50],
+        help="concurrent tasks of the mixed load (none: skip it)",
+    )
+    parser.add_argument(
+        "--saver-history",
+        type=int,
+        nargs="*",
+        default=list(bench_langgraph.HISTORIES),
+        help="thread lengths for the LangGraph saver comparison (none: skip it)",
+    )
+    args = parser.parse_args()
+    measured: dict[str, Measured] = {}
+    if args.only in (None, "sqlite"):
+        measured["sqlite"] = await bench_sqlite(args.rounds, args.tasks)
+    pg = os.environ.get("THREADSTORE_TEST_POSTGRES_URL")
+    if args.only in (None, "postgres"):
+        if pg:
+            measured["postgres"] = await bench_postgres(pg, args.rounds, args.tasks)
+        else:
+            print("postgres: skipped (THREADSTORE_TEST_POSTGRES_URL is not set)")
+    savers: dict[str, dict[str, float]] = {}
+    if args.saver_history:
+        histories = tuple(args.saver_history)
+        if args.only in (None, "sqlite"):
+            savers["sqlite"] = await bench_langgraph.bench_sqlite(args.rounds, 20, histories)
+        if args.only in (None, "postgres") and pg:
+            savers["postgres"] = await bench_langgraph.bench_postgres(
+                pg, args.rounds, 20, histories
+            )
+    for backend, (rows, loads) in measured.items():
+        print_table(backend, rows)
+        if loads:
+            print_load(backend, loads)
+    all_rows = [row for rows, _ in measured.values() for row in rows]
+    load_json = {
+        backend: [vars(r) | {"ops_per_second": r.ops_per_second} for r in loads]
+        for backend, (_, loads) in measured.items()
+    }
+    for backend, ratios in savers.items():
+        print(f"\n### {backend}: ThreadstoreSaver / official LangGraph saver\n")
+        print("| operation@checkpoints | ratio |")
+        print("|---|---:|")
+        for name, ratio in ratios.items():
+            print(f"| {name} | {ratio:.2f} |")
+    extra = {"rounds": args.rounds, "mixed_load": load_json, "saver_ratios": savers}
+    write_json(args.json, all_rows, extra)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,182 @@
+"""SQLite group commit: queued one-call writers share a commit, yet each call stands alone.
+
+Every test runs on a real SQLite file. Commits are counted with a SQLAlchemy
+``commit`` event on the store's engine; durability at return is checked from a
+separate ``sqlite3`` connection, which sees only committed data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+
+from threadstore import (
+    DuplicateRecordError,
+    SQLAlchemyStore,
+    ThreadNotFoundError,
+    ValidationError,
+)
+
+
+@pytest.fixture
+async def store(sqlite_url: str) -> Any:
+    instance = SQLAlchemyStore(sqlite_url)
+    await instance.initialize()
+    yield instance
+    await instance.close()
+
+
+def _count_commits(store: SQLAlchemyStore) -> list[int]:
+    commits = [0]
+
+    def on_commit(_conn: Any) -> None:
+        commits[0] += 1
+
+    event.listen(store.engine.sync_engine, "commit", on_commit)
+    return commits
+
+
+def _committed_contents(sqlite_url: str, thread_id: str) -> list[str]:
+    path = make_url(sqlite_url).database
+    assert path is not None
+    with sqlite3.connect(path) as raw:
+        rows = raw.execute(
+            "SELECT content FROM threadstore_messages WHERE thread_id = ? ORDER BY seq",
+            (thread_id,),
+        ).fetchall()
+    return [row[0] for row in rows]
+
+
+async def test_queued_writers_share_commits(store: SQLAlchemyStore) -> None:
+    await store.create_thread("t", "u", "a")
+    commits = _count_commits(store)
+    await asyncio.gather(*(store.add_message("t", "user", f"m{i}") for i in range(40)))
+    messages = await store.get_messages("t", limit=100)
+    assert sorted(m["content"] for m in messages) == sorted(f"m{i}" for i in range(40))
+    assert [m["seq"] for m in messages] == list(range(40))
+    assert 1 <= commits[0] < 40
+
+
+async def test_a_lone_writer_commits_each_call(store: SQLAlchemyStore) -> None:
+    await store.create_thread("t", "u", "a")
+    commits = _count_commits(store)
+    for i in range(5):
+        await store.add_message("t", "user", f"m{i}")
+    assert commits[0] == 5
+
+
+async def test_a_failing_call_rolls_back_alone(store: SQLAlchemyStore) -> None:
+    await store.create_thread("t", "u", "a")
+    await store.create_thread("taken", "u", "a")
+    calls = [
+        store.add_message("missing", "user", "first call fails"),
+        *(store.add_message("t", "user", f"m{i}") for i in range(10)),
+        store.create_thread("taken", "u", "a"),
+        *(store.add_message("t", "user", f"n{i}") for i in range(10)),
+        store.add_messages("t", [{"role": "user", "content": "ok"}, {"role": "", "content": "x"}]),
+    ]
+    results = await asyncio.gather(*calls, return_exceptions=True)
+    assert isinstance(results[0], ThreadNotFoundError)
+    assert isinstance(results[11], DuplicateRecordError)
+    assert isinstance(results[-1], ValidationError)
+    good = [r for i, r in enumerate(results) if i not in (0, 11, len(results) - 1)]
+    assert not any(isinstance(r, BaseException) for r in good)
+    contents = [m["content"] for m in await store.get_messages("t", limit=100)]
+    assert sorted(contents) == sorted([f"m{i}" for i in range(10)] + [f"n{i}" for i in range(10)])
+    assert (await store.get_thread("t"))["message_count"] == 20  # type: ignore[index]
+
+
+async def test_a_failing_call_inside_a_group_keeps_the_others(store: SQLAlchemyStore) -> None:
+    """A call that fails after others joined the group rolls back to its own savepoint."""
+    await store.create_thread("t", "u", "a")
+    await store.add_message("t", "user", "keyed", idempotency_key="k")
+    calls = [
+        *(store.add_message("t", "user", f"m{i}") for i in range(5)),
+        store.add_message("t", "user", "other content", idempotency_key="k"),
+        *(store.add_message("t", "user", f"n{i}") for i in range(5)),
+    ]
+    results = await asyncio.gather(*calls, return_exceptions=True)
+    assert isinstance(results[5], DuplicateRecordError)
+    assert sum(isinstance(r, BaseException) for r in results) == 1
+    messages = await store.get_messages("t", limit=100)
+    assert [m["seq"] for m in messages] == list(range(11))
+
+
+async def test_every_call_returns_after_its_commit(store: SQLAlchemyStore, sqlite_url: str) -> None:
+    await store.create_thread("t", "u", "a")
+    seen_at_return: list[bool] = []
+
+    async def write(i: int) -> None:
+        await store.add_message("t", "user", f"m{i}")
+        seen_at_return.append(f"m{i}" in _committed_contents(sqlite_url, "t"))
+
+    await asyncio.gather(*(write(i) for i in range(20)))
+    assert seen_at_return == [True] * 20
+
+
+async def test_a_cancelled_queued_writer_does_not_stall_the_group(store: SQLAlchemyStore) -> None:
+    await store.create_thread("t", "u", "a")
+    tasks = [asyncio.create_task(store.add_message("t", "user", f"m{i}")) for i in range(10)]
+    await asyncio.sleep(0)
+    tasks[-1].cancel()  # the last in the queue: the one expected to commit for the others
+    _, pending = await asyncio.wait(tasks, timeout=60)
+    assert not pending, "writers still waiting for a commit nobody will make"
+    stored = {m["content"] for m in await store.get_messages("t", limit=100)}
+    assert {f"m{i}" for i in range(9)} <= stored
+    assert len(stored) in (9, 10)
+
+
+async def test_transaction_blocks_wait_for_the_group(store: SQLAlchemyStore) -> None:
+    await store.create_thread("t", "u", "a")
+
+    async def block() -> None:
+        async with store.transaction() as tx:
+            await tx.add_message("t", "user", "in block 1")
+            await tx.add_message("t", "user", "in block 2")
+
+    await asyncio.gather(
+        *(store.add_message("t", "user", f"m{i}") for i in range(5)),
+        block(),
+        *(store.add_message("t", "user", f"n{i}") for i in range(5)),
+    )
+    messages = await store.get_messages("t", limit=100)
+    contents = [m["content"] for m in messages]
+    assert len(contents) == 12
+    assert [m["seq"] for m in messages] == list(range(12))
+    first = contents.index("in block 1")
+    assert contents[first + 1] == "in block 2"
+
+
+async def test_group_commit_can_be_turned_off(sqlite_url: str) -> None:
+    store = SQLAlchemyStore(sqlite_url, group_commit=False)
+    await store.initialize()
+    try:
+        await store.create_thread("t", "u", "a")
+        commits = _count_commits(store)
+        await asyncio.gather(*(store.add_message("t", "user", f"m{i}") for i in range(10)))
+        assert commits[0] == 10
+    finally:
+        await store.close()
+
+
+async def test_sixty_tasks_share_a_two_connection_pool(db_url: str) -> None:
+    """Callers queue in front of the pool (see tests/unit/test_locks.py for the order)."""
+    store = SQLAlchemyStore(db_url, pool_size=1, max_overflow=1, pool_timeout=60)
+    await store.initialize()
+    try:
+        await store.create_thread("t", "u", "a")
+        order: list[int] = []
+
+        async def read(i: int) -> None:
+            await store.get_thread("t")
+            order.append(i)
+
+        await asyncio.gather(*(read(i) for i in range(60)))
+        assert sorted(order) == list(range(60))
+    finally:
+        await store.close()
