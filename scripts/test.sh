@@ -2,7 +2,9 @@
 # Install threadstore with every extra into .venv, then run the linters, the
 # type checker and the whole test suite against memory, a SQLite file and a
 # real PostgreSQL server. Without THREADSTORE_TEST_POSTGRES_URL a throwaway
-# local PostgreSQL cluster is installed (Debian package) and started.
+# local PostgreSQL cluster is installed (Debian package) and started; without
+# THREADSTORE_TEST_PGBOUNCER_URL a PgBouncer (transaction pooling) is started
+# in front of it for the contract and LangGraph conformance suites.
 # Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,6 +27,21 @@ if [ -z "${THREADSTORE_TEST_POSTGRES_URL:-}" ]; then
     rm -rf "$pgdir"
   }
   trap stop_postgres EXIT
+fi
+
+if [ -z "${THREADSTORE_TEST_PGBOUNCER_URL:-}" ]; then
+  bouncerdir=$(mktemp -d /tmp/threadstore-pgbouncer.XXXXXX)
+  THREADSTORE_TEST_PGBOUNCER_URL=$(bash scripts/start-pgbouncer.sh "$bouncerdir" "$THREADSTORE_TEST_POSTGRES_URL")
+  export THREADSTORE_TEST_PGBOUNCER_URL
+  stop_pgbouncer() {
+    kill "$(cat "$bouncerdir/pgbouncer.pid")" 2>/dev/null || true
+    rm -rf "$bouncerdir"
+  }
+  if [ -n "${pgdir:-}" ]; then
+    trap 'stop_pgbouncer; stop_postgres' EXIT
+  else
+    trap stop_pgbouncer EXIT
+  fi
 fi
 
 echo "== ruff"

@@ -2,7 +2,10 @@
 
 Backends: ``memory``, ``sqlite`` (a real file) and ``postgres`` (a real server
 named by ``THREADSTORE_TEST_POSTGRES_URL``). Without that variable the
-PostgreSQL cases skip locally; with ``CI=true`` the run fails instead.
+PostgreSQL cases skip locally; with ``CI=true`` the run fails instead. The
+contract and LangGraph conformance suites add ``pgbouncer``: the same fresh
+PostgreSQL database reached through PgBouncer in transaction pooling mode
+(``THREADSTORE_TEST_PGBOUNCER_URL``, started by scripts/start-pgbouncer.sh).
 
 Databases are migrated once by running the Alembic revisions into a template
 (a SQLite file, a PostgreSQL template database); each test gets a copy.
@@ -27,7 +30,10 @@ from threadstore import BaseStore, MemoryStore, SQLAlchemyStore
 from threadstore.migrations import upgrade_connection
 
 PG_ENV = "THREADSTORE_TEST_POSTGRES_URL"
+PGBOUNCER_ENV = "THREADSTORE_TEST_PGBOUNCER_URL"
 BACKENDS = ("memory", "sqlite", "postgres")
+POOLED_BACKENDS = (*BACKENDS, "pgbouncer")
+"""The backends of the suites that must also pass through PgBouncer."""
 SQL_BACKENDS = ("sqlite", "postgres")
 
 
@@ -57,6 +63,27 @@ def require_postgres() -> str:
             pytest.fail(f"{message} (CI=true: PostgreSQL is required)")
         pytest.skip(message)
     return url
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def require_pgbouncer() -> str:
+    """Return the PgBouncer test URL, skipping (locally) or failing (CI) without it."""
+    url = os.environ.get(PGBOUNCER_ENV) or None
+    if url is None:
+        message = f"{PGBOUNCER_ENV} is not set: no PgBouncer to test through"
+        if in_ci():
+            pytest.fail(f"{message} (CI=true: scripts/test.sh starts one)")
+        pytest.skip(message)
+    return url
+
+
+def through_pgbouncer(direct_url: str) -> str:
+    """The URL of the same database as ``direct_url``, reached through the test PgBouncer."""
+    bouncer = make_url(require_pgbouncer())
+    return bouncer.set(database=make_url(direct_url).database).render_as_string(False)
 
 
 def _pg_admin_url(url: str) -> str:
@@ -170,11 +197,16 @@ def store_factory(request: pytest.FixtureRequest, backend: str, clock: FakeClock
         url = request.getfixturevalue("sqlite_url")
     elif backend == "postgres":
         url = request.getfixturevalue("postgres_url_fresh")
+    elif backend == "pgbouncer":
+        require_pgbouncer()  # before a database is made for nothing
+        url = through_pgbouncer(request.getfixturevalue("postgres_url_fresh"))
 
     def make(**options: object) -> BaseStore:
         options.setdefault("clock", clock)
         if url is None:
             return MemoryStore(**options)  # type: ignore[arg-type]
+        if backend == "pgbouncer":
+            options.setdefault("pgbouncer", True)
         return SQLAlchemyStore(url, **options)  # type: ignore[arg-type]
 
     return make
@@ -191,7 +223,7 @@ async def store(store_factory: StoreFactory) -> AsyncIterator[BaseStore]:
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     """In CI every optional part must be installed: nothing may skip for lack of it."""
-    if os.environ.get("CI", "").lower() not in {"1", "true", "yes"}:
+    if not in_ci():
         return
     import importlib
 
@@ -204,3 +236,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
             ) from exc
     if postgres_url() is None:
         raise pytest.UsageError(f"CI=true but {PG_ENV} is not set: PostgreSQL is required")
+    if not os.environ.get(PGBOUNCER_ENV):
+        raise pytest.UsageError(
+            f"CI=true but {PGBOUNCER_ENV} is not set: run scripts/test.sh, which starts PgBouncer"
+        )

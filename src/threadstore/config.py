@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
@@ -12,15 +13,25 @@ from threadstore.errors import ValidationError
 __all__ = [
     "DEFAULT_URL",
     "MEMORY_URL",
+    "PGBOUNCER_QUERY",
+    "READ_REPLICAS_ENV_VAR",
     "URL_ENV_VAR",
     "is_memory_url",
     "redact_url",
+    "replica_urls",
     "resolve_url",
+    "split_pgbouncer",
 ]
 
 URL_ENV_VAR = "THREADSTORE_URL"
 DEFAULT_URL = "sqlite+aiosqlite:///threadstore.db"
 MEMORY_URL = "memory://"
+READ_REPLICAS_ENV_VAR = "THREADSTORE_READ_REPLICAS"
+PGBOUNCER_QUERY = "pgbouncer"
+"""URL query flag (``?pgbouncer=true``) equivalent to ``pgbouncer=True``."""
+
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
 
 _ASYNC_DRIVERS = {"sqlite": "aiosqlite", "postgresql": "asyncpg"}
 
@@ -73,3 +84,50 @@ def redact_url(url: str | URL) -> str:
     except ArgumentError:
         return "<unparseable URL>"
     return parsed.render_as_string(hide_password=True)
+
+
+def split_pgbouncer(url: URL) -> tuple[URL, bool | None]:
+    """Take the ``pgbouncer`` flag out of the URL's query (the driver does not know it).
+
+    Returns the URL without it and the flag (None when absent).
+
+    Raises:
+        ValidationError: the flag is not a boolean word.
+    """
+    value = url.query.get(PGBOUNCER_QUERY)
+    if value is None:
+        return url, None
+    word = (value[-1] if isinstance(value, tuple) else value).strip().lower()
+    if word not in _TRUE | _FALSE:
+        raise ValidationError(
+            f"the URL's {PGBOUNCER_QUERY}={word!r} is not true or false",
+            suggestion=f"Write ?{PGBOUNCER_QUERY}=true (behind PgBouncer) or leave it out.",
+        )
+    return url.difference_update_query([PGBOUNCER_QUERY]), word in _TRUE
+
+
+def replica_urls(given: Sequence[str | URL] | None) -> list[URL]:
+    """The read replicas to use: ``given``, else ``THREADSTORE_READ_REPLICAS`` (comma-separated).
+
+    Raises:
+        ValidationError: a replica URL cannot be parsed or is not PostgreSQL.
+    """
+    if given is None:
+        raw = os.environ.get(READ_REPLICAS_ENV_VAR, "")
+        given = [part.strip() for part in raw.split(",") if part.strip()]
+    elif isinstance(given, str | URL):
+        raise ValidationError(
+            "read_replicas must be a list of URLs, not one URL",
+            suggestion="Pass read_replicas=[url] (or several).",
+        )
+    urls = []
+    for item in given:
+        url = resolve_url(item)
+        if url.get_backend_name() != "postgresql":
+            raise ValidationError(
+                f"read replica {redact_url(url)} is not PostgreSQL",
+                suggestion="Read replicas are PostgreSQL streaming standbys "
+                "(postgresql+asyncpg://...).",
+            )
+        urls.append(url)
+    return urls

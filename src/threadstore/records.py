@@ -7,7 +7,7 @@ copy owned by the caller.
 
 from __future__ import annotations
 
-from typing import Any, Generic, TypedDict, TypeVar
+from typing import Any, Generic, NotRequired, TypedDict, TypeVar
 
 __all__ = [
     "AggregateStatsRecord",
@@ -23,6 +23,7 @@ __all__ = [
     "NewMessage",
     "OptimizationRunRecord",
     "Page",
+    "ReplicaHealthRecord",
     "StatsBucketRecord",
     "StatsRecord",
     "SuspendedStateRecord",
@@ -164,12 +165,30 @@ class StatsRecord(TypedDict):
     context_items: int
 
 
+class ReplicaHealthRecord(TypedDict):
+    """One read replica in ``health_check()``.
+
+    ``state``: ``streaming`` (serves reads), ``lagging`` (past the bound),
+    ``down`` (unreachable) or ``not_in_recovery`` (no longer a standby);
+    ``lag_seconds`` None when unknown; ``caught_up``: it has replayed this
+    store's newest write.
+    """
+
+    url: str
+    state: str
+    lag_seconds: float | None
+    caught_up: bool
+
+
 class HealthRecord(TypedDict):
     """The answer of ``health_check()``; it never raises.
 
     ``backend`` and ``dialect`` as in :class:`StatsRecord`. ``checks`` holds
     what was verified (``connected``, ``schema_at_head``; SQLite adds
     ``writable``); ``error`` is the first failure, None when healthy.
+    ``replicas`` (only with read replicas) reports each one; a replica that
+    is down or lagging does not make the store unhealthy (reads fall back to
+    the primary).
     """
 
     status: str
@@ -179,6 +198,7 @@ class HealthRecord(TypedDict):
     checks: dict[str, bool]
     latency_ms: float
     error: str | None
+    replicas: NotRequired[list[ReplicaHealthRecord]]
 
 
 class Page(TypedDict, Generic[_T]):

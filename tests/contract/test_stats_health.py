@@ -14,8 +14,18 @@ from tests.conftest import StoreFactory
 from threadstore import BaseStore, MemoryStore, SQLAlchemyStore, ValidationError, create_store
 from threadstore.migrations import head_revision
 
-STORE_CLASS = {"memory": "MemoryStore", "sqlite": "SQLAlchemyStore", "postgres": "SQLAlchemyStore"}
-DIALECT = {"memory": "memory", "sqlite": "sqlite", "postgres": "postgresql"}
+STORE_CLASS = {
+    "memory": "MemoryStore",
+    "sqlite": "SQLAlchemyStore",
+    "postgres": "SQLAlchemyStore",
+    "pgbouncer": "SQLAlchemyStore",
+}
+DIALECT = {
+    "memory": "memory",
+    "sqlite": "sqlite",
+    "postgres": "postgresql",
+    "pgbouncer": "postgresql",
+}
 
 
 async def test_stats_count_every_entity(store: BaseStore, backend: str) -> None:
@@ -53,6 +63,7 @@ async def test_health_check(store: BaseStore, backend: str) -> None:
         "memory": {},
         "sqlite": {"connected": True, "schema_at_head": True, "writable": True},
         "postgres": {"connected": True, "schema_at_head": True},
+        "pgbouncer": {"connected": True, "schema_at_head": True},
     }[backend]
     assert health["checks"] == expected_checks
     if backend != "memory":

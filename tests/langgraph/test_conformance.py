@@ -11,12 +11,18 @@ pytest.importorskip("langgraph.checkpoint.conformance")
 from langgraph.checkpoint.conformance import checkpointer_test, validate
 from langgraph.checkpoint.conformance.capabilities import ALL_CAPABILITIES
 
-from tests.conftest import StoreFactory
+from tests.conftest import POOLED_BACKENDS, StoreFactory
 from threadstore.langgraph import ThreadstoreSaver
 
 # 81 tests in 8 capabilities (langgraph-checkpoint-conformance 0.0.2); a newer
 # suite may add tests, never drop capabilities.
 MIN_TESTS = 81
+
+
+@pytest.fixture(params=POOLED_BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """Every backend, plus PostgreSQL behind PgBouncer."""
+    return str(request.param)
 
 
 async def test_conformance_full(backend: str, store_factory: StoreFactory) -> None:

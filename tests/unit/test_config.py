@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from threadstore.config import DEFAULT_URL, is_memory_url, redact_url, resolve_url
+from threadstore.config import (
+    DEFAULT_URL,
+    is_memory_url,
+    redact_url,
+    replica_urls,
+    resolve_url,
+    split_pgbouncer,
+)
 from threadstore.errors import ValidationError
 
 
@@ -46,3 +53,21 @@ def test_errors_do_not_echo_the_url() -> None:
     with pytest.raises(ValidationError) as info:
         resolve_url("mysql+aiomysql://root:topsecret@h/db")
     assert "topsecret" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("query", "flag"),
+    [("", None), ("?pgbouncer=true", True), ("?pgbouncer=0", False), ("?pgbouncer=ON&x=1", True)],
+)
+def test_pgbouncer_flag_in_the_url(query: str, flag: bool | None) -> None:
+    url, found = split_pgbouncer(resolve_url(f"postgresql://u@h/db{query}"))
+    assert found is flag
+    assert "pgbouncer" not in url.query
+
+
+def test_replicas_from_argument_or_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("THREADSTORE_READ_REPLICAS", raising=False)
+    assert replica_urls(None) == []
+    monkeypatch.setenv("THREADSTORE_READ_REPLICAS", "postgresql://a/db, ,postgres://b/db")
+    assert [u.host for u in replica_urls(None)] == ["a", "b"]
+    assert [u.drivername for u in replica_urls(["postgresql://c/db"])] == ["postgresql+asyncpg"]

@@ -67,6 +67,15 @@ def test_memory_url_ignores_engine_options_with_a_warning(
     assert "ignoring engine options echo, pool_size" in caplog.text
 
 
+def test_memory_url_ignores_server_options_with_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="threadstore"):
+        store = create_store("memory://", pgbouncer=True, read_replicas=["postgresql://h/db"])
+    assert isinstance(store, MemoryStore)
+    assert "ignoring pgbouncer, read_replicas" in caplog.text
+
+
 def test_memory_url_refuses_misspelt_options() -> None:
     with pytest.raises(ValidationError, match="pool_sizee"):
         create_store("memory://", pool_sizee=5)

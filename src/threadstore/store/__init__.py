@@ -37,17 +37,25 @@ def create_store(url: str | URL | None = None, **options: Any) -> BaseStore:
     return SQLAlchemyStore(chosen, **options)
 
 
+_SCALE_OUT_OPTIONS = ("migration_url", "pgbouncer", "read_replicas", "replica_max_lag")
+"""SQLAlchemyStore's server options, accepted and ignored for ``memory://``."""
+
+
 def _memory_options(options: dict[str, Any]) -> dict[str, Any]:
     """Keep MemoryStore's own options; check and drop the SQL-only ones with a warning.
 
     The same code runs on every URL, so ``auto_migrate`` and engine options
-    (``pool_size``, ...) are accepted for ``memory://`` and ignored; misspelt or
+    (``pool_size``, ...) and server options (``pgbouncer``, ``read_replicas``, ...)
+    are accepted for ``memory://`` and ignored; misspelt or
     badly typed ones are refused as they would be for a database.
     """
     own: dict[str, Any] = {
         name: options.pop(name) for name in ("max_threads", "clock") if name in options
     }
     options.pop("auto_migrate", None)  # RAM has no schema
+    scale_out = [name for name in _SCALE_OUT_OPTIONS if options.pop(name, None) is not None]
+    if scale_out:
+        logger.warning("memory:// has no database server; ignoring %s", ", ".join(scale_out))
     if options:
         check_engine_options(options)
         logger.warning(

@@ -53,11 +53,14 @@ class StoreCore(ABC):
     """True when the backend never waits on I/O (memory), so sync callers may drive it."""
 
     @abstractmethod
-    def _open_unit(self, *, write: bool, block: bool) -> AbstractAsyncContextManager[Unit]:
+    def _open_unit(
+        self, *, write: bool, block: bool, may_lag: bool = False
+    ) -> AbstractAsyncContextManager[Unit]:
         """Open a storage unit: for one call (``block=False``) or a ``transaction()`` block.
 
         The unit commits when the context exits normally and rolls back on any
-        exception. ``write`` says whether a one-call unit may write.
+        exception. ``write`` says whether a one-call unit may write;
+        ``may_lag`` that a one-call read may be served by a read replica.
         """
 
     def root(self) -> StoreCore:
@@ -68,8 +71,11 @@ class StoreCore(ABC):
         """The user a ``for_user`` view limits calls to; None when unscoped."""
         return None
 
-    def unit(self, *, write: bool) -> AbstractAsyncContextManager[Unit]:
+    def unit(self, *, write: bool, may_lag: bool = False) -> AbstractAsyncContextManager[Unit]:
         """The storage unit for one call: its own unit here, the block's in a transaction.
+
+        ``may_lag``: the call is a read that may see a slightly older state
+        (a read replica may serve it; never inside a transaction).
 
         Public for extensions such as the LangGraph saver, which store through
         the same repositories and transactions as the store's own methods.
@@ -79,7 +85,7 @@ class StoreCore(ABC):
                 own open ``transaction()`` blocks.
         """
         self.refuse_inside_own_block()
-        return self._open_unit(write=write, block=False)
+        return self._open_unit(write=write, block=False, may_lag=may_lag and not write)
 
     def refuse_inside_own_block(self) -> None:
         """Raise TransactionError when the current task is inside one of this store's blocks."""

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from threadstore.errors import PersistenceError, ValidationError
-from threadstore.records import HealthRecord
+from threadstore.records import HealthRecord, ReplicaHealthRecord
 
 __all__ = ["DEFAULT_TIMEOUT", "Probe", "check_timeout", "run_probe", "settle"]
 
@@ -32,6 +32,7 @@ class Probe:
     schema_revision: str | None = None
     checks: dict[str, bool] = field(default_factory=dict)
     error: str | None = None
+    replicas: list[ReplicaHealthRecord] | None = None
 
 
 def check_timeout(timeout: object) -> float:
@@ -90,7 +91,7 @@ async def run_probe(
         found.error = f"the health check timed out after {timeout:g} s"
     if found.error is not None:
         logger.debug("health check of %s failed: %s", dialect, found.error)
-    return {
+    record: HealthRecord = {
         "status": "healthy" if found.error is None else "unhealthy",
         "backend": backend,
         "dialect": dialect,
@@ -99,6 +100,9 @@ async def run_probe(
         "latency_ms": (time.perf_counter() - started) * 1000,
         "error": found.error,
     }
+    if found.replicas is not None:
+        record["replicas"] = list(found.replicas)
+    return record
 
 
 def _forget(abandoned: set[asyncio.Task[None]]) -> Callable[[asyncio.Task[None]], None]:

@@ -73,11 +73,13 @@ class Transaction(BaseStore):
                 "an earlier call of this transaction block failed, so the block can only roll back"
             )
 
-    def _open_unit(self, *, write: bool, block: bool) -> AbstractAsyncContextManager[Unit]:
+    def _open_unit(
+        self, *, write: bool, block: bool, may_lag: bool = False
+    ) -> AbstractAsyncContextManager[Unit]:
         raise TransactionError("a transaction view opens no units of its own")
 
-    def unit(self, *, write: bool) -> AbstractAsyncContextManager[Unit]:
-        """The block's unit, for one call at a time.
+    def unit(self, *, write: bool, may_lag: bool = False) -> AbstractAsyncContextManager[Unit]:
+        """The block's unit, for one call at a time (on the primary, ``may_lag`` or not).
 
         Raises:
             TransactionClosedError: the block has ended.

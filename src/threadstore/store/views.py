@@ -59,12 +59,15 @@ class UserView(BaseStore):
         """The user this view is limited to."""
         return self._owner
 
-    def _open_unit(self, *, write: bool, block: bool) -> AbstractAsyncContextManager[Unit]:
-        return _owned_by(self._owner, self._base._open_unit(write=write, block=block))
+    def _open_unit(
+        self, *, write: bool, block: bool, may_lag: bool = False
+    ) -> AbstractAsyncContextManager[Unit]:
+        base = self._base._open_unit(write=write, block=block, may_lag=may_lag)
+        return _owned_by(self._owner, base)
 
-    def unit(self, *, write: bool) -> AbstractAsyncContextManager[Unit]:
+    def unit(self, *, write: bool, may_lag: bool = False) -> AbstractAsyncContextManager[Unit]:
         """The underlying store's (or transaction's) unit, limited to this view's user."""
-        return _owned_by(self._owner, self._base.unit(write=write))
+        return _owned_by(self._owner, self._base.unit(write=write, may_lag=may_lag))
 
     async def health_check(
         self,

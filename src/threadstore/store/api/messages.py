@@ -84,7 +84,7 @@ class MessageMethods(StoreCore):
         """
         check_id("thread_id", thread_id)
         page = inputs.message_page(limit, offset, after_seq, before_seq, newest_first)
-        async with self.unit(write=False) as unit:
+        async with self.unit(write=False, may_lag=True) as unit:
             return await unit.messages.page(thread_id, page)
 
     async def add_feedback(

@@ -52,7 +52,7 @@ class ThreadMethods(StoreCore):
         """List threads, most recently updated first (ties by id descending)."""
         inputs.optional_ids(agent_name=agent_name, user_id=user_id)
         limit, offset = check_limit("limit", limit), check_limit("offset", offset)
-        async with self.unit(write=False) as unit:
+        async with self.unit(write=False, may_lag=True) as unit:
             return await unit.threads.find(agent_name, user_id, limit, offset)
 
     async def list_threads_page(
@@ -160,7 +160,7 @@ class ThreadMethods(StoreCore):
 
     async def get_stats(self) -> StatsRecord:
         """Return row counts per entity, the store class (``backend``) and the ``dialect``."""
-        async with self.unit(write=False) as unit:
+        async with self.unit(write=False, may_lag=True) as unit:
             counts = await unit.threads.counts()
         return {
             "backend": type(self.root()).__name__,

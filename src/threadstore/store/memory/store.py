@@ -46,7 +46,9 @@ class MemoryStore(BaseStore):
     def __repr__(self) -> str:
         return f"MemoryStore(threads={len(self._state.threads)}, max_threads={self.max_threads})"
 
-    def _open_unit(self, *, write: bool, block: bool) -> AbstractAsyncContextManager[MemoryUnit]:
+    def _open_unit(
+        self, *, write: bool, block: bool, may_lag: bool = False
+    ) -> AbstractAsyncContextManager[MemoryUnit]:
         return open_unit(self._state, self._clock)
 
     async def health_check(

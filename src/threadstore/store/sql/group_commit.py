@@ -153,7 +153,7 @@ class GroupCommit:
     async def _begin(
         self, ctx: SqlContext, engine: AsyncEngine, gate: LoopSemaphore | None
     ) -> _Group:
-        from threadstore.store.sql.unit import checkout
+        from threadstore.store.sql.routing import checkout
 
         lock = ctx.write_lock
         if not lock.try_acquire():

@@ -16,11 +16,13 @@ from typing import Any
 from sqlalchemy import Select, String, literal_column, select, table, text
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.pool import NullPool
 
 from threadstore import sqlite_files
 from threadstore.clock import Clock, check_clock
-from threadstore.config import redact_url, resolve_url
+from threadstore.config import redact_url, replica_urls, resolve_url, split_pgbouncer
 from threadstore.engine import configure_sqlite, create_engine
+from threadstore.engine_options import pgbouncer_options
 from threadstore.errors import PersistenceError, SchemaOutOfDateError, ValidationError
 from threadstore.migrations import VERSION_TABLE, ensure_schema, head_revision
 from threadstore.records import HealthRecord
@@ -30,8 +32,10 @@ from threadstore.store.locks import LoopLock
 from threadstore.store.sql.checkpoint_queries import SaverStatements
 from threadstore.store.sql.engines import LoopEngines
 from threadstore.store.sql.group_commit import GroupCommit
+from threadstore.store.sql.replicas import DEFAULT_MAX_LAG, ReplicaSet
+from threadstore.store.sql.routing import open_unit
 from threadstore.store.sql.translate import DRIVER_ERRORS, translate_error
-from threadstore.store.sql.unit import SqlContext, SqlUnit, open_unit
+from threadstore.store.sql.unit import SqlContext, SqlUnit
 
 __all__ = ["SQLAlchemyStore"]
 
@@ -64,6 +68,18 @@ class SQLAlchemyStore(BaseStore):
             a database holding no threadstore tables at all, verify any other.
             True: also upgrade an older schema. False: only verify.
         clock: Returns the current aware time; inject one in tests.
+        pgbouncer: The URL reaches PostgreSQL through PgBouncer in transaction
+            pooling mode (also ``?pgbouncer=true`` in the URL): no statement
+            caches, uniquely named statements, every statement inside a
+            transaction, and no migrations through it (see ``migration_url``).
+        migration_url: A direct (not pooled) URL of the same database on which
+            :meth:`initialize` runs migrations; without it a store behind
+            PgBouncer only verifies the schema.
+        read_replicas: URLs of PostgreSQL streaming standbys of the primary
+            (None reads ``THREADSTORE_READ_REPLICAS``, comma-separated): thread
+            lists, message pages and stats may be served by one, read-your-writes
+            per store (see :mod:`threadstore.store.sql.replicas`).
+        replica_max_lag: Seconds a replica may trail the primary and still serve reads.
         group_commit: SQLite only: concurrent one-call writes queued behind each
             other share one transaction and one commit, each in its own
             savepoint (see docs/transactions.md). Pass False to commit each
@@ -78,10 +94,19 @@ class SQLAlchemyStore(BaseStore):
         engine: AsyncEngine | None = None,
         auto_migrate: bool | None = None,
         clock: Clock | None = None,
+        pgbouncer: bool | None = None,
+        migration_url: str | URL | None = None,
+        read_replicas: Sequence[str | URL] | None = None,
+        replica_max_lag: float = DEFAULT_MAX_LAG,
         group_commit: bool = True,
         **engine_options: Any,
     ) -> None:
         clock = check_clock(clock)
+        if pgbouncer not in (None, True, False):
+            raise ValidationError(
+                f"pgbouncer must be True or False, not {pgbouncer!r}",
+                suggestion="Pass pgbouncer=True when the URL points at PgBouncer.",
+            )
         if engine is not None:
             if url is not None or engine_options:
                 raise ValidationError(
@@ -92,8 +117,19 @@ class SQLAlchemyStore(BaseStore):
             if engine.dialect.name == "sqlite":
                 configure_sqlite(engine)
         else:
-            engine = create_engine(resolve_url(url), **engine_options)
+            resolved, in_url = split_pgbouncer(resolve_url(url))
+            pgbouncer = in_url if pgbouncer is None else pgbouncer
+            primary_options = engine_options
+            if pgbouncer:
+                _require_postgres(resolved, "pgbouncer=True")
+                primary_options = pgbouncer_options(engine_options)
+            engine = create_engine(resolved, **primary_options)
             self._owns_engine = True
+        replicas = replica_urls(read_replicas)
+        if replicas:
+            _require_postgres(engine.url, "read_replicas")
+        self._replicas = ReplicaSet(replicas, engine_options, max_lag=replica_max_lag)
+        self._pgbouncer = bool(pgbouncer)
         self._engines = LoopEngines(engine)
         dialect = engine.dialect.name
         self._where = redact_url(engine.url)
@@ -102,14 +138,25 @@ class SQLAlchemyStore(BaseStore):
                 f"auto_migrate must be None, True or False, not {auto_migrate!r}",
                 suggestion="Leave it at None to create a missing schema, or pass True/False.",
             )
+        self._migration_url = None if migration_url is None else resolve_url(migration_url)
+        if self._migration_url is not None:
+            _require_postgres(self._migration_url, "migration_url")
+        if self._pgbouncer and auto_migrate and self._migration_url is None:
+            raise ValidationError(
+                "auto_migrate=True cannot migrate through PgBouncer",
+                suggestion="Pass migration_url= a direct URL of the same database, or run "
+                "`threadstore db upgrade --url DIRECT_URL` before starting.",
+            )
         self._auto_migrate = auto_migrate
         self._ctx = SqlContext(
+            autocommit=not self._pgbouncer,
             dialect=dialect,
             where=self._where,
             database=engine.url.database,
             clock=clock,
             write_lock=LoopLock(),
             saver_statements=SaverStatements.build(dialect),
+            replicas=self._replicas or None,
             group_commit=GroupCommit() if group_commit and dialect == "sqlite" else None,
         )
         self._init_lock = LoopLock()
@@ -126,8 +173,10 @@ class SQLAlchemyStore(BaseStore):
         """The engine this store runs on (on its first event loop)."""
         return self._engines.main
 
-    def _open_unit(self, *, write: bool, block: bool) -> AbstractAsyncContextManager[SqlUnit]:
-        return open_unit(self._ctx, self._engines, write=write, block=block)
+    def _open_unit(
+        self, *, write: bool, block: bool, may_lag: bool = False
+    ) -> AbstractAsyncContextManager[SqlUnit]:
+        return open_unit(self._ctx, self._engines, write=write, block=block, may_lag=may_lag)
 
     # -- lifecycle ------------------------------------------------------------
 
@@ -147,23 +196,47 @@ class SQLAlchemyStore(BaseStore):
         async with self._init_lock:
             if self._revision is not None:
                 return
-            engine = await self._engines.current()
-            try:
-                async with engine.connect() as conn:
-                    revision = await ensure_schema(conn, auto_migrate=self._auto_migrate)
-            except DRIVER_ERRORS as exc:
-                raise translate_error(
-                    exc, where=self._where, database=self._ctx.database, pool=engine.pool
-                ) from exc
+            revision = await self._ensure_schema()
             if self._ctx.dialect == "sqlite":
                 await self._check_sqlite_writable()
             self._revision = revision
             logger.info("threadstore ready on %s at revision %s", self._where, self._revision)
 
+    async def _ensure_schema(self) -> str:
+        """Check (and where allowed, migrate) the schema: directly, never through PgBouncer."""
+        if self._migration_url is not None:
+            engine = create_engine(self._migration_url, poolclass=NullPool)
+            where = redact_url(self._migration_url)
+            try:
+                async with engine.connect() as conn:
+                    return await ensure_schema(conn, auto_migrate=self._auto_migrate)
+            except DRIVER_ERRORS as exc:
+                raise translate_error(exc, where=where, database=engine.url.database) from exc
+            finally:
+                await engine.dispose()
+        engine = await self._engines.current()
+        auto_migrate = False if self._pgbouncer else self._auto_migrate
+        try:
+            async with engine.connect() as conn:
+                return await ensure_schema(conn, auto_migrate=auto_migrate)
+        except SchemaOutOfDateError as exc:
+            if not self._pgbouncer or type(exc) is not SchemaOutOfDateError:
+                raise
+            raise SchemaOutOfDateError(
+                f"{exc.message}; migrations do not run through PgBouncer",
+                suggestion="Pass migration_url= a direct URL of the same database, or run "
+                "`threadstore db upgrade --url DIRECT_URL` first.",
+            ) from exc
+        except DRIVER_ERRORS as exc:
+            raise translate_error(
+                exc, where=self._where, database=self._ctx.database, pool=engine.pool
+            ) from exc
+
     async def close(self) -> None:
         """Dispose the engine if this store created it."""
         self._revision = None
         await settle(self._abandoned_probes)
+        await self._replicas.dispose()
         if self._owns_engine:
             await self._engines.main.dispose()
             self._engines.forget()
@@ -177,7 +250,8 @@ class SQLAlchemyStore(BaseStore):
 
         Unhealthy when the database does not answer within ``timeout``, the
         schema is not at head, or (SQLite) the file cannot be written. Checks:
-        ``connected``, ``schema_at_head`` and, on SQLite, ``writable``.
+        ``connected``, ``schema_at_head`` and, on SQLite, ``writable``. With read
+        replicas, ``replicas`` reports each one's state and lag.
         """
         return await run_probe(
             self._probe,
@@ -217,6 +291,8 @@ class SQLAlchemyStore(BaseStore):
                 found.checks["writable"] = True
             except PersistenceError as exc:
                 found.error = found.error or str(exc)
+        if self._replicas:
+            found.replicas = await self._replicas.health()
 
     async def _check_sqlite_writable(self) -> None:
         """Prove the SQLite database can be written, without writing anything.
@@ -235,3 +311,11 @@ class SQLAlchemyStore(BaseStore):
                 version = int(result.scalar_one())
                 await unit.execute(text(f"PRAGMA user_version = {version}"), write=True)
                 raise _RolledBack
+
+
+def _require_postgres(url: URL, option: str) -> None:
+    if url.get_backend_name() != "postgresql":
+        raise ValidationError(
+            f"{option} applies to PostgreSQL, not {url.get_backend_name()}",
+            suggestion=f"Drop {option} for this URL.",
+        )

@@ -13,6 +13,11 @@ which prepares the connection for it:
   takes no write lock; nested blocks are SAVEPOINTs, created when the block
   first needs the transaction.
 
+Routing (decided in one place, :func:`~threadstore.store.sql.routing.open_unit`): a one-call read
+that may lag goes to a read replica when :class:`ReplicaSet` offers one;
+every write and every ``transaction()`` block runs on the primary, and a
+committed write records the primary's WAL position for read-your-writes.
+
 SQLite writers of this process queue on the store's :class:`LoopLock` (any
 loop, any thread) and then take the database write lock up front
 (``BEGIN IMMEDIATE``), so concurrent writers never deadlock; other processes
@@ -23,22 +28,19 @@ queue behind each other share a transaction and its commit
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import Table
 from sqlalchemy.engine import Connection, Result
-from sqlalchemy.exc import TimeoutError as PoolTimeout
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncTransaction
 
 from threadstore.clock import Clock
 from threadstore.engine import SQLITE_BEGIN_OPTION
 from threadstore.errors import PersistenceConnectionError, PersistenceError
-from threadstore.store.locks import LoopLock, LoopSemaphore
+from threadstore.store.locks import LoopLock
 from threadstore.store.sql.agents import SqlAgents
 from threadstore.store.sql.aggregates import SqlStats
 from threadstore.store.sql.approvals import SqlApprovals
@@ -46,18 +48,18 @@ from threadstore.store.sql.checkpoint_queries import SaverStatements
 from threadstore.store.sql.checkpoint_rows import SqlCheckpointRows
 from threadstore.store.sql.checkpoints import SqlCheckpoints
 from threadstore.store.sql.context import SqlContextItems
-from threadstore.store.sql.engines import LoopEngines
 from threadstore.store.sql.feedback import SqlFeedback
 from threadstore.store.sql.group_commit import GroupCommit
 from threadstore.store.sql.maintenance import SqlMaintenance
 from threadstore.store.sql.messages import SqlMessages
+from threadstore.store.sql.replicas import ReplicaSet
 from threadstore.store.sql.runs import SqlRuns
 from threadstore.store.sql.tables import upsert
 from threadstore.store.sql.threads import SqlThreads
 from threadstore.store.sql.tool_calls import SqlToolCalls
 from threadstore.store.sql.translate import DRIVER_ERRORS, translate_error
 
-__all__ = ["SqlContext", "SqlUnit", "open_unit"]
+__all__ = ["SqlContext", "SqlUnit"]
 
 logger = logging.getLogger("threadstore")
 
@@ -70,10 +72,14 @@ class SqlContext:
 
     dialect: str
     where: str
+    autocommit: bool
+    """Whether reads and one-statement writes may run outside a transaction (not
+    behind PgBouncer, where a statement's parse and execute could reach two servers)."""
     database: str | None
     clock: Clock
     write_lock: LoopLock
     saver_statements: SaverStatements
+    replicas: ReplicaSet | None = None
     group_commit: GroupCommit | None = None
     """SQLite: one-call writes share transactions (see :mod:`.group_commit`)."""
 
@@ -105,6 +111,7 @@ class SqlUnit:
         self._spent = False
         self._locked = False
         self._frames: list[_Frame] = []
+        self._wrote = False
         self.owner: str | None = None
         """The user a scoped view limits this unit's calls to (None: unscoped)."""
 
@@ -199,6 +206,7 @@ class SqlUnit:
                 await self._prepare(write, one_statement)
             if self._frames and self._tx is not None:
                 await self._open_savepoints()
+            self._wrote = self._wrote or write
             result: Result[Any] = await self.conn.execute(statement, params)
             return result
         except DRIVER_ERRORS as exc:
@@ -234,6 +242,8 @@ class SqlUnit:
             raise RuntimeError("threadstore: a write in a read-only unit")
         if self._block:
             needs_transaction = write or not self._sqlite
+        elif not self.ctx.autocommit:
+            needs_transaction = True
         else:
             needs_transaction = self._may_write and not (one_statement and write)
         if needs_transaction:
@@ -310,6 +320,8 @@ class SqlUnit:
                         raise self.translate(exc) from exc
                 else:
                     await self._rollback()
+            if error is None and self._wrote and self.ctx.replicas:
+                await self.ctx.replicas.record_write(self.conn)
         finally:
             try:
                 if isinstance(error, PersistenceConnectionError):
@@ -326,68 +338,3 @@ class SqlUnit:
             await self._tx.rollback()
         except DRIVER_ERRORS as exc:  # the original error matters more
             logger.warning("threadstore: rollback failed: %s", exc)
-
-
-@contextlib.asynccontextmanager
-async def open_unit(
-    ctx: SqlContext, engines: LoopEngines, *, write: bool, block: bool
-) -> AsyncIterator[SqlUnit]:
-    """Check out a connection for one call or block; commit or roll back at the end."""
-    engine = await engines.current()
-    gate = engines.gate(engine)
-    if write and not block and ctx.group_commit is not None:
-        plain = _unit_on(ctx, engine, gate, write=write, block=block)
-        async with ctx.group_commit.unit(ctx, engine, gate, plain) as grouped:
-            yield grouped
-        return
-    async with _unit_on(ctx, engine, gate, write=write, block=block) as unit:
-        yield unit
-
-
-async def checkout(
-    ctx: SqlContext, engine: AsyncEngine, gate: LoopSemaphore | None
-) -> AsyncConnection:
-    """A connection of ``engine``, taken in arrival order when its pool has a gate.
-
-    The caller closes the connection, then releases ``gate``.
-
-    Raises:
-        PoolExhaustedError: no connection came free within the pool's timeout.
-        PersistenceConnectionError: the database could not be reached.
-    """
-    if gate is not None and not gate.try_acquire():
-        try:
-            await asyncio.wait_for(gate.acquire(), engine.pool.timeout())  # type: ignore[attr-defined]
-        except TimeoutError:
-            exc = PoolTimeout()
-            raise translate_error(
-                exc, where=ctx.where, database=ctx.database, pool=engine.pool
-            ) from None
-    try:
-        return await engine.connect()
-    except BaseException as exc:
-        if gate is not None:
-            gate.release()
-        if isinstance(exc, DRIVER_ERRORS):
-            raise translate_error(
-                exc, where=ctx.where, database=ctx.database, pool=engine.pool
-            ) from exc
-        raise
-
-
-@contextlib.asynccontextmanager
-async def _unit_on(
-    ctx: SqlContext, engine: AsyncEngine, gate: LoopSemaphore | None, *, write: bool, block: bool
-) -> AsyncIterator[SqlUnit]:
-    conn = await checkout(ctx, engine, gate)
-    try:
-        unit = SqlUnit(ctx, conn, block=block, write=write)
-        try:
-            yield unit
-        except BaseException as exc:
-            await unit.finish(exc)
-            raise
-        await unit.finish(None)
-    finally:
-        if gate is not None:
-            gate.release()
