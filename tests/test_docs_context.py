@@ -2,50 +2,19 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
 import pytest
 
+from tests.docs_examples import DOCS, printed, worked_example
 from threadstore import BaseStore
 
-PAGE = Path(__file__).resolve().parents[1] / "docs" / "context.md"
-
-
-def _blocks(language: str) -> list[str]:
-    """Return the fenced blocks of the page tagged ``language`` ("" for untagged)."""
-    blocks: list[str] = []
-    current: list[str] | None = None
-    tag = ""
-    for line in PAGE.read_text(encoding="utf-8").splitlines(keepends=True):
-        if current is None and line.startswith("```"):
-            current, tag = [], line[3:].strip()
-        elif current is not None and line.rstrip() == "```":
-            if tag == language:
-                blocks.append("".join(current))
-            current = None
-        elif current is not None:
-            current.append(line)
-    return blocks
-
-
-def _example() -> dict[str, Any]:
-    (source,) = [block for block in _blocks("python") if "async def plan_trip" in block]
-    namespace: dict[str, Any] = {"__name__": "docs_context_example"}
-    exec(compile(source, str(PAGE), "exec"), namespace)
-    return namespace
-
-
-def _printed() -> str:
-    (output,) = [block for block in _blocks("") if block.startswith("refused:")]
-    return output
+PAGE = DOCS / "context.md"
 
 
 async def test_worked_example_runs(store: BaseStore, capsys: pytest.CaptureFixture[str]) -> None:
-    await _example()["plan_trip"](store)
-    assert capsys.readouterr().out == _printed()
+    await worked_example(PAGE, "plan_trip")["plan_trip"](store)
+    assert capsys.readouterr().out == printed(PAGE, "refused:")
 
 
 async def test_worked_example_main_runs(capsys: pytest.CaptureFixture[str]) -> None:
-    await _example()["main"]()
-    assert capsys.readouterr().out == _printed()
+    await worked_example(PAGE, "plan_trip")["main"]()
+    assert capsys.readouterr().out == printed(PAGE, "refused:")
