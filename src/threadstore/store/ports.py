@@ -277,11 +277,6 @@ class RunRepository(Protocol):
     async def save_analysis(self, args: AnalysisInput) -> LogAnalysisRecord:
         """Insert an analysis; DuplicateRecordError if the id exists."""
 
-    async def latest_analysis(
-        self, agent_name: str, resource_type: str
-    ) -> LogAnalysisRecord | None:
-        """The newest analysis of the resource, or None."""
-
     async def find_analyses(
         self, agent_name: str | None, resource_type: str | None, limit: int, offset: int
     ) -> list[LogAnalysisRecord]:

@@ -173,7 +173,8 @@ class RunMethods(StoreCore):
         agent = check_id("agent_name", agent_name)
         kind = run_inputs.resource_type(resource_type)
         async with self.unit(write=False) as unit:
-            return await unit.runs.latest_analysis(agent, kind)
+            newest = await unit.runs.find_analyses(agent, kind, 1, 0)
+        return newest[0] if newest else None
 
     async def list_log_analyses(
         self,

@@ -140,13 +140,6 @@ class MemoryRuns:
         self._put(cast(Any, self._state.log_analyses), cast(Any, record), "log analysis")
         return copied(record)
 
-    async def latest_analysis(
-        self, agent_name: str, resource_type: str
-    ) -> LogAnalysisRecord | None:
-        """See :meth:`RunRepository.latest_analysis`."""
-        found = await self.find_analyses(agent_name, resource_type, 1, 0)
-        return found[0] if found else None
-
     async def find_analyses(
         self, agent_name: str | None, resource_type: str | None, limit: int, offset: int
     ) -> list[LogAnalysisRecord]:

@@ -99,13 +99,6 @@ class SqlRuns:
         await self._insert(log_analyses, values, f"log analysis {args.analysis_id!r}")
         return analysis_record(values)
 
-    async def latest_analysis(
-        self, agent_name: str, resource_type: str
-    ) -> LogAnalysisRecord | None:
-        """See :meth:`RunRepository.latest_analysis`."""
-        found = await self.find_analyses(agent_name, resource_type, 1, 0)
-        return found[0] if found else None
-
     async def find_analyses(
         self, agent_name: str | None, resource_type: str | None, limit: int, offset: int
     ) -> list[LogAnalysisRecord]:
