@@ -30,6 +30,14 @@ SCOPE_TABLES = {
 }
 """Tables keyed by ``scope`` (a user id, or "" for the global scope), not by thread."""
 
+BY_OWN_ID = {
+    "threadstore_invocation_logs",
+    "threadstore_tool_calls",
+    "threadstore_log_analyses",
+    "threadstore_optimization_runs",
+}
+"""Records that need no thread (a run or tool call may name none): sharded by their own id."""
+
 KNOWN_KEY_VIOLATIONS = {
     ("threadstore_messages", "pk_threadstore_messages", ("id",)),
     ("threadstore_feedback", "pk_threadstore_feedback", ("id",)),
@@ -53,6 +61,8 @@ def distribution_column(table: Table) -> str | None:
         return THREAD_KEY[table.name]
     if table.name in SCOPE_TABLES:
         return "scope"
+    if table.name in BY_OWN_ID:
+        return "id"
     return "thread_id" if "thread_id" in table.c else None
 
 
