@@ -22,9 +22,11 @@ class CountingMemoryStore(MemoryStore):
 
     units = 0
 
-    def _open_unit(self, *, write: bool, block: bool) -> AbstractAsyncContextManager[Any]:
+    def _open_unit(
+        self, *, write: bool, block: bool, may_lag: bool = False
+    ) -> AbstractAsyncContextManager[Any]:
         self.units += 1
-        return super()._open_unit(write=write, block=block)
+        return super()._open_unit(write=write, block=block, may_lag=may_lag)
 
 
 @contextlib.contextmanager
