@@ -6,7 +6,9 @@ The database comes, in this order, from a connection handed over by code in
 from the ``THREADSTORE_URL`` environment variable, else the embedded default.
 Only tables named ``threadstore_*`` are managed and the version table is
 ``threadstore_alembic_version``, so an application's own tables and Alembic
-history can share the database.
+history can share the database. ``-x partitions=N`` (PostgreSQL) also
+hash-partitions the thread-scoped tables by thread: see
+``threadstore.partitioning``.
 
 Every online run happens inside ``threadstore.migrations.migration_transaction``:
 one process at a time, and on SQLite with foreign keys off so that batch ALTERs
@@ -25,9 +27,10 @@ from sqlalchemy.pool import NullPool
 
 from threadstore.config import resolve_url
 from threadstore.engine import create_engine
-from threadstore.errors import MigrationError
+from threadstore.errors import MigrationError, ValidationError
 from threadstore.migrations import context_options, migration_transaction
 from threadstore.models import Base
+from threadstore.partitioning import partition_by_thread
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):
@@ -69,6 +72,19 @@ def do_run_migrations(connection: Connection) -> None:
     context.configure(connection=connection, **_options())
     with context.begin_transaction():
         context.run_migrations()
+        partitions = context.get_x_argument(as_dictionary=True).get("partitions")
+        if partitions:  # ``-x partitions=N``: the opt-in layout of threadstore.partitioning
+            partition_by_thread(connection, _count(partitions))
+
+
+def _count(value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise ValidationError(
+            f"-x partitions must be an integer, got {value!r}",
+            suggestion="Pass e.g. `alembic -x partitions=16 upgrade head`.",
+        ) from None
 
 
 def _sqlite_foreign_keys_on(connection: Connection) -> bool:

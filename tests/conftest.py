@@ -32,8 +32,10 @@ from threadstore.migrations import upgrade_connection
 PG_ENV = "THREADSTORE_TEST_POSTGRES_URL"
 PGBOUNCER_ENV = "THREADSTORE_TEST_PGBOUNCER_URL"
 BACKENDS = ("memory", "sqlite", "postgres")
-POOLED_BACKENDS = (*BACKENDS, "pgbouncer")
-"""The backends of the suites that must also pass through PgBouncer."""
+POOLED_BACKENDS = (*BACKENDS, "pgbouncer", "partitioned")
+"""The backends of the suites that must also pass through PgBouncer and on the
+partitioned layout (PostgreSQL, messages and checkpoints hash-partitioned by thread)."""
+TEST_PARTITIONS = 4
 SQL_BACKENDS = ("sqlite", "postgres")
 
 
@@ -132,6 +134,29 @@ def postgres_template() -> Iterator[str]:
     asyncio.run(_pg_execute(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+@pytest.fixture(scope="session")
+def postgres_partitioned_template(postgres_template: str) -> Iterator[str]:
+    """A template database at head with the partitioned layout; yields its name."""
+    import asyncio
+
+    from threadstore.partitioning import upgrade_partitioned
+
+    url = require_postgres()
+    name = f"threadstore_tplp_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_pg_execute(url, f'CREATE DATABASE "{name}" TEMPLATE "{postgres_template}"'))
+    target = make_url(url).set(database=name).render_as_string(False)
+    asyncio.run(upgrade_partitioned(target, TEST_PARTITIONS))
+    yield name
+    asyncio.run(_pg_execute(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+async def partitioned_postgres_url(postgres_partitioned_template: str) -> AsyncIterator[str]:
+    """A fresh PostgreSQL database with the partitioned layout, dropped after the test."""
+    async for url in _temporary_database(postgres_partitioned_template):
+        yield url
+
+
 @pytest.fixture
 def sqlite_url(sqlite_template: Path, tmp_path: Path) -> str:
     """A fresh, migrated SQLite file."""
@@ -200,6 +225,8 @@ def store_factory(request: pytest.FixtureRequest, backend: str, clock: FakeClock
     elif backend == "pgbouncer":
         require_pgbouncer()  # before a database is made for nothing
         url = through_pgbouncer(request.getfixturevalue("postgres_url_fresh"))
+    elif backend == "partitioned":
+        url = request.getfixturevalue("partitioned_postgres_url")
 
     def make(**options: object) -> BaseStore:
         options.setdefault("clock", clock)

@@ -44,6 +44,7 @@ from threadstore.migrations import (
     known_revisions,
     upgrade,
 )
+from threadstore.partitioning import upgrade_partitioned
 from threadstore.schema_state import SchemaState, read_schema_state, tables_with_rows
 from threadstore.store.sql.translate import DRIVER_ERRORS, translate_error
 
@@ -80,6 +81,13 @@ def _parser() -> argparse.ArgumentParser:
         "--sql",
         action="store_true",
         help="print the SQL instead of running it (for a DBA; no connection is made)",
+    )
+    upgrade.add_argument(
+        "--partitions",
+        type=int,
+        metavar="N",
+        help="PostgreSQL: then hash-partition messages and checkpoints by thread into N "
+        "partitions each (opt-in layout; see docs/scaling.md)",
     )
     down = add("downgrade", "downgrade the schema to a revision (`base` drops everything)")
     down.add_argument("revision", metavar="REV")
@@ -203,6 +211,8 @@ def _run(args: argparse.Namespace, url: URL) -> None:
         command.history(config)
         return
     if args.command == "upgrade" and args.sql:
+        if args.partitions is not None:
+            raise CommandError("--partitions reads the live tables; it cannot print SQL (--sql)")
         command.upgrade(config, args.revision, sql=True)
         return
     if args.command != "upgrade":
@@ -225,6 +235,9 @@ def _run(args: argparse.Namespace, url: URL) -> None:
             _confirm_downgrade(args, where, state.revision, filled)
     verb = "upgrading" if args.command == "upgrade" else "downgrading"
     logger.info("%s %s to %s", verb, where, args.revision)
+    if args.command == "upgrade" and args.partitions is not None:
+        asyncio.run(upgrade_partitioned(url, args.partitions, args.revision))
+        return
     migrate = upgrade if args.command == "upgrade" else downgrade
     asyncio.run(migrate(url, args.revision))
 

@@ -29,6 +29,7 @@ from threadstore.config import redact_url, resolve_url
 from threadstore.engine import SQLITE_BEGIN_OPTION, create_engine
 from threadstore.errors import MigrationError, SchemaOutOfDateError
 from threadstore.models.base import TABLE_PREFIX
+from threadstore.partitioning import is_partition
 from threadstore.schema_state import (
     VERSION_TABLE,
     SchemaState,
@@ -47,6 +48,7 @@ __all__ = [
     "include_object",
     "known_revisions",
     "migration_transaction",
+    "run_on_url",
     "script_location",
     "upgrade",
     "upgrade_connection",
@@ -77,7 +79,8 @@ def include_object(
 ) -> bool:
     """Limit Alembic to threadstore's own tables (and what belongs to them)."""
     if type_ == "table":
-        return bool(name and name.startswith(TABLE_PREFIX))
+        # partitions of the opt-in layout (threadstore.partitioning) belong to their parent
+        return bool(name and name.startswith(TABLE_PREFIX) and not is_partition(name))
     return True
 
 
@@ -291,7 +294,7 @@ def _alembic_failed(exc: CommandError, where: str) -> MigrationError:
     )
 
 
-async def _run_on_url(url: str | URL | None, migrate: Any, revision: str) -> None:
+async def run_on_url(url: str | URL | None, migrate: Any, revision: str) -> None:
     """Run ``migrate`` to ``revision`` in one locked transaction, after checking the state."""
     resolved = resolve_url(url)
     where = redact_url(resolved)
@@ -324,7 +327,7 @@ async def upgrade(url: str | URL | None = None, revision: str = "head") -> None:
             without a revision.
         PersistenceConnectionError: the database cannot be reached.
     """
-    await _run_on_url(url, upgrade_connection, revision)
+    await run_on_url(url, upgrade_connection, revision)
 
 
 async def downgrade(url: str | URL | None, revision: str) -> None:
@@ -335,4 +338,4 @@ async def downgrade(url: str | URL | None, revision: str) -> None:
         MigrationError: an unknown or unreachable target revision.
         PersistenceConnectionError: the database cannot be reached.
     """
-    await _run_on_url(url, _downgrade_connection, revision)
+    await run_on_url(url, _downgrade_connection, revision)

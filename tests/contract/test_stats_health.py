@@ -19,12 +19,14 @@ STORE_CLASS = {
     "sqlite": "SQLAlchemyStore",
     "postgres": "SQLAlchemyStore",
     "pgbouncer": "SQLAlchemyStore",
+    "partitioned": "SQLAlchemyStore",
 }
 DIALECT = {
     "memory": "memory",
     "sqlite": "sqlite",
     "postgres": "postgresql",
     "pgbouncer": "postgresql",
+    "partitioned": "postgresql",
 }
 
 
@@ -64,6 +66,7 @@ async def test_health_check(store: BaseStore, backend: str) -> None:
         "sqlite": {"connected": True, "schema_at_head": True, "writable": True},
         "postgres": {"connected": True, "schema_at_head": True},
         "pgbouncer": {"connected": True, "schema_at_head": True},
+        "partitioned": {"connected": True, "schema_at_head": True},
     }[backend]
     assert health["checks"] == expected_checks
     if backend != "memory":

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     CompoundSelect,
     Select,
@@ -59,8 +60,14 @@ _MAX_WRITE_SHAPES = 256
 _SAFE_KEY = re.compile(r"^[A-Za-z0-9_\-]+$")
 
 
-def with_writes(checkpoints_query: Select[Any]) -> CompoundSelect[Any]:
-    """One statement returning the selected checkpoints (kind 0) and their writes (kind 1)."""
+def with_writes(
+    checkpoints_query: Select[Any], thread_id: ColumnElement[Any] | str | None = None
+) -> CompoundSelect[Any]:
+    """One statement returning the selected checkpoints (kind 0) and their writes (kind 1).
+
+    ``thread_id``, when the selection is one thread's, is repeated on the writes
+    so the planner reads one partition of them (the partitioned layout).
+    """
     page = checkpoints_query.cte("page")
     selected = select(
         literal_column("0").label("kind"),
@@ -100,6 +107,8 @@ def with_writes(checkpoints_query: Select[Any]) -> CompoundSelect[Any]:
             page.c.checkpoint_id == _w.checkpoint_id,
         ),
     )
+    if thread_id is not None:
+        writes = writes.where(_w.thread_id == thread_id)
     return union_all(selected, writes)
 
 
@@ -176,7 +185,8 @@ class SaverStatements:
                 )
             },
         )
-        return cls(with_writes(latest), with_writes(by_id), put, {})
+        thread: BindParameter[Any] = bindparam("thread_id")
+        return cls(with_writes(latest, thread), with_writes(by_id, thread), put, {})
 
     def writes(self, count: int, replace: bool) -> TextClause:
         """One INSERT of ``count`` rows (params ``<column>_<i>``), built once per shape.
