@@ -42,14 +42,19 @@ async def _get(service: ThreadstoreSessionService, session: Session, **config: o
 
 async def test_create_get_and_missing(service: ThreadstoreSessionService) -> None:
     created = await service.create_session(app_name="app", user_id="u", state={"k": "v"})
-    assert created.id and created.state == {"k": "v"} and created.events == []
+    assert created.id
+    assert created.state == {"k": "v"}
+    assert created.events == []
     got = await _get(service, created)
     assert (got.id, got.app_name, got.user_id, got.state) == (created.id, "app", "u", {"k": "v"})
-    for app, user, sid in (("other", "u", created.id), ("app", "x", created.id), ("app", "u", "no")):
+    missing = (("other", "u", created.id), ("app", "x", created.id), ("app", "u", "no"))
+    for app, user, sid in missing:
         assert await service.get_session(app_name=app, user_id=user, session_id=sid) is None
 
 
-async def test_a_given_id_is_kept_and_a_duplicate_refused(service: ThreadstoreSessionService) -> None:
+async def test_a_given_id_is_kept_and_a_duplicate_refused(
+    service: ThreadstoreSessionService,
+) -> None:
     await service.create_session(app_name="app", user_id="u", session_id="s1")
     with pytest.raises(AlreadyExistsError):
         await service.create_session(app_name="app", user_id="u", session_id="s1")
@@ -136,7 +141,8 @@ async def test_partial_events_are_not_stored(service: ThreadstoreSessionService)
     partial = event("chunk", delta={"k": 1}, partial=True)
     assert await service.append_event(s, partial) is partial
     stored = await _get(service, s)
-    assert stored.events == [] and stored.state == {}
+    assert stored.events == []
+    assert stored.state == {}
     assert s.events == []
 
 

@@ -23,6 +23,7 @@ from threadstore.records import ContextItemRecord, MessageRecord, ThreadRecord
 
 __all__ = [
     "EVENT_KEY",
+    "INCARNATION_KEY",
     "THREAD_PREFIX",
     "app_state_prefix",
     "event_message",
@@ -30,6 +31,7 @@ __all__ = [
     "message_event",
     "scoped_state",
     "session_of",
+    "session_state",
     "thread_id",
     "timestamp",
     "user_state_prefix",
@@ -39,7 +41,13 @@ __all__ = [
 
 EVENT_KEY = "adk_event"
 THREAD_PREFIX = "adk:"
-_MARKER_PREFIX = "threadstore-version:"
+INCARNATION_KEY = "__threadstore_adk_incarnation__"
+"""Thread metadata key of a random id made when the session is created (never in ADK state).
+
+A session deleted and created again restarts its version; the incarnation
+tells a copy of the old one from the new one at the same version.
+"""
+_MARKER_PREFIX = "threadstore:"
 
 
 def thread_id(app_name: str, user_id: str, session_id: str) -> str:
@@ -73,17 +81,23 @@ def merged_state(
     return state
 
 
-def version_marker(version: int) -> str:
-    """The storage marker a returned session carries: the thread's version."""
-    return f"{_MARKER_PREFIX}{version}"
+def session_state(thread: ThreadRecord) -> dict[str, Any]:
+    """The session-scoped state a thread holds (its metadata without the incarnation)."""
+    return {k: v for k, v in thread["metadata"].items() if k != INCARNATION_KEY}
 
 
-def version_of(session: Session) -> int | None:
-    """The thread version a session was read at, or None if it carries no marker of ours."""
+def version_marker(thread: ThreadRecord) -> str:
+    """The storage marker a returned session carries: the thread's incarnation and version."""
+    return f"{_MARKER_PREFIX}{thread['metadata'].get(INCARNATION_KEY)}:{thread['version']}"
+
+
+def version_of(session: Session) -> tuple[str, int] | None:
+    """The (incarnation, version) a session was read at, or None without a marker of ours."""
     marker = session._storage_update_marker
     if marker is None or not marker.startswith(_MARKER_PREFIX):
         return None
-    return int(marker[len(_MARKER_PREFIX) :])
+    incarnation, _, version = marker[len(_MARKER_PREFIX) :].rpartition(":")
+    return incarnation, int(version)
 
 
 def timestamp(iso: str) -> float:
@@ -103,7 +117,7 @@ def session_of(
         events=events or [],
         last_update_time=timestamp(thread["updated_at"]),
     )
-    session._storage_update_marker = version_marker(thread["version"])
+    session._storage_update_marker = version_marker(thread)
     return session
 
 

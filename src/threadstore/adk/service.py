@@ -144,7 +144,7 @@ class ThreadstoreSessionService(BaseSessionService):
                 return None
             events = await self._recent_events(mine, thread_id, config)
             app_state, user_state = await self._scoped_states(tx, app_name, user_id)
-        state = mapping.merged_state(dict(thread["metadata"]), app_state, user_state)
+        state = mapping.merged_state(mapping.session_state(thread), app_state, user_state)
         return mapping.session_of(thread, state, events)
 
     @override
@@ -171,7 +171,7 @@ class ThreadstoreSessionService(BaseSessionService):
                         prefix = mapping.user_state_prefix(app_name)
                         user_states[owner] = mapping.scoped_state(items, prefix)
                     state = mapping.merged_state(
-                        dict(thread["metadata"]), app_state, user_states[owner]
+                        mapping.session_state(thread), app_state, user_states[owner]
                     )
                     sessions.append(mapping.session_of(thread, state))
                 cursor = page["next_cursor"]
@@ -211,10 +211,12 @@ class ThreadstoreSessionService(BaseSessionService):
         session_id = session_id or str(uuid.uuid4())
         thread_id = mapping.thread_id(app_name, user_id, session_id)
         deltas = _session_util.extract_json_safe_state_delta(state or {})
+        deltas["session"].pop(mapping.INCARNATION_KEY, None)
         try:
             async with self._store.transaction() as tx:
+                metadata = {**deltas["session"], mapping.INCARNATION_KEY: uuid.uuid4().hex}
                 thread = await tx.for_user(user_id).create_thread(
-                    thread_id, user_id, app_name, title=session_id, metadata=deltas["session"]
+                    thread_id, user_id, app_name, title=session_id, metadata=metadata
                 )
                 await self._save_scoped(tx, app_name, user_id, deltas)
                 app_state, user_state = await self._scoped_states(tx, app_name, user_id)
@@ -230,21 +232,23 @@ class ThreadstoreSessionService(BaseSessionService):
         thread_id = mapping.thread_id(app_name, user_id, session_id)
         await self._store.for_user(user_id).delete_thread(thread_id)
 
-    async def _expected_version(self, store: BaseStore, thread_id: str, session: Session) -> int:
-        """The version ``session`` was read at; for a session of another origin, the stored one.
+    async def _expected_version(self, mine: BaseStore, thread_id: str, session: Session) -> int:
+        """The version ``session`` was read at, checked against the stored incarnation.
 
         A session this service did not return (built by hand, or by another
         service) is accepted when its last event is the stored last event.
         """
-        held = mapping.version_of(session)
-        if held is not None:
-            return held
-        thread = await store.get_thread(thread_id)
+        thread = await mine.get_thread(thread_id)
         if thread is None:
             raise SessionNotFoundError(f"Session {session.id} not found.")
-        latest = await self._recent_events(store, thread_id, GetSessionConfig(num_recent_events=1))
-        mine = session.events[-1].id if session.events else None
-        if (latest[-1].id if latest else None) != mine:
+        held = mapping.version_of(session)
+        if held is not None:
+            if held[0] != str(thread["metadata"].get(mapping.INCARNATION_KEY)):
+                raise StaleSessionError(_STALE.format(stored="recreated", held=held[1]))
+            return held[1]
+        latest = await self._recent_events(mine, thread_id, GetSessionConfig(num_recent_events=1))
+        last = session.events[-1].id if session.events else None
+        if (latest[-1].id if latest else None) != last:
             raise StaleSessionError(_STALE.format(stored=thread["version"], held="unknown"))
         return thread["version"]
 
@@ -256,6 +260,7 @@ class ThreadstoreSessionService(BaseSessionService):
         event = self._trim_temp_delta_state(event)
         delta = event.actions.state_delta if event.actions and event.actions.state_delta else {}
         deltas = _session_util.extract_json_safe_state_delta(delta)
+        deltas["session"].pop(mapping.INCARNATION_KEY, None)
         thread_id = mapping.thread_id(session.app_name, session.user_id, session.id)
         role, content, metadata = mapping.event_message(event)
         async with self._locks.hold(thread_id):
@@ -278,6 +283,6 @@ class ThreadstoreSessionService(BaseSessionService):
                 version = "unknown" if stored is None else stored["version"]
                 raise StaleSessionError(_STALE.format(stored=version, held=held)) from exc
             assert thread is not None  # the block above wrote it
-            session._storage_update_marker = mapping.version_marker(thread["version"])
+            session._storage_update_marker = mapping.version_marker(thread)
             session.last_update_time = mapping.timestamp(thread["updated_at"])
             return self._commit_event_to_session(session, event)
