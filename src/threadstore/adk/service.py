@@ -23,7 +23,7 @@ from google.adk.sessions.session import Session
 from typing_extensions import override
 
 from threadstore.adk import mapping
-from threadstore.errors import DuplicateRecordError, VersionConflictError
+from threadstore.errors import DuplicateRecordError, PermissionDeniedError, VersionConflictError
 from threadstore.store.base import BaseStore
 from threadstore.store.locks import LoopLock
 
@@ -89,6 +89,14 @@ class ThreadstoreSessionService(BaseSessionService):
 
     # -- reads ----------------------------------------------------------------
 
+    @staticmethod
+    def _mine(store: BaseStore, user_id: str) -> BaseStore | None:
+        """``store.for_user(user_id)``, or None when ``store`` is a view of another user."""
+        try:
+            return store.for_user(user_id)
+        except PermissionDeniedError:
+            return None  # reads of another user's data behave as reads of missing data
+
     async def _scoped_states(
         self, tx: BaseStore, app_name: str, user_id: str
     ) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -138,9 +146,9 @@ class ThreadstoreSessionService(BaseSessionService):
         session_id = session_id.strip() if session_id else session_id
         thread_id = mapping.thread_id(app_name, user_id, session_id)
         async with self._store.transaction() as tx:
-            mine = tx.for_user(user_id)
-            thread = await mine.get_thread(thread_id)
-            if thread is None:
+            mine = self._mine(tx, user_id)
+            thread = None if mine is None else await mine.get_thread(thread_id)
+            if mine is None or thread is None:
                 return None
             events = await self._recent_events(mine, thread_id, config)
             app_state, user_state = await self._scoped_states(tx, app_name, user_id)
@@ -155,7 +163,9 @@ class ThreadstoreSessionService(BaseSessionService):
         async with self._store.transaction() as tx:
             app_items = await tx.get_all_context_items(user_id=None)
             app_state = mapping.scoped_state(app_items, mapping.app_state_prefix(app_name))
-            threads = tx if user_id is None else tx.for_user(user_id)
+            threads = tx if user_id is None else self._mine(tx, user_id)
+            if threads is None:
+                return ListSessionsResponse()
             user_states: dict[str, dict[str, Any]] = {}
             cursor: str | None = None
             while True:
@@ -182,7 +192,10 @@ class ThreadstoreSessionService(BaseSessionService):
 
     @override
     async def get_user_state(self, *, app_name: str, user_id: str) -> dict[str, Any]:
-        items = await self._store.for_user(user_id).get_all_context_items(user_id=user_id)
+        mine = self._mine(self._store, user_id)
+        if mine is None:
+            return {}
+        items = await mine.get_all_context_items(user_id=user_id)
         return mapping.scoped_state(items, mapping.user_state_prefix(app_name))
 
     # -- writes ---------------------------------------------------------------
@@ -230,7 +243,9 @@ class ThreadstoreSessionService(BaseSessionService):
     async def delete_session(self, *, app_name: str, user_id: str, session_id: str) -> None:
         session_id = session_id.strip() if session_id else session_id
         thread_id = mapping.thread_id(app_name, user_id, session_id)
-        await self._store.for_user(user_id).delete_thread(thread_id)
+        mine = self._mine(self._store, user_id)
+        if mine is not None:
+            await mine.delete_thread(thread_id)
 
     async def _expected_version(self, mine: BaseStore, thread_id: str, session: Session) -> int:
         """The version ``session`` was read at, checked against the stored incarnation.
