@@ -8,6 +8,8 @@ events, ``GetSessionConfig``, the errors, and event round trips.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 pytest.importorskip("google.adk.sessions")
@@ -20,7 +22,7 @@ from google.adk.sessions.session import Session
 from google.genai import types
 
 from tests.adk.helpers import event, texts
-from threadstore import BaseStore
+from threadstore import BaseStore, ValidationError
 from threadstore.adk import ThreadstoreSessionService
 
 
@@ -210,3 +212,23 @@ async def test_session_ids_are_stripped(service: ThreadstoreSessionService) -> N
     s = await service.create_session(app_name="app", user_id="u", session_id="  s1 ")
     assert s.id == "s1"
     assert await service.get_session(app_name="app", user_id="u", session_id=" s1") is not None
+
+
+async def test_a_refused_append_writes_nothing(service: ThreadstoreSessionService) -> None:
+    s = await service.create_session(app_name="app", user_id="u", state={"k": 0})
+    too_long = "user:" + "x" * 300
+    with pytest.raises(ValidationError):
+        await service.append_event(s, event("refused", delta={"k": 1, too_long: 1}))
+    stored = await _get(service, s)
+    assert stored.events == []
+    assert stored.state == {"k": 0}
+    await service.append_event(s, event("accepted", delta={"k": 2}))  # the copy is still current
+    assert texts((await _get(service, s)).events) == ["accepted"]
+
+
+async def test_state_values_become_json_as_in_adk(service: ThreadstoreSessionService) -> None:
+    when = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    s = await service.create_session(app_name="app", user_id="u", state={"when": when})
+    await service.append_event(s, event(delta={"user:tags": ("a", "b")}))
+    stored = await _get(service, s)
+    assert stored.state == {"when": "2026-01-02T03:04:05Z", "user:tags": ["a", "b"]}
