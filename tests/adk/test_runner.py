@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator
 
 import pytest
@@ -16,6 +17,7 @@ from google.adk.runners import Runner
 from google.genai import types
 from pydantic import Field
 
+from tests.conftest import StoreFactory
 from threadstore import BaseStore
 from threadstore.adk import ThreadstoreSessionService
 from threadstore.adk.mapping import thread_id
@@ -99,3 +101,26 @@ async def test_two_turns_with_a_tool_call(store: BaseStore) -> None:
         "Lisbon.",
     ]
     assert await store.for_user("bob").get_messages(thread_id("trips", "alice", "s1")) == []
+
+
+def test_runner_run_with_a_new_event_loop_per_turn(store_factory: StoreFactory) -> None:
+    """``Runner.run`` (sync) runs each turn on its own loop in its own thread."""
+    store = store_factory()
+    asyncio.run(store.initialize())
+    try:
+        service = ThreadstoreSessionService(store)
+        model = CannedModel(replies=[_text(f"reply {n}") for n in range(3)])
+        runner = Runner(
+            app_name="trips", agent=LlmAgent(name="helper", model=model), session_service=service
+        )
+        asyncio.run(service.create_session(app_name="trips", user_id="alice", session_id="s1"))
+        replies = []
+        for n in range(3):
+            message = types.Content(role="user", parts=[types.Part(text=f"turn {n}")])
+            for event in runner.run(user_id="alice", session_id="s1", new_message=message):
+                if event.is_final_response() and event.content and event.content.parts:
+                    replies.append(event.content.parts[0].text)
+        assert replies == ["reply 0", "reply 1", "reply 2"]
+        assert _said(model.requests[-1]) == ["turn 0", "reply 0", "turn 1", "reply 1", "turn 2"]
+    finally:
+        asyncio.run(store.close())
