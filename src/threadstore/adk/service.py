@@ -23,7 +23,7 @@ from google.adk.sessions.session import Session
 from typing_extensions import override
 
 from threadstore.adk import mapping
-from threadstore.errors import DuplicateRecordError, PermissionDeniedError, VersionConflictError
+from threadstore.errors import DuplicateRecordError, PermissionDeniedError, ThreadNotFoundError
 from threadstore.store.base import BaseStore
 from threadstore.store.locks import LoopLock
 
@@ -32,6 +32,8 @@ __all__ = ["ThreadstoreSessionService"]
 logger = logging.getLogger(__name__)
 
 _PAGE = 500
+_FIRST_PAGE = 16
+"""With ``after_timestamp``, the walk back starts with pages this small and grows them 4x."""
 _STALE = (
     "The session has been modified in storage since it was loaded "
     "(its thread is at version {stored}, the session was read at {held}). "
@@ -115,8 +117,9 @@ class ThreadstoreSessionService(BaseSessionService):
         after = config.after_timestamp if config else None
         events: list[Event] = []
         before: int | None = None
+        size = _FIRST_PAGE if after is not None else _PAGE
         while limit is None or len(events) < limit:
-            size = _PAGE if limit is None else min(_PAGE, limit - len(events))
+            size = size if limit is None else min(size, limit - len(events))
             page = await store.get_messages(
                 thread_id, limit=size, newest_first=True, before_seq=before
             )
@@ -131,6 +134,7 @@ class ThreadstoreSessionService(BaseSessionService):
             if len(page) < size:
                 break
             before = page[-1]["seq"]
+            size = min(size * 4, _PAGE)
         events.reverse()
         return events
 
@@ -247,25 +251,20 @@ class ThreadstoreSessionService(BaseSessionService):
         if mine is not None:
             await mine.delete_thread(thread_id)
 
-    async def _expected_version(self, mine: BaseStore, thread_id: str, session: Session) -> int:
-        """The version ``session`` was read at, checked against the stored incarnation.
+    async def _adopt(self, mine: BaseStore, thread_id: str, session: Session) -> tuple[str, int]:
+        """The (incarnation, version) of a session this service did not return.
 
-        A session this service did not return (built by hand, or by another
-        service) is accepted when its last event is the stored last event.
+        A session built by hand (or by another service) is accepted when its
+        last event is the stored last event.
         """
         thread = await mine.get_thread(thread_id)
         if thread is None:
             raise SessionNotFoundError(f"Session {session.id} not found.")
-        held = mapping.version_of(session)
-        if held is not None:
-            if held[0] != str(thread["metadata"].get(mapping.INCARNATION_KEY)):
-                raise StaleSessionError(_STALE.format(stored="recreated", held=held[1]))
-            return held[1]
         latest = await self._recent_events(mine, thread_id, GetSessionConfig(num_recent_events=1))
         last = session.events[-1].id if session.events else None
         if (latest[-1].id if latest else None) != last:
             raise StaleSessionError(_STALE.format(stored=thread["version"], held="unknown"))
-        return thread["version"]
+        return str(thread["metadata"].get(mapping.INCARNATION_KEY)), thread["version"]
 
     @override
     async def append_event(self, session: Session, event: Event) -> Event:
@@ -279,25 +278,26 @@ class ThreadstoreSessionService(BaseSessionService):
         thread_id = mapping.thread_id(session.app_name, session.user_id, session.id)
         role, content, metadata = mapping.event_message(event)
         async with self._locks.hold(thread_id):
-            held: int | None = None
-            try:
-                async with self._store.transaction() as tx:
-                    mine = tx.for_user(session.user_id)
-                    held = await self._expected_version(mine, thread_id, session)
-                    patch = deltas["session"]
-                    moved = await mine.update_thread(
-                        thread_id, metadata_patch=patch, expected_version=held
-                    )
-                    if moved is None:
-                        raise SessionNotFoundError(f"Session {session.id} not found.")
-                    await self._save_scoped(tx, session.app_name, session.user_id, deltas)
+            async with self._store.transaction() as tx:
+                mine = tx.for_user(session.user_id)
+                held = mapping.version_of(session) or await self._adopt(mine, thread_id, session)
+                # The append locks the thread (SQLite's write lock, PostgreSQL's row
+                # lock) and adds 1 to its version: any other version afterwards means
+                # another append or change came after this session was read.
+                try:
                     await mine.add_message(thread_id, role, content, metadata=metadata)
-                    thread = await mine.get_thread(thread_id)
-            except VersionConflictError as exc:
-                stored = await self._store.for_user(session.user_id).get_thread(thread_id)
-                version = "unknown" if stored is None else stored["version"]
-                raise StaleSessionError(_STALE.format(stored=version, held=held)) from exc
-            assert thread is not None  # the block above wrote it
+                except ThreadNotFoundError as exc:
+                    raise SessionNotFoundError(f"Session {session.id} not found.") from exc
+                thread = await mine.get_thread(thread_id)
+                assert thread is not None  # locked by the append above
+                incarnation = str(thread["metadata"].get(mapping.INCARNATION_KEY))
+                if (incarnation, thread["version"]) != (held[0], held[1] + 1):
+                    stored = thread["version"] - 1 if incarnation == held[0] else "recreated"
+                    raise StaleSessionError(_STALE.format(stored=stored, held=held[1]))
+                if deltas["session"]:
+                    thread = await mine.update_thread(thread_id, metadata_patch=deltas["session"])
+                    assert thread is not None
+                await self._save_scoped(tx, session.app_name, session.user_id, deltas)
             session._storage_update_marker = mapping.version_marker(thread)
             session.last_update_time = mapping.timestamp(thread["updated_at"])
             return self._commit_event_to_session(session, event)
