@@ -254,7 +254,9 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         return
     import importlib
 
-    for module in ("asyncpg", "langgraph.graph", "langgraph.checkpoint.conformance"):
+    optional = ("asyncpg", "langgraph.graph", "langgraph.checkpoint.conformance")
+    optional += ("google.adk.sessions",)  # tests/adk
+    for module in optional:
         try:
             importlib.import_module(module)
         except ImportError as exc:
