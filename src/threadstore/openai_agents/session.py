@@ -45,7 +45,7 @@ class ThreadstoreSession:
     belongs to that user) or a ``store.transaction()`` object.
     """
 
-    session_settings: SessionSettings | None = None
+    session_settings: SessionSettings | None
 
     def __init__(
         self,
@@ -76,7 +76,9 @@ class ThreadstoreSession:
         self.user_id = check_id("user_id", user_id or store.scope_owner() or agent_name)
         self.agent_name = check_id("agent_name", agent_name)
         self.session_settings = (
-            None if session_settings is None else coerce_session_settings(session_settings)
+            SessionSettings()
+            if session_settings is None
+            else coerce_session_settings(session_settings)
         )
         self._thread_ready = False
 
