@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from typing import Any, cast
 
 import pytest
@@ -179,4 +180,38 @@ def test_run_sync_keeps_history_across_turns(store_factory: StoreFactory) -> Non
         asyncio.set_event_loop(None)
     assert "one" in str(model.calls[-1].input)
     assert len(asyncio.run(session.get_items())) == 4
+    asyncio.run(store.close())
+
+
+@pytest.mark.filterwarnings("ignore:asynchronous generator .* scheduled after:ResourceWarning")
+def test_run_sync_in_two_threads_through_one_store(store_factory: StoreFactory) -> None:
+    store = store_factory()
+    asyncio.run(store.initialize())
+    errors: list[BaseException] = []
+    start = threading.Barrier(2)
+
+    def chat(n: int) -> None:
+        session = ThreadstoreSession(f"chat-{n}", store)
+        model = ScriptedModel([[assistant_message(f"{n}a")], [assistant_message(f"{n}b")]])
+        agent = Agent(name="echo", model=model)
+        try:
+            start.wait()
+            Runner.run_sync(agent, "one", session=session)
+            Runner.run_sync(agent, "two", session=session)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+        finally:
+            loop = asyncio.get_event_loop_policy().get_event_loop()  # run_sync's, left open
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+    threads = [threading.Thread(target=chat, args=(n,)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    for n in range(2):
+        items = asyncio.run(ThreadstoreSession(f"chat-{n}", store).get_items())
+        assert _texts(items)[::2] == ["one", "two"]
     asyncio.run(store.close())
