@@ -215,3 +215,20 @@ def test_run_sync_in_two_threads_through_one_store(store_factory: StoreFactory) 
         items = asyncio.run(ThreadstoreSession(f"chat-{n}", store).get_items())
         assert _texts(items)[::2] == ["one", "two"]
     asyncio.run(store.close())
+
+
+async def test_a_cancelled_pop_still_takes_the_item_once(store: BaseStore) -> None:
+    session = ThreadstoreSession("s1", store)
+    await session.add_items([_user("a"), _user("b")])
+    pop = asyncio.ensure_future(session.pop_item())
+    await asyncio.sleep(0)
+    pop.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await pop
+    assert _texts(await session.get_items()) == ["a"]
+    add = asyncio.ensure_future(session.add_items([_user("c")]))
+    await asyncio.sleep(0)
+    add.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await add
+    assert _texts(await session.get_items()) == ["a", "c"]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from typing import TYPE_CHECKING, Any, cast
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from agents.memory.session_settings import (
     SessionSettings,
@@ -27,6 +29,7 @@ logger = logging.getLogger(__name__)
 ITEM_KEY = "openai_agents_item"
 """The message metadata key holding the SDK item exactly as it was added."""
 
+_T = TypeVar("_T")
 _PAGE = 1000
 _TEXT_PARTS = ("text", "refusal")
 
@@ -111,6 +114,9 @@ class ThreadstoreSession:
         if not items:
             return
         batch = [_message_of(item) for item in items]
+        await _settled(self._add(batch))
+
+    async def _add(self, batch: list[NewMessage]) -> None:
         if not self._thread_ready:
             await self._ensure_thread()
         try:
@@ -122,12 +128,12 @@ class ThreadstoreSession:
 
     async def pop_item(self) -> TResponseInputItem | None:
         """Remove and return the newest item atomically; None when there is none."""
-        message = await self.store.pop_message(self.thread_id)
+        message = await _settled(self.store.pop_message(self.thread_id))
         return None if message is None else _item_of(message)
 
     async def clear_session(self) -> None:
         """Delete every item; the thread itself (title, metadata, feedback) stays."""
-        await self.store.clear_messages(self.thread_id)
+        await _settled(self.store.clear_messages(self.thread_id))
 
     async def _ensure_thread(self) -> None:
         if await self.store.get_thread(self.thread_id) is None:
@@ -141,6 +147,29 @@ class ThreadstoreSession:
             except DuplicateRecordError:
                 logger.debug("thread %r was created concurrently", self.thread_id)
         self._thread_ready = True
+
+
+async def _settled(write: Awaitable[_T]) -> _T:
+    """Let a write finish even if the caller is cancelled meanwhile; then re-raise the cancel.
+
+    A cancellation never leaves the outcome unknown (half the SDK's run
+    cancelled between "sent" and "committed"): the write commits or fails as
+    a whole, then the caller sees its ``CancelledError``.
+    """
+    task = asyncio.ensure_future(write)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        if task.cancelled():
+            raise
+        while not task.done():
+            try:
+                await asyncio.wait({task})
+            except asyncio.CancelledError:
+                logger.debug("cancelled again while a session write finishes")
+        if not task.cancelled():
+            task.exception()  # retrieved: the cancellation is what the caller gets
+        raise
 
 
 def _message_of(item: TResponseInputItem) -> NewMessage:
