@@ -21,6 +21,7 @@ from threadstore.errors import (
     RecordNotFoundError,
     SchemaOutOfDateError,
     SchemaTooNewError,
+    SyncStoreError,
     ThreadNotFoundError,
     TransactionAbortedError,
     TransactionClosedError,
@@ -42,6 +43,7 @@ from threadstore.records import (
     ThreadRecord,
 )
 from threadstore.store import BaseStore, MemoryStore, SQLAlchemyStore, create_store
+from threadstore.sync_store import SyncStore
 
 __all__ = [
     "AuthenticationError",
@@ -71,6 +73,8 @@ __all__ = [
     "SchemaTooNewError",
     "StatsRecord",
     "SuspendedStateRecord",
+    "SyncStore",
+    "SyncStoreError",
     "ThreadNotFoundError",
     "ThreadRecord",
     "TransactionAbortedError",

@@ -22,6 +22,7 @@ __all__ = [
     "RecordNotFoundError",
     "SchemaOutOfDateError",
     "SchemaTooNewError",
+    "SyncStoreError",
     "ThreadNotFoundError",
     "TransactionAbortedError",
     "TransactionClosedError",
@@ -202,4 +203,13 @@ class TransactionAbortedError(TransactionError):
     default_suggestion = (
         "Let the error end the block (everything rolls back), or run the call that may "
         "fail in a nested `async with tx.transaction() as inner:` and catch it outside."
+    )
+
+
+class SyncStoreError(PersistenceError):
+    """A :class:`~threadstore.SyncStore` call was made where it cannot wait for its result."""
+
+    default_suggestion = (
+        "Call a SyncStore from plain threads between open() and close(); from async code, "
+        "await the store's own methods (or wrap the call in asyncio.to_thread)."
     )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from tests.conftest import StoreFactory
 from threadstore import BaseStore
@@ -66,3 +68,46 @@ def test_asyncio_run_per_request_on_one_store(store_factory: StoreFactory) -> No
         assert message["seq"] == i
     assert len(asyncio.run(store.get_messages("t1"))) == 3
     asyncio.run(store.close())
+
+
+def _each_in_a_thread(jobs: list[Callable[[], Coroutine[Any, Any, None]]]) -> list[BaseException]:
+    """Run each job with ``asyncio.run`` in a thread of its own, all starting together."""
+    errors: list[BaseException] = []
+    start = threading.Barrier(len(jobs))
+
+    def run(job: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        try:
+            start.wait()
+            asyncio.run(job())
+        except BaseException as exc:  # reported to the test
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(job,)) for job in jobs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(thread.is_alive() for thread in threads), "a thread hung"
+    return errors
+
+
+async def test_pops_from_threads_with_their_own_loops_are_distinct(
+    store_factory: StoreFactory,
+) -> None:
+    store = store_factory()
+    await store.initialize()
+    await store.create_thread("t1", "alice", "helper")
+    await store.add_messages("t1", [{"role": "user", "content": str(i)} for i in range(40)])
+    popped: list[int] = []
+
+    async def pop_ten() -> None:
+        for _ in range(10):
+            message = await store.pop_message("t1")
+            if message is not None:
+                popped.append(int(message["content"]))
+
+    errors = await asyncio.to_thread(_each_in_a_thread, [pop_ten] * 4)
+    assert errors == []
+    assert sorted(popped) == list(range(40))
+    assert await store.get_messages("t1") == []
+    await store.close()

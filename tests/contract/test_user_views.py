@@ -95,6 +95,8 @@ async def _run_every_method(bob: Recorder) -> None:
         assert await bob.get_thread(thread_id) is None
         assert await bob.update_thread(thread_id, title="mine now") is None
         assert await bob.get_messages(thread_id) == []
+        assert await bob.pop_message(thread_id) is None
+        assert await bob.clear_messages(thread_id) == 0
         assert await bob.fork_thread(thread_id, 0, "b-fork") is None
         assert await bob.get_thread_lineage(thread_id) == {
             "thread_id": thread_id,

@@ -114,6 +114,12 @@ class MessageRepository(Protocol):
     async def page(self, thread_id: str, page: MessagePage) -> list[MessageRecord]:
         """A keyset/offset page in seq order."""
 
+    async def pop(self, thread_id: str) -> MessageRecord | None:
+        """Delete and return the highest-seq message atomically; None if none (or no thread)."""
+
+    async def clear(self, thread_id: str) -> int:
+        """Delete every message of the thread (count reset to 0); return how many."""
+
 
 class FeedbackRepository(Protocol):
     """Feedback on threads and messages."""

@@ -87,6 +87,33 @@ class MessageMethods(StoreCore):
         async with self.unit(write=False, may_lag=True) as unit:
             return await unit.messages.page(thread_id, page)
 
+    async def pop_message(self, thread_id: str) -> MessageRecord | None:
+        """Remove and return a thread's last message (highest ``seq``), atomically.
+
+        Concurrent pops each get a different message. ``message_count`` drops
+        by one and the next append reuses the freed ``seq``, so seqs stay
+        gap-free. An unknown or empty thread gives None and writes nothing.
+
+        Raises:
+            ValidationError: ``thread_id`` is invalid.
+        """
+        check_id("thread_id", thread_id)
+        async with self.unit(write=True) as unit:
+            return await unit.messages.pop(thread_id)
+
+    async def clear_messages(self, thread_id: str) -> int:
+        """Delete every message of a thread (the thread stays); return how many.
+
+        ``message_count`` becomes 0 and the next append gets ``seq`` 0. An
+        unknown thread gives 0.
+
+        Raises:
+            ValidationError: ``thread_id`` is invalid.
+        """
+        check_id("thread_id", thread_id)
+        async with self.unit(write=True) as unit:
+            return await unit.messages.clear(thread_id)
+
     async def add_feedback(
         self,
         thread_id: str,

@@ -95,6 +95,36 @@ class MemoryMessages:
             selected.reverse()
         return copied(selected[page.offset : page.offset + page.limit])
 
+    async def pop(self, thread_id: str) -> MessageRecord | None:
+        """See :meth:`MessageRepository.pop`."""
+        stored = self._unit.state.messages.get(thread_id)
+        if not stored or not owns(self._unit.state, self._unit.owner, thread_id):
+            return None
+        last = stored[-1]
+        self._cut(thread_id, len(stored) - 1)
+        return copied(last)
+
+    async def clear(self, thread_id: str) -> int:
+        """See :meth:`MessageRepository.clear`."""
+        stored = self._unit.state.messages.get(thread_id)
+        if not stored or not owns(self._unit.state, self._unit.owner, thread_id):
+            return 0
+        count = len(stored)
+        self._cut(thread_id, 0)
+        return count
+
+    def _cut(self, thread_id: str, size: int) -> None:
+        """Keep the first ``size`` messages; forget the keys of the rest; update the thread."""
+        state, journal = self._unit.state, self._unit.journal
+        journal.truncate(state.messages[thread_id], size)
+        for key, seq in list(state.message_keys.items()):
+            if key[0] == thread_id and seq >= size:
+                journal.pop(state.message_keys, key)
+        thread = state.threads[thread_id]
+        journal.set_fields(
+            thread, message_count=size, updated_at=self._unit.stamp(), version=thread["version"] + 1
+        )
+
 
 class MemoryFeedback:
     """See :class:`~threadstore.store.ports.FeedbackRepository`."""

@@ -109,6 +109,12 @@ class Journal:
         self._undo.append(lambda: items.__delitem__(slice(size, None)))
         items.extend(more)
 
+    def truncate(self, items: list[Any], size: int) -> None:
+        """Cut a stored list down to its first ``size`` items."""
+        removed = items[size:]
+        self._undo.append(lambda: items.extend(removed))
+        del items[size:]
+
     def take_ids(self, state: MemoryState, name: str, count: int) -> int:
         """Reserve ``count`` consecutive ids of the sequence ``name``; return the first."""
         first = state.next_ids[name]

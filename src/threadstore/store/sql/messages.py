@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Integer, String, Text, bindparam, insert, select, text, update
+from sqlalchemy import Integer, String, Text, bindparam, delete, insert, select, text, update
 from sqlalchemy.dialects import postgresql
 
 from threadstore.clock import isoformat
@@ -207,3 +207,51 @@ class SqlMessages:
         query = query.order_by(order).limit(page.limit).offset(page.offset)
         rows = (await self._unit.execute(query)).mappings().all()
         return [message_record(row) for row in rows]
+
+    async def pop(self, thread_id: str) -> MessageRecord | None:
+        """See :meth:`MessageRepository.pop`: lower the counter, then delete that seq.
+
+        The counter UPDATE locks the thread row (the write lock on SQLite)
+        until commit, so concurrent pops take distinct messages; the DELETE is
+        a statement of its own, so on PostgreSQL it sees appends committed
+        while the UPDATE waited for the lock.
+        """
+        count = await self._bump(thread_id, threads.c.message_count - 1, nonempty=True)
+        if count is None:
+            return None
+        gone = (
+            delete(messages)
+            .where(messages.c.thread_id == thread_id, messages.c.seq == count)
+            .returning(*messages.c)
+        )
+        row = (await self._unit.execute(gone, write=True, thread_id=thread_id)).mappings().first()
+        return None if row is None else message_record(row)
+
+    async def clear(self, thread_id: str) -> int:
+        """See :meth:`MessageRepository.clear`."""
+        if await self._bump(thread_id, 0, nonempty=True) is None:
+            return 0
+        gone = delete(messages).where(messages.c.thread_id == thread_id)
+        result = await self._unit.execute(gone, write=True, thread_id=thread_id)
+        return int(getattr(result, "rowcount", 0))
+
+    async def _bump(self, thread_id: str, count: object, *, nonempty: bool) -> int | None:
+        """Set the thread's message_count (locking its row); None if it has no messages."""
+        owner = self._unit.owner
+        change = (
+            update(threads)
+            .where(
+                threads.c.id == thread_id,
+                *([threads.c.message_count > 0] if nonempty else []),
+                *([] if owner is None else [threads.c.user_id == owner]),
+            )
+            .values(
+                message_count=count,
+                updated_at=self._unit.ctx.clock(),
+                version=threads.c.version + 1,
+            )
+            .returning(threads.c.message_count)
+        )
+        result = await self._unit.execute(change, write=True, thread_id=thread_id)
+        value = result.scalar_one_or_none()
+        return None if value is None else int(value)
