@@ -4,7 +4,8 @@ asyncpg connections (and SQLAlchemy's async pool queue) are bound to the loop
 that made them. The store's engine serves its *home* loop, the first loop
 that uses it; a loop running at the same time in another thread gets a
 sibling engine without pooling (its connections are opened and closed per
-call, so nothing outlives that loop). When the home loop shuts down through
+call, so nothing outlives that loop), as does a loop that has already
+finalised its async generators. When the home loop shuts down through
 ``asyncio.run`` (or anything else that finalises async generators), the pool
 is closed on that loop while it still runs, and the next loop to call becomes
 home; a home loop closed without that step leaves its pool behind unused.
@@ -52,6 +53,16 @@ def _fair_gate(engine: AsyncEngine) -> LoopSemaphore | None:
     return LoopSemaphore(pool.size() + overflow)
 
 
+def _finalised(loop: asyncio.AbstractEventLoop) -> bool:
+    """Whether ``loop`` already ran ``shutdown_asyncgens()`` and yet runs on.
+
+    ``Runner.run_sync`` of the OpenAI Agents SDK does so after every turn and
+    reuses the loop; nothing would close a pool there when it ends (a new async
+    generator is no longer finalised), so such a loop gets an unpooled engine.
+    """
+    return bool(getattr(loop, "_asyncgens_shutdown_called", False))
+
+
 class LoopEngines:
     """Hands each running event loop an engine it may use."""
 
@@ -83,7 +94,8 @@ class LoopEngines:
             return self.main
         with self._mutex:
             home_loop = None if self._home is None else self._home()
-            if home_loop is not loop and home_loop is not None and not home_loop.is_closed():
+            busy_home = home_loop is not None and not home_loop.is_closed()
+            if (home_loop is not loop and busy_home) or _finalised(loop):
                 engine = self._others.get(loop)
                 if engine is None:
                     engine = self._others[loop] = _sibling(self.main)
