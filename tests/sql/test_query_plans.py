@@ -203,3 +203,79 @@ async def test_pages_are_one_statement_on_their_index(
                 assert "Sort" not in text, text
     finally:
         await store.close()
+
+
+RECORD_CASES: list[tuple[str, str | None, str, dict[str, Any], str]] = [
+    ("newest calls", None, "query_tool_calls_page", {}, "ix_threadstore_tool_calls_created_at_id"),
+    (
+        "calls of an agent",
+        None,
+        "query_tool_calls_page",
+        {"agent_name": "a1"},
+        "ix_threadstore_tool_calls_agent_name_created_at_id",
+    ),
+    (
+        "a user's calls",
+        "alice",
+        "query_tool_calls_page",
+        {},
+        "ix_threadstore_tool_calls_user_id_created_at_id",
+    ),
+    (
+        "runs of a thread",
+        None,
+        "list_invocation_logs_page",
+        {"thread_id": "t1"},
+        "ix_threadstore_invocation_logs_thread_id_timestamp_id",
+    ),
+    (
+        "a user's runs",
+        "alice",
+        "list_invocation_logs_page",
+        {},
+        "ix_threadstore_invocation_logs_user_id_timestamp_id",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "view", "method", "filters", "index"), RECORD_CASES, ids=[c[0] for c in RECORD_CASES]
+)
+async def test_record_pages_read_a_range_of_their_index(
+    db_url: str,
+    sql_backend: str,
+    clock: FakeClock,
+    name: str,
+    view: str | None,
+    method: str,
+    filters: dict[str, Any],
+    index: str,
+) -> None:
+    """A deeper page of tool calls or runs is one statement, in its index's order."""
+    store = SQLAlchemyStore(db_url, clock=clock)
+    await store.initialize()
+    try:
+        await store.create_thread("t1", "alice", "a1")
+        await store.create_thread("t2", "bob", "a2")
+        for n in range(200):
+            clock.advance()
+            thread = ("t1", "t2", None, None)[n % 4]
+            await store.create_invocation_log(agent_name=f"a{n % 10}", thread_id=thread)
+            await store.record_tool_call(
+                tool_name="bash", agent_name=f"a{n % 10}", thread_id=thread
+            )
+        target: BaseStore = store if view is None else store.for_user(view)
+        call = getattr(target, method)
+        page = await call(limit=2, **filters)
+        *statements, _ = await _statements(
+            store, call, limit=2, cursor=page["next_cursor"], **filters
+        )
+        assert len(statements) == 1, name
+        ((statement, params),) = statements
+        text = await _plan(store, sql_backend, statement, params, bitmap=False)
+        assert index in text, text
+        assert "Seq Scan" not in text, text
+        assert "Sort" not in text, text
+        assert "TEMP B-TREE" not in text, text
+    finally:
+        await store.close()

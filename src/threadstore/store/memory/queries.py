@@ -7,13 +7,16 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from threadstore.clock import isoformat
-from threadstore.records import MessageRecord, ThreadRecord
+from threadstore.records import InvocationLogRecord, MessageRecord, ThreadRecord, ToolCallRecord
 from threadstore.store.containment import contains
 from threadstore.store.memory.keyset import keyset
+from threadstore.store.memory.runs import log_matches, tool_call_matches
 from threadstore.store.memory.scoping import owns
 from threadstore.store.memory.state import copied
 from threadstore.store.paging import KeysetPage, ThreadSort
 from threadstore.store.query_inputs import MessageQuery, ThreadQuery
+from threadstore.store.run_inputs import LogFilter
+from threadstore.store.tool_inputs import ToolCallQuery
 
 if TYPE_CHECKING:
     from threadstore.store.memory.unit import MemoryUnit
@@ -79,3 +82,17 @@ class MemoryQueries:
             and (needle is None or contains(m["metadata"], needle))
         ]
         return copied(keyset(rows, lambda m: (m["timestamp"], m["thread_id"], m["seq"]), page))
+
+    async def tool_calls(self, query: ToolCallQuery, page: KeysetPage) -> list[ToolCallRecord]:
+        """See :meth:`QueryRepository.tool_calls`."""
+        matches = tool_call_matches(query, self._unit.owner)
+        rows = [r for r in self._unit.state.tool_calls.values() if matches(r)]
+        return copied(keyset(rows, lambda r: (r["created_at"], r["id"]), page))
+
+    async def invocation_logs(
+        self, where: LogFilter, page: KeysetPage
+    ) -> list[InvocationLogRecord]:
+        """See :meth:`QueryRepository.invocation_logs`."""
+        matches = log_matches(where, self._unit.owner)
+        rows = [r for r in self._unit.state.invocation_logs.values() if matches(r)]
+        return copied(keyset(rows, lambda r: (r["timestamp"], r["id"]), page))

@@ -15,13 +15,23 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, select
 
-from threadstore.records import MessageRecord, ThreadRecord
+from threadstore.records import InvocationLogRecord, MessageRecord, ThreadRecord, ToolCallRecord
 from threadstore.store.paging import KeysetPage, ThreadSort
 from threadstore.store.query_inputs import MessageQuery, ThreadQuery
+from threadstore.store.run_inputs import LogFilter
 from threadstore.store.sql.containment import metadata_contains
 from threadstore.store.sql.keyset import keyset
+from threadstore.store.sql.run_tables import (
+    invocation_logs,
+    log_record,
+    tool_call_record,
+    tool_calls,
+)
+from threadstore.store.sql.runs import log_conditions
 from threadstore.store.sql.scoping import threads_owned
 from threadstore.store.sql.tables import message_record, messages, thread_record, threads
+from threadstore.store.sql.tool_calls import tool_call_conditions
+from threadstore.store.tool_inputs import ToolCallQuery
 
 if TYPE_CHECKING:
     from threadstore.store.sql.unit import SqlUnit
@@ -106,3 +116,22 @@ class SqlQueries:
         )
         rows = (await self._unit.execute(statement)).mappings().all()
         return [message_record(row) for row in rows]
+
+    async def tool_calls(self, query: ToolCallQuery, page: KeysetPage) -> list[ToolCallRecord]:
+        """See :meth:`QueryRepository.tool_calls`; a range of ``(filter, created_at, id)``."""
+        where, order = keyset([tool_calls.c.created_at, tool_calls.c.id], page)
+        conditions = tool_call_conditions(query, self._unit.owner)
+        statement = select(tool_calls).where(*conditions, *where).order_by(*order).limit(page.limit)
+        rows = (await self._unit.execute(statement)).mappings().all()
+        return [tool_call_record(row) for row in rows]
+
+    async def invocation_logs(
+        self, where: LogFilter, page: KeysetPage
+    ) -> list[InvocationLogRecord]:
+        """See :meth:`QueryRepository.invocation_logs`; a range of ``(filter, timestamp, id)``."""
+        table = invocation_logs
+        after, order = keyset([table.c.timestamp, table.c.id], page)
+        conditions = log_conditions(where, self._unit.owner)
+        statement = select(table).where(*conditions, *after).order_by(*order).limit(page.limit)
+        rows = (await self._unit.execute(statement)).mappings().all()
+        return [log_record(row) for row in rows]
