@@ -195,3 +195,13 @@ async def test_bad_arguments_are_refused(store: BaseStore, bad: dict[str, Any]) 
         with pytest.raises(ValidationError) as caught:
             await call(**bad)
         assert caught.value.suggestion
+
+
+async def test_queries_inside_a_transaction_see_its_writes(store: BaseStore) -> None:
+    async with store.transaction() as tx:
+        await tx.create_thread("tx1", "alice", "support", metadata={"tier": "gold"})
+        await tx.add_message("tx1", "user", "hi", metadata={"intent": "greet"})
+        assert _ids(await tx.query_threads(metadata_contains={"tier": "gold"})) == ["tx1"]
+        found = await tx.for_user("alice").query_messages(metadata_contains={"intent": "greet"})
+        assert _keys(found) == [("tx1", 0)]
+    assert _ids(await store.query_threads(user_id="alice")) == ["tx1"]
