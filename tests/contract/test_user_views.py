@@ -179,6 +179,15 @@ async def _run_every_method(bob: Recorder) -> None:
     assert await bob.count_invocation_logs() == 0
     assert await bob.query_tool_calls() == []
     assert await bob.query_tool_calls(user_id="alice") == []
+    assert await bob.query_tool_calls_page(user_id="alice", limit=1) == empty
+    assert await bob.list_invocation_logs_page(limit=1) == empty
+    for thread_id in same:
+        assert await bob.query_messages(thread_id=thread_id) == empty
+        assert await bob.query_tool_calls_page(thread_id=thread_id) == empty
+        assert await bob.list_invocation_logs_page(thread_id=thread_id) == empty
+    assert await bob.query_threads() == empty
+    assert await bob.query_threads(user_id="alice", metadata_contains={}) == empty
+    assert await bob.query_messages(user_id="alice", limit=1) == empty
     assert await bob.get_latest_log_analysis("helper") is None
     assert await bob.list_log_analyses() == []
     assert await bob.get_optimization_run("o1") is None

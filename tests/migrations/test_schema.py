@@ -42,6 +42,7 @@ async def test_drift_check_sees_what_it_should(empty_url: str, sql_backend: str)
     if sql_backend == "postgres":
         statements += [
             "ALTER TABLE threadstore_threads ALTER COLUMN message_count SET DEFAULT 7",
+            "DROP INDEX ix_threadstore_threads_metadata_gin",  # GIN needs jsonb
             "ALTER TABLE threadstore_threads ALTER COLUMN metadata TYPE json",
             "ALTER TABLE threadstore_feedback ALTER COLUMN comment TYPE varchar(20)",
         ]

@@ -47,4 +47,14 @@ class Message(Base):
             sqlite_where=text("idempotency_key IS NOT NULL"),
             postgresql_where=text("idempotency_key IS NOT NULL"),
         ),
+        # query_messages reads (timestamp, thread_id, seq), within a thread
+        # (thread_id, timestamp, seq); metadata_contains is JSONB @> on PostgreSQL (0007).
+        Index(None, "timestamp", "thread_id", "seq"),
+        Index(None, "thread_id", "timestamp", "seq"),
+        Index(
+            "ix_threadstore_messages_metadata_gin",
+            "metadata",
+            postgresql_using="gin",
+            postgresql_ops={"metadata": "jsonb_path_ops"},
+        ).ddl_if(dialect="postgresql"),
     )

@@ -47,4 +47,11 @@ class Thread(VersionedMixin, Base):
         Index(None, "user_id", "created_at", "id"),
         Index(None, "agent_name", "created_at", "id"),
         Index(None, "parent_thread_id"),
+        # query_threads(metadata_contains=...): JSONB @> on PostgreSQL (revision 0007).
+        Index(
+            "ix_threadstore_threads_metadata_gin",
+            "metadata",
+            postgresql_using="gin",
+            postgresql_ops={"metadata": "jsonb_path_ops"},
+        ).ddl_if(dialect="postgresql"),
     )

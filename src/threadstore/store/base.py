@@ -26,6 +26,7 @@ from threadstore.store.api.approvals import ApprovalMethods
 from threadstore.store.api.context import ContextMethods
 from threadstore.store.api.maintenance import MaintenanceMethods
 from threadstore.store.api.messages import MessageMethods
+from threadstore.store.api.queries import QueryMethods
 from threadstore.store.api.runs import RunMethods
 from threadstore.store.api.threads import ThreadMethods
 from threadstore.store.api.tools import ToolCallMethods
@@ -64,6 +65,7 @@ class BaseStore(
     AgentMethods,
     RunMethods,
     ToolCallMethods,
+    QueryMethods,
     MaintenanceMethods,
 ):
     """Async persistence for threads, messages, feedback, approvals, checkpoints and context.

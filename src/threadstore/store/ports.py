@@ -42,6 +42,7 @@ from threadstore.store.ports_ops import (
     StatsRepository,
     ToolCallRepository,
 )
+from threadstore.store.ports_query import QueryRepository
 
 __all__ = [
     "ERASED_KINDS",
@@ -57,6 +58,7 @@ __all__ = [
     "MaintenanceRepository",
     "MessageRepository",
     "NamespaceKey",
+    "QueryRepository",
     "RunRepository",
     "StatsRepository",
     "ThreadRepository",
@@ -278,6 +280,10 @@ class Unit(Protocol):
     @property
     def tool_calls(self) -> ToolCallRepository:
         """Tool calls."""
+
+    @property
+    def queries(self) -> QueryRepository:
+        """Filtered queries over threads and messages."""
 
     @property
     def stats(self) -> StatsRepository:

@@ -18,6 +18,7 @@ from threadstore.store.memory.checkpoint_rows import MemoryCheckpointRows
 from threadstore.store.memory.context import MemoryAgents, MemoryContext
 from threadstore.store.memory.maintenance import MemoryMaintenance
 from threadstore.store.memory.messages import MemoryFeedback, MemoryMessages
+from threadstore.store.memory.queries import MemoryQueries
 from threadstore.store.memory.runs import MemoryRuns, MemoryToolCalls
 from threadstore.store.memory.state import Journal, MemoryState
 from threadstore.store.memory.threads import MemoryThreads
@@ -87,6 +88,11 @@ class MemoryUnit:
     def tool_calls(self) -> MemoryToolCalls:
         """Tool calls."""
         return MemoryToolCalls(self)
+
+    @property
+    def queries(self) -> MemoryQueries:
+        """Filtered queries over threads and messages."""
+        return MemoryQueries(self)
 
     @property
     def stats(self) -> MemoryStats:

@@ -12,7 +12,7 @@ from threadstore.store.sql.tables import threads
 if TYPE_CHECKING:
     from threadstore.store.sql.unit import SqlUnit
 
-__all__ = ["owned_thread_ids", "require_owned_thread", "thread_owned"]
+__all__ = ["owned_thread_ids", "require_owned_thread", "thread_owned", "threads_owned"]
 
 
 def owned_thread_ids(owner: str) -> Select[Any]:
@@ -34,3 +34,8 @@ def thread_owned(column: Any, owner: str | None) -> list[ColumnElement[bool]]:
     if owner is None:
         return []
     return [column.in_(owned_thread_ids(owner))]
+
+
+def threads_owned(owner: str | None) -> list[ColumnElement[bool]]:
+    """Conditions keeping thread rows of the owner (none if unscoped)."""
+    return [] if owner is None else [threads.c.user_id == owner]

@@ -52,6 +52,7 @@ from threadstore.store.sql.feedback import SqlFeedback
 from threadstore.store.sql.group_commit import GroupCommit
 from threadstore.store.sql.maintenance import SqlMaintenance
 from threadstore.store.sql.messages import SqlMessages
+from threadstore.store.sql.queries import SqlQueries
 from threadstore.store.sql.replicas import ReplicaSet
 from threadstore.store.sql.runs import SqlRuns
 from threadstore.store.sql.tables import upsert
@@ -166,6 +167,11 @@ class SqlUnit:
     def tool_calls(self) -> SqlToolCalls:
         """Tool calls."""
         return SqlToolCalls(self)
+
+    @property
+    def queries(self) -> SqlQueries:
+        """Filtered queries over threads and messages."""
+        return SqlQueries(self)
 
     @property
     def stats(self) -> SqlStats:
