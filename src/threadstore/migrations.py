@@ -72,12 +72,26 @@ def script_location() -> str:
     )
 
 
+SEARCH_TABLE_PREFIX = "threadstore_messages_fts"
+"""SQLite's FTS5 table of revision 0007 and its shadow tables (``..._data``, ``..._idx``, ...)."""
+SEARCH_INDEXES = frozenset({"ix_threadstore_messages_search"})
+"""PostgreSQL's expression GIN index of revision 0007."""
+
+
 def include_object(
     obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
 ) -> bool:
-    """Limit Alembic to threadstore's own tables (and what belongs to them)."""
+    """Limit Alembic to threadstore's own tables (and what belongs to them).
+
+    The full-text search objects of revision 0007 (SQLite's FTS5 table and its
+    shadow tables, PostgreSQL's expression index) have no model: left out.
+    """
     if type_ == "table":
-        return bool(name and name.startswith(TABLE_PREFIX))
+        return bool(
+            name and name.startswith(TABLE_PREFIX) and not name.startswith(SEARCH_TABLE_PREFIX)
+        )
+    if type_ == "index":
+        return name not in SEARCH_INDEXES
     return True
 
 

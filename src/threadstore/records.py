@@ -24,6 +24,7 @@ __all__ = [
     "OptimizationRunRecord",
     "Page",
     "ReplicaHealthRecord",
+    "SearchHitRecord",
     "StatsBucketRecord",
     "StatsRecord",
     "SuspendedStateRecord",
@@ -342,3 +343,22 @@ class AggregateStatsRecord(TypedDict):
     output_tokens: int
     cost: float
     series: list[StatsBucketRecord]
+
+
+class SearchHitRecord(TypedDict):
+    """A message found by ``search_messages``, with its relevance and a highlighted snippet.
+
+    ``score`` is higher for a better match; it orders the hits of one search
+    on one backend (its scale differs between backends). ``snippet`` is a
+    piece of ``content`` around the matches, each matched word wrapped in the
+    search's ``highlight`` markers (``[`` and ``]`` by default).
+    """
+
+    message_id: int
+    thread_id: str
+    seq: int
+    role: str
+    content: str
+    created_at: str
+    score: float
+    snippet: str

@@ -27,6 +27,7 @@ from threadstore.store.api.context import ContextMethods
 from threadstore.store.api.maintenance import MaintenanceMethods
 from threadstore.store.api.messages import MessageMethods
 from threadstore.store.api.runs import RunMethods
+from threadstore.store.api.search import SearchMethods
 from threadstore.store.api.threads import ThreadMethods
 from threadstore.store.api.tools import ToolCallMethods
 from threadstore.store.health import DEFAULT_TIMEOUT
@@ -65,6 +66,7 @@ class BaseStore(
     RunMethods,
     ToolCallMethods,
     MaintenanceMethods,
+    SearchMethods,
 ):
     """Async persistence for threads, messages, feedback, approvals, checkpoints and context.
 

@@ -42,6 +42,7 @@ from threadstore.store.ports_ops import (
     StatsRepository,
     ToolCallRepository,
 )
+from threadstore.store.ports_search import SearchRepository
 
 __all__ = [
     "ERASED_KINDS",
@@ -58,6 +59,7 @@ __all__ = [
     "MessageRepository",
     "NamespaceKey",
     "RunRepository",
+    "SearchRepository",
     "StatsRepository",
     "ThreadRepository",
     "ToolCallRepository",
@@ -280,6 +282,10 @@ class Unit(Protocol):
     @property
     def maintenance(self) -> MaintenanceRepository:
         """Erasure and retention."""
+
+    @property
+    def search(self) -> SearchRepository:
+        """Full-text search."""
 
     def savepoint(self) -> object:
         """Open a nested frame; return a token for :meth:`end_savepoint`."""

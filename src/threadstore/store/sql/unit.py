@@ -54,6 +54,7 @@ from threadstore.store.sql.maintenance import SqlMaintenance
 from threadstore.store.sql.messages import SqlMessages
 from threadstore.store.sql.replicas import ReplicaSet
 from threadstore.store.sql.runs import SqlRuns
+from threadstore.store.sql.search import SqlSearch
 from threadstore.store.sql.tables import upsert
 from threadstore.store.sql.threads import SqlThreads
 from threadstore.store.sql.tool_calls import SqlToolCalls
@@ -176,6 +177,11 @@ class SqlUnit:
     def maintenance(self) -> SqlMaintenance:
         """Erasure and retention."""
         return SqlMaintenance(self)
+
+    @property
+    def search(self) -> SqlSearch:
+        """Full-text search."""
+        return SqlSearch(self)
 
     # -- statements ----------------------------------------------------------
 
