@@ -26,7 +26,12 @@ from sqlalchemy.pool import NullPool
 from threadstore.config import resolve_url
 from threadstore.engine import create_engine
 from threadstore.errors import MigrationError
-from threadstore.migrations import context_options, migration_transaction
+from threadstore.migrations import (
+    context_options,
+    migration_transaction,
+    require_sqlite_module,
+    search_language,
+)
 from threadstore.models import Base
 
 config = context.config
@@ -40,14 +45,20 @@ def _options() -> dict[str, Any]:
     return {"target_metadata": target_metadata, **context_options()}
 
 
+def _x(name: str) -> str | None:
+    value = context.get_x_argument(as_dictionary=True).get(name)
+    return str(value) if value else None
+
+
 def _url_argument() -> str | None:
-    url = context.get_x_argument(as_dictionary=True).get("url")
+    url = _x("url")
     return url or config.get_main_option("sqlalchemy.url") or None
 
 
 def run_migrations_offline() -> None:
     """Print the SQL instead of running it (``alembic upgrade head --sql``)."""
     url = resolve_url(_url_argument())
+    config.attributes["search_language"] = search_language(_x("search_language"))
     context.configure(
         dialect_name=url.get_backend_name(),
         literal_binds=True,
@@ -66,6 +77,10 @@ def do_run_migrations(connection: Connection) -> None:
             suggestion="Open the transaction with threadstore.migrations.migration_transaction "
             "(batch ALTERs would otherwise cascade-delete child rows).",
         )
+    if connection.dialect.name == "sqlite":
+        require_sqlite_module(connection, "fts5")  # revision 0007's search index
+    # revision 0007 reads the checked language from here
+    config.attributes["search_language"] = search_language(_x("search_language"), connection)
     context.configure(connection=connection, **_options())
     with context.begin_transaction():
         context.run_migrations()

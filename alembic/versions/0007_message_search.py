@@ -24,7 +24,7 @@ Schema change:
     filled from the existing messages, and three triggers that keep it in sync
     with every INSERT, DELETE (cascades included) and UPDATE of ``content`` in
     the writing transaction itself. A SQLite build without FTS5 is refused
-    with a MigrationError. A later batch ALTER that recreates
+    with a MigrationError (``env.py`` probes for FTS5 first). A later batch ALTER that recreates
     ``threadstore_messages`` must recreate the triggers and rebuild the index.
 
 Downgrade notes:
@@ -34,14 +34,9 @@ Downgrade notes:
 
 from __future__ import annotations
 
-import os
-import re
 from collections.abc import Sequence
 
-import sqlalchemy as sa
 from alembic import context, op
-
-from threadstore.errors import MigrationError
 
 revision: str = "0007"
 down_revision: str | None = "0006"
@@ -52,7 +47,6 @@ _FTS = "threadstore_messages_fts"
 _MESSAGES = "threadstore_messages"
 _INDEX = "ix_threadstore_messages_search"
 _CONFIG = "threadstore_search_config"
-_LANGUAGE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
 _TRIGGERS = {
     f"{_FTS}_insert": f"AFTER INSERT ON {_MESSAGES} BEGIN "
     f"INSERT INTO {_FTS}(rowid, content) VALUES (new.id, new.content); END",
@@ -65,33 +59,15 @@ _TRIGGERS = {
 
 
 def _language() -> str:
-    chosen = (
-        context.get_x_argument(as_dictionary=True).get("search_language")
-        or os.environ.get("THREADSTORE_SEARCH_LANGUAGE")
-        or "simple"
-    )
-    if not _LANGUAGE.match(chosen):
-        raise MigrationError(
-            f"search language {chosen!r} is not a text search configuration name",
-            suggestion="Pass -x search_language=NAME (or THREADSTORE_SEARCH_LANGUAGE) with a "
-            "name from `SELECT cfgname FROM pg_ts_config`, e.g. simple or english.",
-        )
-    return chosen
-
-
-def _known(language: str) -> bool:
-    query = sa.text("SELECT EXISTS (SELECT 1 FROM pg_ts_config WHERE cfgname = :name)")
-    return bool(op.get_bind().execute(query, {"name": language.split(".")[-1]}).scalar())
+    """The configuration env.py checked (threadstore.migrations.search_language)."""
+    language = str(context.config.attributes.get("search_language") or "simple")
+    if not language.replace("_", "").replace(".", "").isalnum():  # it is put into the DDL
+        raise ValueError(f"not a text search configuration name: {language!r}")
+    return language
 
 
 def _upgrade_postgresql() -> None:
     language = _language()
-    if not context.is_offline_mode() and not _known(language):
-        raise MigrationError(
-            f"PostgreSQL has no text search configuration {language!r}",
-            suggestion="Pick one of `SELECT cfgname FROM pg_ts_config` (simple works for "
-            "any language) with -x search_language=NAME or THREADSTORE_SEARCH_LANGUAGE.",
-        )
     op.execute(
         f"CREATE FUNCTION {_CONFIG}() RETURNS regconfig LANGUAGE sql IMMUTABLE PARALLEL SAFE "
         f"AS $$ SELECT '{language}'::regconfig $$"
@@ -102,21 +78,10 @@ def _upgrade_postgresql() -> None:
 
 
 def _upgrade_sqlite() -> None:
-    try:
-        op.execute(
-            f"CREATE VIRTUAL TABLE {_FTS} USING fts5(content, content='{_MESSAGES}', "
-            "content_rowid='id', tokenize='unicode61 remove_diacritics 0')"
-        )
-    except sa.exc.OperationalError as exc:
-        if "fts5" not in str(exc):
-            raise
-        raise MigrationError(
-            "this SQLite build has no FTS5, which threadstore's full-text search needs",
-            suggestion="Use a Python whose sqlite3 is built with FTS5 (python.org and most "
-            "distribution builds are), or install pysqlite3-binary; check with "
-            "`python -c \"import sqlite3; sqlite3.connect(':memory:').execute("
-            "'CREATE VIRTUAL TABLE t USING fts5(x)')\"`.",
-        ) from exc
+    op.execute(  # env.py refused a SQLite without FTS5 with a MigrationError already
+        f"CREATE VIRTUAL TABLE {_FTS} USING fts5(content, content='{_MESSAGES}', "
+        "content_rowid='id', tokenize='unicode61 remove_diacritics 0')"
+    )
     for name, body in _TRIGGERS.items():
         op.execute(f"CREATE TRIGGER {name} {body}")
     op.execute(f"INSERT INTO {_FTS}({_FTS}) VALUES ('rebuild')")

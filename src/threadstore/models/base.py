@@ -10,9 +10,12 @@ from sqlalchemy.orm import DeclarativeBase
 
 from threadstore.types import JSONDocument, UTCDateTime
 
-__all__ = ["NAMING_CONVENTION", "TABLE_PREFIX", "Base"]
+__all__ = ["NAMING_CONVENTION", "SEARCH_TABLE_PREFIX", "TABLE_PREFIX", "Base"]
 
 TABLE_PREFIX = "threadstore_"
+SEARCH_TABLE_PREFIX = f"{TABLE_PREFIX}messages_fts"
+"""SQLite's FTS5 index of messages (revision 0007) and its shadow tables: no model, no data
+of its own (it is derived from the messages), so never exported, compared or counted."""
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
