@@ -4,16 +4,32 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import text
+
 from threadstore.clock import isoformat
 from threadstore.records import SearchHitRecord
 from threadstore.store.paging import KeysetPage
 from threadstore.store.search_inputs import SearchInput
-from threadstore.store.sql.search_dialects import statement
+from threadstore.store.sql.search_dialects import FTS_TABLE, statement
 
 if TYPE_CHECKING:
     from threadstore.store.sql.unit import SqlUnit
 
-__all__ = ["SqlSearch"]
+__all__ = ["SqlSearch", "purge_erased_terms"]
+
+_SQLITE_OPTIMIZE = text(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('optimize')")
+
+
+async def purge_erased_terms(unit: SqlUnit) -> None:
+    """Rewrite SQLite's FTS5 index so deleted messages' words leave its pages too.
+
+    FTS5 deletes by adding tombstones: an erased message's words stay in older
+    index segments until they are merged. ``optimize`` merges every segment
+    (time grows with the index), so ``erase_user`` leaves no trace of the
+    user's words. PostgreSQL's GIN index drops dead entries at VACUUM.
+    """
+    if unit.ctx.dialect == "sqlite":
+        await unit.execute(_SQLITE_OPTIMIZE, write=True)
 
 
 class SqlSearch:
