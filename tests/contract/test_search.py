@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import FakeClock
-from threadstore import BaseStore, ValidationError
+from threadstore import BaseStore, MemoryStore, ValidationError
 from threadstore.records import SearchHitRecord
 
 # seq: content. Ranked for "refund": more occurrences first, then the shorter message.
@@ -251,3 +251,15 @@ async def test_any_text_is_a_search_or_a_validation_error(store: BaseStore, text
     except ValidationError:
         return
     assert len(page["items"]) <= 3
+
+
+async def test_an_evicted_memory_thread_is_not_found() -> None:
+    """MemoryStore(max_threads=N) evicts the least recently updated thread with its messages."""
+    store = MemoryStore(max_threads=2)
+    for name in ("old", "mid", "new"):
+        await store.create_thread(name, "u", "bot")
+        await store.add_message(name, "user", f"evict {name}")
+    assert {hit["thread_id"] for hit in (await store.search_messages("evict"))["items"]} == {
+        "mid",
+        "new",
+    }
