@@ -1,4 +1,4 @@
-"""The full-text search example of docs/queries.md runs on every backend and prints the page's output."""
+"""The search example of docs/queries.md runs on every backend and prints what the page says."""
 
 from __future__ import annotations
 
