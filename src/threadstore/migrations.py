@@ -135,8 +135,8 @@ def search_language(chosen: str | None, connection: Connection | None = None) ->
     return language
 
 
-SEARCH_INDEXES = frozenset({"ix_threadstore_messages_search"})
-"""PostgreSQL's expression GIN index of revision 0007."""
+SEARCH_INDEXES = frozenset({"ix_threadstore_messages_search", "ix_threadstore_threads_search"})
+"""PostgreSQL's expression GIN indexes of revision 0007."""
 
 
 def include_object(

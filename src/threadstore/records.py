@@ -28,6 +28,7 @@ __all__ = [
     "StatsBucketRecord",
     "StatsRecord",
     "SuspendedStateRecord",
+    "ThreadHitRecord",
     "ThreadRecord",
     "ToolCallRecord",
 ]
@@ -360,5 +361,18 @@ class SearchHitRecord(TypedDict):
     role: str
     content: str
     created_at: str
+    score: float
+    snippet: str
+
+
+class ThreadHitRecord(TypedDict):
+    """A thread found by ``search_threads`` by its title; score and snippet as for messages."""
+
+    thread_id: str
+    user_id: str
+    agent_name: str
+    title: str
+    created_at: str
+    updated_at: str
     score: float
     snippet: str

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from tests.conftest import FakeClock
 from threadstore import BaseStore, MemoryStore, ValidationError
-from threadstore.records import SearchHitRecord
+from threadstore.records import Page, SearchHitRecord, ThreadHitRecord
 
 # seq: content. Ranked for "refund": more occurrences first, then the shorter message.
 _ALICE = [
@@ -263,3 +263,63 @@ async def test_an_evicted_memory_thread_is_not_found() -> None:
         "mid",
         "new",
     }
+
+
+async def _titled(store: BaseStore) -> None:
+    await store.create_thread("r-1", "alice", "bot", title="Refund for order 42")
+    await store.create_thread("r-2", "bob", "bot", title="Refund refund escalation")
+    await store.create_thread("r-3", "alice", "helper", title="Weather chat")
+    await store.create_thread("r-4", "alice", "bot")  # no title
+    await store.add_message("r-4", "user", "refund in a message, not a title")
+
+
+def _ids(page: Page[ThreadHitRecord]) -> list[str]:
+    return [hit["thread_id"] for hit in page["items"]]
+
+
+async def test_threads_are_found_by_title_ranked_and_snippeted(store: BaseStore) -> None:
+    await _titled(store)
+    page = await store.search_threads("refund")
+    assert _ids(page) == ["r-2", "r-1"]
+    first = page["items"][1]
+    thread = await store.get_thread("r-1")
+    assert thread is not None
+    assert (first["title"], first["user_id"], first["agent_name"]) == (
+        "Refund for order 42",
+        "alice",
+        "bot",
+    )
+    assert (first["created_at"], first["updated_at"]) == (
+        thread["created_at"],
+        thread["updated_at"],
+    )
+    assert "[Refund]" in first["snippet"]
+    assert page["items"][0]["score"] > first["score"]
+    assert _ids(await store.search_threads("ORDER refund")) == ["r-1"]
+    assert _ids(await store.search_threads("esc", prefix=True)) == ["r-2"]
+    assert _ids(await store.search_threads("refund", agent_name="bot", user_id="alice")) == ["r-1"]
+    assert _ids(await store.search_threads("refund", agent_name="helper")) == []
+    assert _ids(await store.for_user("alice").search_threads("refund")) == ["r-1"]
+    assert _ids(await store.for_user("alice").search_threads("refund", user_id="bob")) == []
+    with pytest.raises(ValidationError):
+        await store.search_threads('"*"')
+
+
+async def test_thread_pages_and_title_changes_keep_the_index_in_sync(store: BaseStore) -> None:
+    await _titled(store)
+    first = await store.search_threads("refund", limit=1)
+    assert _ids(first) == ["r-2"]
+    rest = await store.search_threads("refund", limit=1, cursor=first["next_cursor"])
+    assert _ids(rest) == ["r-1"]
+    assert rest["next_cursor"] is None
+    with pytest.raises(ValidationError):  # a thread cursor is not a message cursor
+        await store.search_messages("refund", cursor=first["next_cursor"])
+    await store.update_thread("r-1", title="Weather again")
+    assert _ids(await store.search_threads("refund")) == ["r-2"]
+    assert sorted(_ids(await store.search_threads("weather"))) == ["r-1", "r-3"]
+    await store.update_thread("r-4", title="Late refund")
+    await store.fork_thread("r-4", 0, "r-5", title="Refund fork")
+    assert sorted(_ids(await store.search_threads("refund"))) == ["r-2", "r-4", "r-5"]
+    assert await store.delete_thread("r-4")
+    await store.erase_user("bob")
+    assert _ids(await store.search_threads("refund")) == ["r-5"]

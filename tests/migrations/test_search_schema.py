@@ -21,10 +21,10 @@ from threadstore.migrations import (
 
 def _search_objects(conn: Connection) -> set[str]:
     if conn.dialect.name == "sqlite":
-        query = "SELECT name FROM sqlite_master WHERE name LIKE 'threadstore_messages_fts%'"
+        query = "SELECT name FROM sqlite_master WHERE name LIKE 'threadstore_search_%'"
     else:
         query = (
-            "SELECT indexname FROM pg_indexes WHERE indexname = 'ix_threadstore_messages_search'"
+            "SELECT indexname FROM pg_indexes WHERE indexname LIKE 'ix_threadstore_%_search'"
             " UNION ALL SELECT proname FROM pg_proc WHERE proname = 'threadstore_search_config'"
         )
     return {str(name) for name in conn.execute(text(query)).scalars()}
@@ -36,10 +36,16 @@ async def test_upgrade_adds_and_downgrade_drops_the_search_objects(empty_url: st
     await upgrade(empty_url, "0007")
     made = await on_connection(empty_url, _search_objects)
     if empty_url.startswith("sqlite"):
-        assert {"threadstore_messages_fts", "threadstore_messages_fts_insert"} <= made
-        assert {"threadstore_messages_fts_delete", "threadstore_messages_fts_update"} <= made
+        tables = {"threadstore_search_messages", "threadstore_search_threads"}
+        assert {*tables, "threadstore_search_thread_rows"} <= made
+        for table in tables:
+            assert {f"{table}_insert", f"{table}_delete", f"{table}_update"} <= made
     else:
-        assert made == {"ix_threadstore_messages_search", "threadstore_search_config"}
+        assert made == {
+            "ix_threadstore_messages_search",
+            "ix_threadstore_threads_search",
+            "threadstore_search_config",
+        }
     await downgrade(empty_url, "0006")
     assert await on_connection(empty_url, _search_objects) == set()
 

@@ -22,6 +22,7 @@ async def _second_page(store: BaseStore) -> Any:
 SEARCH_INDEX = "ix_threadstore_messages_search"
 THREAD_INDEX = "uq_threadstore_messages_thread_id_seq"
 """PostgreSQL may read a few threads' messages through their thread instead (as cheap)."""
+TITLE_INDEX = "ix_threadstore_threads_search"
 
 CASES: list[tuple[str, Call, set[str]]] = [
     ("every message", lambda s: s.search_messages("refund"), {SEARCH_INDEX}),
@@ -39,12 +40,18 @@ CASES: list[tuple[str, Call, set[str]]] = [
         lambda s: s.search_messages("refund", thread_id="t3"),
         {SEARCH_INDEX, THREAD_INDEX},
     ),
+    ("thread titles", lambda s: s.search_threads("refund order"), {TITLE_INDEX}),
+    (
+        "a user's titles",
+        lambda s: s.for_user("u1").search_threads("refund"),
+        {TITLE_INDEX, "ix_threadstore_threads_user_id_created_at_id"},
+    ),
 ]
 
 
 async def _fill(store: BaseStore, clock: FakeClock) -> None:
     for n in range(12):
-        await store.create_thread(f"t{n}", f"u{n % 3}", f"a{n % 2}")
+        await store.create_thread(f"t{n}", f"u{n % 3}", f"a{n % 2}", title=f"refund {n} order")
         await store.add_messages(
             f"t{n}",
             [
@@ -89,14 +96,23 @@ async def test_a_search_is_one_statement_on_the_search_index(
         assert any(index in plan for index in indexes), plan
         assert "Seq Scan" not in plan, plan
     else:
-        assert "threadstore_messages_fts VIRTUAL TABLE INDEX" in plan, plan
-        assert "SCAN m" not in plan, plan
+        fts = (
+            "threadstore_search_threads"
+            if TITLE_INDEX in indexes
+            else "threadstore_search_messages"
+        )
+        assert f"{fts} VIRTUAL TABLE INDEX" in plan, plan
+        assert "SCAN d" not in plan, plan
+        assert "SCAN r" not in plan, plan
 
 
 async def _index_blocks(store: SQLAlchemyStore) -> list[bytes]:
     async with store.engine.connect() as conn:
-        rows = await conn.execute(text("SELECT block FROM threadstore_messages_fts_data"))
-        return [bytes(row[0]) for row in rows]
+        blocks: list[bytes] = []
+        for table in ("threadstore_search_messages", "threadstore_search_threads"):
+            rows = await conn.execute(text(f"SELECT block FROM {table}_data"))
+            blocks += [bytes(row[0]) for row in rows]
+        return blocks
 
 
 async def test_erasure_leaves_no_word_of_the_user_in_the_sqlite_index(
@@ -104,14 +120,17 @@ async def test_erasure_leaves_no_word_of_the_user_in_the_sqlite_index(
 ) -> None:
     async with SQLAlchemyStore(sqlite_url, clock=clock) as store:
         await _fill(store, clock)
-        await store.create_thread("secret", "erin", "a1")
+        await store.create_thread("secret", "erin", "a1", title="quuxtitleword plans")
         await store.add_message("secret", "user", "zanzibarquux is my refund code")
         await store.add_message("t1", "user", "refund for keptword")
-        assert any(b"zanzibarquux" in block for block in await _index_blocks(store))
+        before = await _index_blocks(store)
+        assert any(b"zanzibarquux" in block for block in before)
+        assert any(b"quuxtitleword" in block for block in before)
         await store.delete_thread("t2")  # a plain delete only tombstones the words...
         await store.erase_user("erin")  # ...erasure rewrites the index without them
         blocks = await _index_blocks(store)
         assert not any(b"zanzibarquux" in block for block in blocks)
+        assert not any(b"quuxtitleword" in block for block in blocks)
         assert any(b"keptword" in block for block in blocks)
         assert (await store.search_messages("zanzibarquux"))["items"] == []
         assert len((await store.search_messages("keptword"))["items"]) == 1
@@ -122,20 +141,32 @@ async def test_every_write_path_keeps_the_sqlite_index_equal_to_the_messages(
 ) -> None:
     async with SQLAlchemyStore(sqlite_url, clock=clock) as store:
         await _fill(store, clock)
-        await store.fork_thread("t1", 7, "fork")
+        await store.fork_thread("t1", 7, "fork", title="forked refund")
+        await store.update_thread("t4", title="renamed")
+        await store.update_thread("t5", title=None)
         await store.delete_thread("t3")
         await store.erase_user("u2")
         clock.advance(86400 * 10)
         await store.add_message("t0", "user", "recent refund")
         await store.delete_idle_threads(older_than=clock.now - clock.now.resolution * 10**6)
         async with store.engine.connect() as conn:
-            # FTS5's own consistency check of an external-content table against its content
-            await conn.execute(
+            # FTS5's own consistency check (of the messages' index against the messages)
+            for table in ("threadstore_search_messages", "threadstore_search_threads"):
+                await conn.execute(
+                    text(f"INSERT INTO {table}({table}, rank) VALUES ('integrity-check', 1)")
+                )
+            mapped = await conn.scalar(
                 text(
-                    "INSERT INTO threadstore_messages_fts(threadstore_messages_fts, rank) "
-                    "VALUES ('integrity-check', 1)"
+                    "SELECT count(*) FROM threadstore_search_thread_rows AS r "
+                    "JOIN threadstore_threads AS t ON t.id = r.thread_id "
+                    "JOIN threadstore_search_threads AS f ON f.rowid = r.id AND f.title = t.title"
                 )
             )
+            titled = await conn.scalar(
+                text("SELECT count(*) FROM threadstore_threads WHERE title IS NOT NULL")
+            )
+            rows = await conn.scalar(text("SELECT count(*) FROM threadstore_search_thread_rows"))
+            assert mapped == titled == rows
             count = await conn.scalar(
                 text("SELECT count(*) FROM threadstore_messages WHERE content LIKE 'message %'")
             )

@@ -42,8 +42,8 @@ async def test_an_import_is_searchable_and_the_export_holds_no_index(
     _check(await _found(db_url))
     path = tmp_path / "export.jsonl"
     summary = await export_database(db_url, path)
-    assert not any("fts" in table for table in summary.rows)
-    assert "threadstore_messages_fts" not in path.read_text()
+    assert not any("search" in table for table in summary.rows)
+    assert "threadstore_search_" not in path.read_text()
     await import_database(other_db_url, path)
     _check(await _found(other_db_url))
 
@@ -54,7 +54,7 @@ async def test_a_copy_both_ways_is_searchable(
     await populate(sqlite_url, clock)
     state = tmp_path / "state.json"
     copied = await copy_database(sqlite_url, postgres_url_fresh, batch_size=2, state_file=state)
-    assert not any("fts" in table for table in copied.rows)
+    assert not any("search" in table for table in copied.rows)
     _check(await _found(postgres_url_fresh))
     back = new_sqlite()
     await copy_database(postgres_url_fresh, back, batch_size=3, state_file=state)

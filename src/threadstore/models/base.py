@@ -13,9 +13,10 @@ from threadstore.types import JSONDocument, UTCDateTime
 __all__ = ["NAMING_CONVENTION", "SEARCH_TABLE_PREFIX", "TABLE_PREFIX", "Base"]
 
 TABLE_PREFIX = "threadstore_"
-SEARCH_TABLE_PREFIX = f"{TABLE_PREFIX}messages_fts"
-"""SQLite's FTS5 index of messages (revision 0007) and its shadow tables: no model, no data
-of its own (it is derived from the messages), so never exported, compared or counted."""
+SEARCH_TABLE_PREFIX = f"{TABLE_PREFIX}search_"
+"""SQLite's full-text search tables (revision 0007: FTS5 tables, their shadow tables and a row
+map): no model, no data of their own (derived from messages and threads), so never exported,
+compared or counted."""
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",

@@ -109,6 +109,7 @@ class SearchInput:
 
 
 def search_request(
+    method: str,
     text: object,
     *,
     user_id: object,
@@ -120,11 +121,13 @@ def search_request(
     prefix: object,
     highlight: object,
     owner: str | None,
+    key: type[str] | type[int] = int,
 ) -> tuple[SearchInput, PageRequest]:
-    """Check every argument of ``search_messages``; the search and the page to read.
+    """Check every argument of a search method; the search and the page to read.
 
-    Hits are ordered by score (higher is better) then message id, both
-    descending; the cursor holds the last hit's :func:`cursor_key`.
+    Hits are ordered by score (higher is better) then their key (a message
+    id, a thread id: of type ``key``), both descending; the cursor holds the
+    last hit's :func:`cursor_key`.
 
     Raises:
         ValidationError: any argument is invalid, or the cursor was made for
@@ -147,7 +150,7 @@ def search_request(
     )
     size = page_limit(limit)
     scope = CursorScope(
-        "search_messages",
+        method,
         "score:desc",
         {
             "terms": " ".join(terms),
@@ -159,14 +162,14 @@ def search_request(
             "view": owner,
         },
     )
-    position = scope.decode(cursor, [str, int])
+    position = scope.decode(cursor, [str, key])
     after = None if position is None else (_score(scope, position[0]), position[1])
     return args, PageRequest(scope, size, KeysetPage(size + 1, descending=True, after=after))
 
 
-def cursor_key(score: float, message_id: int) -> tuple[str, int]:
-    """A hit's cursor position: its exact score (as ``float.hex``) and message id."""
-    return (score.hex(), message_id)
+def cursor_key(score: float, key: str | int) -> tuple[str, str | int]:
+    """A hit's cursor position: its exact score (as ``float.hex``) and its key."""
+    return (score.hex(), key)
 
 
 def _score(scope: CursorScope, value: object) -> float:

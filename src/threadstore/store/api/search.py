@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from threadstore.records import Page, SearchHitRecord
+from threadstore.records import Page, SearchHitRecord, ThreadHitRecord
 from threadstore.store.core import StoreCore
 from threadstore.store.search_inputs import DEFAULT_HIGHLIGHT, cursor_key, search_request
 
@@ -12,7 +12,7 @@ __all__ = ["SearchMethods"]
 
 
 class SearchMethods(StoreCore):
-    """Messages found by the words of their content."""
+    """Messages found by the words of their content, threads by their titles."""
 
     async def search_messages(
         self,
@@ -45,6 +45,7 @@ class SearchMethods(StoreCore):
                 or cursor.
         """
         args, request = search_request(
+            "search_messages",
             text,
             user_id=user_id,
             agent_name=agent_name,
@@ -59,3 +60,42 @@ class SearchMethods(StoreCore):
         async with self.unit(write=False, may_lag=True) as unit:
             rows = await unit.search.messages(args, request.read)
         return request.page(rows, lambda hit: cursor_key(hit["score"], hit["message_id"]))
+
+    async def search_threads(
+        self,
+        text: str,
+        *,
+        user_id: str | None = None,
+        agent_name: str | None = None,
+        limit: int = 20,
+        cursor: str | None = None,
+        prefix: bool = False,
+        highlight: Sequence[str] = DEFAULT_HIGHLIGHT,
+    ) -> Page[ThreadHitRecord]:
+        """Return the threads whose title holds every word of ``text``, best match first.
+
+        Words, ranking, snippets, paging and views work as in
+        :meth:`search_messages`; ties by thread id descending. Threads without
+        a title are never found.
+
+        Raises:
+            ValidationError: no word in ``text``, a bad filter, limit, marker
+                or cursor.
+        """
+        args, request = search_request(
+            "search_threads",
+            text,
+            user_id=user_id,
+            agent_name=agent_name,
+            thread_id=None,
+            role=None,
+            limit=limit,
+            cursor=cursor,
+            prefix=prefix,
+            highlight=tuple(highlight) if isinstance(highlight, list) else highlight,
+            owner=self.scope_owner(),
+            key=str,
+        )
+        async with self.unit(write=False, may_lag=True) as unit:
+            rows = await unit.search.threads(args, request.read)
+        return request.page(rows, lambda hit: cursor_key(hit["score"], hit["thread_id"]))

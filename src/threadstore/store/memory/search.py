@@ -1,11 +1,12 @@
 """Full-text search in a MemoryStore: the same words, AND semantics and ranking order as SQL.
 
-Messages are tokenized as :func:`~threadstore.store.search_inputs.tokens`
-reads a query, and scored with BM25 (k1 1.2, b 0.75) over the matching
-messages: more occurrences of the terms and shorter messages score higher,
-the order SQLite's ``bm25()`` and PostgreSQL's length-normalised
-``ts_rank`` give. There is no index to keep in sync: a search reads the
-messages themselves, so evictions, deletes and forks are reflected at once.
+Messages (their content) and thread titles are tokenized as
+:func:`~threadstore.store.search_inputs.tokens` reads a query, and scored
+with BM25 (k1 1.2, b 0.75) over the matching documents: more occurrences of
+the terms and shorter texts score higher, the order SQLite's ``bm25()`` and
+PostgreSQL's length-normalised ``ts_rank`` give. There is no index to keep
+in sync: a search reads the state itself, so evictions, deletes and forks
+are reflected at once.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from threadstore.records import MessageRecord, SearchHitRecord
+from threadstore.records import MessageRecord, SearchHitRecord, ThreadHitRecord, ThreadRecord
 from threadstore.store.memory.keyset import keyset
 from threadstore.store.paging import KeysetPage
 from threadstore.store.search_inputs import SearchInput, tokens
@@ -80,29 +81,72 @@ class MemorySearch:
     async def messages(self, args: SearchInput, page: KeysetPage) -> list[SearchHitRecord]:
         """See :meth:`SearchRepository.messages`."""
         found = self._candidates(args)
-        if not found:
-            return []
-        average = sum(len(words) for _, words in found) / len(found)
-        hits: list[SearchHitRecord] = []
-        for message, words in found:
-            norm = _K1 * (1 - _B + _B * len(words) / average)
-            score = 0.0
-            for term in args.terms:
-                count = args.hits(term, words)
-                score += count * (_K1 + 1) / (count + norm)
-            hits.append(
-                {
-                    "message_id": message["id"],
-                    "thread_id": message["thread_id"],
-                    "seq": message["seq"],
-                    "role": message["role"],
-                    "content": message["content"],
-                    "created_at": message["timestamp"],
-                    "score": score,
-                    "snippet": "",
-                }
-            )
+        scores = _scores(args, [words for _, words in found])
+        hits: list[SearchHitRecord] = [
+            {
+                "message_id": message["id"],
+                "thread_id": message["thread_id"],
+                "seq": message["seq"],
+                "role": message["role"],
+                "content": message["content"],
+                "created_at": message["timestamp"],
+                "score": score,
+                "snippet": "",
+            }
+            for (message, _), score in zip(found, scores, strict=True)
+        ]
         chosen = keyset(hits, lambda hit: (hit["score"], hit["message_id"]), page)
         for hit in chosen:
             hit["snippet"] = snippet(hit["content"], args)
         return chosen
+
+    async def threads(self, args: SearchInput, page: KeysetPage) -> list[ThreadHitRecord]:
+        """See :meth:`SearchRepository.threads`."""
+        owner = self._unit.owner
+        found: list[tuple[ThreadRecord, list[str]]] = []
+        for thread in self._unit.state.threads.values():
+            title = thread["title"]
+            if (
+                title is None
+                or (owner is not None and thread["user_id"] != owner)
+                or (args.user_id is not None and thread["user_id"] != args.user_id)
+                or (args.agent_name is not None and thread["agent_name"] != args.agent_name)
+            ):
+                continue
+            words = tokens(title)
+            if args.matches(words):
+                found.append((thread, words))
+        scores = _scores(args, [words for _, words in found])
+        hits: list[ThreadHitRecord] = [
+            {
+                "thread_id": thread["id"],
+                "user_id": thread["user_id"],
+                "agent_name": thread["agent_name"],
+                "title": thread["title"] or "",
+                "created_at": thread["created_at"],
+                "updated_at": thread["updated_at"],
+                "score": score,
+                "snippet": "",
+            }
+            for (thread, _), score in zip(found, scores, strict=True)
+        ]
+        chosen = keyset(hits, lambda hit: (hit["score"], hit["thread_id"]), page)
+        for hit in chosen:
+            hit["snippet"] = snippet(hit["title"], args)
+        return chosen
+
+
+def _scores(args: SearchInput, documents: list[list[str]]) -> list[float]:
+    """BM25 of each matching document (its words), over the matching documents."""
+    if not documents:
+        return []
+    average = sum(len(words) for words in documents) / len(documents)
+    scores = []
+    for words in documents:
+        norm = _K1 * (1 - _B + _B * len(words) / average)
+        score = 0.0
+        for term in args.terms:
+            count = args.hits(term, words)
+            score += count * (_K1 + 1) / (count + norm)
+        scores.append(score)
+    return scores

@@ -5,20 +5,23 @@ are runs of letters and digits only, and quote each one, so no user input
 reaches FTS5's or tsquery's operator syntax. Every value is a bound
 parameter; only fixed fragments are put together here.
 
-SQLite: ``threadstore_messages_fts``, an FTS5 external-content table over
-``threadstore_messages`` (tokenizer ``unicode61 remove_diacritics 0``), kept
-in sync by triggers (revision 0007). Score: ``-bm25()``; snippet:
-``snippet()`` with 12 words.
+SQLite (revision 0007): ``threadstore_search_messages``, an FTS5
+external-content table over ``threadstore_messages`` (whose ``id`` is the
+rowid), and ``threadstore_search_threads``, an FTS5 table of thread titles
+keyed through ``threadstore_search_thread_rows`` (thread rowids are not
+stable: VACUUM may renumber them). Triggers keep both in sync. Tokenizer
+``unicode61 remove_diacritics 0``; score ``-bm25()``; snippet ``snippet()``.
 
-PostgreSQL: the GIN index ``ix_threadstore_messages_search`` on
-``to_tsvector(threadstore_search_config(), content)``; the function returns
-the text search configuration chosen when migrating (default ``simple``).
-Score: ``ts_rank(..., 1)`` (divided by 1 + log of the message's length);
-snippet: ``ts_headline()``.
+PostgreSQL: the GIN indexes ``ix_threadstore_messages_search`` and
+``ix_threadstore_threads_search`` on ``to_tsvector(threadstore_search_config(),
+content|title)``; the function returns the text search configuration chosen
+when migrating (default ``simple``). Score ``ts_rank(..., 1)`` (divided by
+1 + log of the document's length); snippet ``ts_headline()``.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Float, Integer, String, Text, bindparam, text
@@ -29,48 +32,101 @@ from sqlalchemy.types import TypeEngine
 from threadstore.store.search_inputs import SearchInput
 from threadstore.types import UTCDateTime
 
-__all__ = ["FTS_TABLE", "PG_CONFIG", "PG_INDEX", "match_text", "statement", "tsquery_text"]
+__all__ = [
+    "FTS_TABLES",
+    "MESSAGES",
+    "PG_CONFIG",
+    "THREADS",
+    "Target",
+    "match_text",
+    "statement",
+    "tsquery_text",
+]
 
-FTS_TABLE = "threadstore_messages_fts"
 PG_CONFIG = "threadstore_search_config()"
-PG_INDEX = "ix_threadstore_messages_search"
 SNIPPET_WORDS = 12
+FTS_TABLES = ("threadstore_search_messages", "threadstore_search_threads")
+"""SQLite's FTS5 tables (``erase_user`` rewrites both)."""
 
-_COLUMNS: dict[str, TypeEngine[Any]] = {
-    "message_id": Integer(),
-    "thread_id": String(),
-    "seq": Integer(),
-    "role": String(),
-    "content": Text(),
-    "created_at": UTCDateTime(),
-    "score": Float(),
-    "snippet": Text(),
-}
-_HIT = "m.id AS message_id, m.thread_id, m.seq, m.role, m.content, m.timestamp AS created_at"
 
-_SQLITE_SCORE = f"-bm25({FTS_TABLE})"
-_SQLITE = f"""
-SELECT {_HIT}, {_SQLITE_SCORE} AS score,
-       snippet({FTS_TABLE}, 0, :open, :close, '…', {SNIPPET_WORDS}) AS snippet
-FROM {FTS_TABLE} JOIN threadstore_messages AS m ON m.id = {FTS_TABLE}.rowid{{join}}
-WHERE {FTS_TABLE} MATCH :query{{where}}
-ORDER BY score DESC, m.id DESC
+@dataclass(frozen=True)
+class Target:
+    """What one search reads: the hit's columns, its key and how SQLite reaches its rows."""
+
+    fts: str
+    hit: str
+    """The SELECT list of a hit (without score and snippet), over alias ``d``."""
+    key: str
+    key_name: str
+    """The key's name in a hit (the cursor's second value)."""
+    document: str
+    """The text column searched."""
+    sqlite_from: str
+    pg_from: str
+    columns: dict[str, TypeEngine[Any]]
+
+
+MESSAGES = Target(
+    fts="threadstore_search_messages",
+    hit="d.id AS message_id, d.thread_id, d.seq, d.role, d.content, d.timestamp AS created_at",
+    key="d.id",
+    key_name="message_id",
+    document="content",
+    sqlite_from="threadstore_search_messages "
+    "JOIN threadstore_messages AS d ON d.id = threadstore_search_messages.rowid",
+    pg_from="threadstore_messages AS d",
+    columns={
+        "message_id": Integer(),
+        "thread_id": String(),
+        "seq": Integer(),
+        "role": String(),
+        "content": Text(),
+        "created_at": UTCDateTime(),
+        "score": Float(),
+        "snippet": Text(),
+    },
+)
+THREADS = Target(
+    fts="threadstore_search_threads",
+    hit="d.id AS thread_id, d.user_id, d.agent_name, d.title, d.created_at, d.updated_at",
+    key="d.id",
+    key_name="thread_id",
+    document="title",
+    sqlite_from="threadstore_search_threads "
+    "JOIN threadstore_search_thread_rows AS r ON r.id = threadstore_search_threads.rowid "
+    "JOIN threadstore_threads AS d ON d.id = r.thread_id",
+    pg_from="threadstore_threads AS d",
+    columns={
+        "thread_id": String(),
+        "user_id": String(),
+        "agent_name": String(),
+        "title": Text(),
+        "created_at": UTCDateTime(),
+        "updated_at": UTCDateTime(),
+        "score": Float(),
+        "snippet": Text(),
+    },
+)
+
+_SQLITE = """
+SELECT {hit}, {score} AS score,
+       snippet({fts}, 0, :open, :close, '…', {words}) AS snippet
+FROM {source}{join}
+WHERE {fts} MATCH :query{where}
+ORDER BY score DESC, {key} DESC
 LIMIT :limit
 """
-
 _PG_QUERY = f"to_tsquery({PG_CONFIG}, :query)"
-_PG_VECTOR = f"to_tsvector({PG_CONFIG}, m.content)"
-_PG_SCORE = f"CAST(ts_rank({_PG_VECTOR}, {_PG_QUERY}, 1) AS double precision)"
-_PG = f"""
-SELECT hit.*, ts_headline({PG_CONFIG}, hit.content, {_PG_QUERY}, :options) AS snippet
+_PG = """
+SELECT hit.*, ts_headline({config}, hit.{document}, {query}, :options) AS snippet
 FROM (
-    SELECT {_HIT}, {_PG_SCORE} AS score
-    FROM threadstore_messages AS m{{join}}
-    WHERE {_PG_VECTOR} @@ {_PG_QUERY}{{where}}
-    ORDER BY score DESC, m.id DESC
+    SELECT {hit}, {score} AS score
+    FROM {source}{join}
+    WHERE to_tsvector({config}, d.{document}) @@ {query}{where}
+    ORDER BY score DESC, {key} DESC
     LIMIT :limit
 ) AS hit
-ORDER BY hit.score DESC, hit.message_id DESC
+ORDER BY hit.score DESC, hit.{key_name} DESC
 """
 _PG_HEADLINE = 'StartSel="{open}", StopSel="{close}", MaxWords=20, MinWords=6'
 
@@ -87,36 +143,59 @@ def tsquery_text(args: SearchInput) -> str:
     return " & ".join(f"'{term}'{star}" for term in args.terms)
 
 
+def _score(dialect: str, target: Target) -> str:
+    if dialect == "sqlite":
+        return f"-bm25({target.fts})"
+    vector = f"to_tsvector({PG_CONFIG}, d.{target.document})"
+    return f"CAST(ts_rank({vector}, {_PG_QUERY}, 1) AS double precision)"
+
+
 def statement(
-    dialect: str, args: SearchInput, conditions: list[str], join: bool, after: bool
+    dialect: str, target: Target, args: SearchInput, conditions: list[str], join: str, after: bool
 ) -> tuple[TextualSelect, dict[str, Any]]:
     """The search statement and its dialect-specific parameters.
 
-    ``conditions`` are fixed SQL fragments over ``m`` (the message) and
-    ``t`` (its thread, joined when ``join``); ``after`` adds the keyset bound
-    on ``(score, m.id)``, whose values are ``:after_score`` and ``:after_id``.
+    ``conditions`` are fixed SQL fragments over ``d`` (the document: a
+    message or a thread) and whatever ``join`` adds (e.g. ``t``, a message's
+    thread); ``after`` adds the keyset bound on ``(score, key)``, whose
+    values are ``:after_score`` and ``:after_id``.
     """
-    sqlite = dialect == "sqlite"
-    score = _SQLITE_SCORE if sqlite else _PG_SCORE
+    score = _score(dialect, target)
     where = list(conditions)
     if after:
-        where.append(f"({score} < :after_score OR ({score} = :after_score AND m.id < :after_id))")
-    fragments = {
-        "join": " JOIN threadstore_threads AS t ON t.id = m.thread_id" if join else "",
+        bound = f"({score} < :after_score OR ({score} = :after_score AND {target.key} < :after_id))"
+        where.append(bound)
+    parts = {
+        "hit": target.hit,
+        "score": score,
+        "key": target.key,
+        "join": join,
         "where": "".join(f"\n  AND {condition}" for condition in where),
     }
     opened, closed = args.highlight
-    if sqlite:
-        sql = _SQLITE.format(**fragments)
+    if dialect == "sqlite":
+        sql = _SQLITE.format(
+            fts=target.fts, words=SNIPPET_WORDS, source=target.sqlite_from, **parts
+        )
         params: dict[str, Any] = {"query": match_text(args), "open": opened, "close": closed}
     else:
-        sql = _PG.format(**fragments)
-        options = _PG_HEADLINE.format(open=opened, close=closed)
-        params = {"query": tsquery_text(args), "options": options}
+        sql = _PG.format(
+            config=PG_CONFIG,
+            query=_PG_QUERY,
+            document=target.document,
+            source=target.pg_from,
+            key_name=target.key_name,
+            **parts,
+        )
+        params = {
+            "query": tsquery_text(args),
+            "options": _PG_HEADLINE.format(open=opened, close=closed),
+        }
+    key_type = target.columns[target.key_name]
     binds: list[BindParameter[Any]] = [
         bindparam("query", type_=Text()),
         bindparam("limit", type_=Integer()),
     ]
     if after:
-        binds += [bindparam("after_score", type_=Float()), bindparam("after_id", type_=Integer())]
-    return text(sql).bindparams(*binds).columns(**_COLUMNS), params
+        binds += [bindparam("after_score", type_=Float()), bindparam("after_id", type_=key_type)]
+    return text(sql).bindparams(*binds).columns(**target.columns), params
