@@ -1,4 +1,4 @@
-"""Seed data of revision 0007 (full-text search): messages of before it are found, and after.
+"""Seed data of revision 0007 (full-text search): rows of before it are found, and after.
 
 ``write`` runs at 0007 with plain SQL (the SQLite triggers index the row);
 ``check`` searches at head for words of 0001's seed messages (indexed by the
@@ -75,3 +75,11 @@ async def check(store: BaseStore) -> None:
     }
     [porto] = (await store.for_user("dora").search_messages("porto june"))["items"]
     assert "[Porto]" in porto["snippet"]
+    # titles: 0001's (backfilled) and this one's (indexed by the trigger)
+    assert [h["thread_id"] for h in (await store.search_threads("trip"))["items"]] == [
+        "seed-root",
+        "seed-fork",
+    ]
+    assert [h["thread_id"] for h in (await store.search_threads("porto"))["items"]] == [
+        "seed-search"
+    ]
