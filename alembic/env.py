@@ -26,13 +26,9 @@ from sqlalchemy.pool import NullPool
 from threadstore.config import resolve_url
 from threadstore.engine import create_engine
 from threadstore.errors import MigrationError
-from threadstore.migrations import (
-    context_options,
-    migration_transaction,
-    require_sqlite_module,
-    search_language,
-)
+from threadstore.migrations import context_options, migration_transaction
 from threadstore.models import Base
+from threadstore.search_schema import require_sqlite_module, search_language
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):

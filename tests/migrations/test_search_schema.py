@@ -10,12 +10,11 @@ from sqlalchemy.engine import Connection
 
 from tests.migrations.support import on_connection
 from threadstore import MigrationError, SQLAlchemyStore
-from threadstore.migrations import (
+from threadstore.migrations import downgrade, upgrade
+from threadstore.search_schema import (
     SEARCH_LANGUAGE_ENV_VAR,
-    downgrade,
     require_sqlite_module,
     search_language,
-    upgrade,
 )
 
 
