@@ -74,8 +74,8 @@ def do_run_migrations(connection: Connection) -> None:
             "(batch ALTERs would otherwise cascade-delete child rows).",
         )
     if connection.dialect.name == "sqlite":
-        require_sqlite_module(connection, "fts5")  # revision 0007's search index
-    # revision 0007 reads the checked language from here
+        require_sqlite_module(connection, "fts5")  # revision 0008's search index
+    # revision 0008 reads the checked language from here
     config.attributes["search_language"] = search_language(_x("search_language"), connection)
     context.configure(connection=connection, **_options())
     with context.begin_transaction():

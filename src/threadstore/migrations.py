@@ -78,7 +78,7 @@ def include_object(
 ) -> bool:
     """Limit Alembic to threadstore's own tables (and what belongs to them).
 
-    The full-text search objects of revision 0007 (SQLite's FTS5 table and its
+    The full-text search objects of revision 0008 (SQLite's FTS5 table and its
     shadow tables, PostgreSQL's expression index) have no model: left out.
     """
     if type_ == "table":

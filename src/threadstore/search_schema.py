@@ -1,4 +1,4 @@
-"""What revision 0007's full-text search needs from a database, checked before migrating.
+"""What revision 0008's full-text search needs from a database, checked before migrating.
 
 ``env.py`` calls these before every run: SQLite must have the FTS5 module,
 and the PostgreSQL text search configuration must be a name the database
@@ -24,13 +24,13 @@ __all__ = [
 ]
 
 SEARCH_INDEXES = frozenset({"ix_threadstore_messages_search", "ix_threadstore_threads_search"})
-"""PostgreSQL's expression GIN indexes of revision 0007."""
+"""PostgreSQL's expression GIN indexes of revision 0008."""
 
 
 def require_sqlite_module(connection: Connection, module: str = "fts5") -> None:
     """Refuse to migrate SQLite without a virtual-table module the schema needs (FTS5).
 
-    ``env.py`` calls it before every SQLite run: revision 0007's full-text
+    ``env.py`` calls it before every SQLite run: revision 0008's full-text
     index is an FTS5 table. The probe is a TEMP table, dropped at once.
 
     Raises:
@@ -46,7 +46,7 @@ def require_sqlite_module(connection: Connection, module: str = "fts5") -> None:
             raise
         raise MigrationError(
             f"this SQLite build has no {module.upper()} module, which threadstore's full-text "
-            "search (revision 0007) needs",
+            "search (revision 0008) needs",
             suggestion="Use a Python whose sqlite3 includes FTS5 (python.org, Debian/Ubuntu "
             'and Homebrew builds do), or PostgreSQL. Check with: python -c "import sqlite3; '
             "sqlite3.connect(':memory:').execute('CREATE VIRTUAL TABLE t USING fts5(x)')\"",
@@ -59,7 +59,7 @@ _LANGUAGE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
 
 
 def search_language(chosen: str | None, connection: Connection | None = None) -> str:
-    """The PostgreSQL text search configuration revision 0007 indexes messages with.
+    """The PostgreSQL text search configuration revision 0008 indexes messages with.
 
     ``chosen`` comes from ``-x search_language=``; else ``THREADSTORE_SEARCH_LANGUAGE``;
     else ``simple``. With a PostgreSQL ``connection`` it must exist there.

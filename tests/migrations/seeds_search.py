@@ -1,6 +1,6 @@
-"""Seed data of revision 0007 (full-text search): rows of before it are found, and after.
+"""Seed data of revision 0008 (full-text search): rows of before it are found, and after.
 
-``write`` runs at 0007 with plain SQL (the SQLite triggers index the row);
+``write`` runs at 0008 with plain SQL (the SQLite triggers index the row);
 ``check`` searches at head for words of 0001's seed messages (indexed by the
 upgrade's backfill) and of this one. ``tests/migrations/seeds.py`` registers it.
 """

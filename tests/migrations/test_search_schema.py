@@ -1,4 +1,4 @@
-"""Revision 0007: the search index's objects, its language setting and the FTS5 requirement."""
+"""Revision 0008: the search index's objects, its language setting and the FTS5 requirement."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def _search_objects(conn: Connection) -> set[str]:
 async def test_upgrade_adds_and_downgrade_drops_the_search_objects(empty_url: str) -> None:
     await upgrade(empty_url, "0006")
     assert await on_connection(empty_url, _search_objects) == set()
-    await upgrade(empty_url, "0007")
+    await upgrade(empty_url, "0008")
     made = await on_connection(empty_url, _search_objects)
     if empty_url.startswith("sqlite"):
         tables = {"threadstore_search_messages", "threadstore_search_threads"}

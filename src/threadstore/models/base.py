@@ -14,7 +14,7 @@ __all__ = ["NAMING_CONVENTION", "SEARCH_TABLE_PREFIX", "TABLE_PREFIX", "Base"]
 
 TABLE_PREFIX = "threadstore_"
 SEARCH_TABLE_PREFIX = f"{TABLE_PREFIX}search_"
-"""SQLite's full-text search tables (revision 0007: FTS5 tables, their shadow tables and a row
+"""SQLite's full-text search tables (revision 0008: FTS5 tables, their shadow tables and a row
 map): no model, no data of their own (derived from messages and threads), so never exported,
 compared or counted."""
 

@@ -5,7 +5,7 @@ are runs of letters and digits only, and quote each one, so no user input
 reaches FTS5's or tsquery's operator syntax. Every value is a bound
 parameter; only fixed fragments are put together here.
 
-SQLite (revision 0007): ``threadstore_search_messages``, an FTS5
+SQLite (revision 0008): ``threadstore_search_messages``, an FTS5
 external-content table over ``threadstore_messages`` (whose ``id`` is the
 rowid), and ``threadstore_search_threads``, an FTS5 table of thread titles
 keyed through ``threadstore_search_thread_rows`` (thread rowids are not

@@ -1,7 +1,7 @@
 """full-text search over message content and thread titles
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-02
 
 Schema change:
@@ -43,8 +43,8 @@ from collections.abc import Sequence
 
 from alembic import context, op
 
-revision: str = "0007"
-down_revision: str | None = "0006"
+revision: str = "0008"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
