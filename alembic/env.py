@@ -31,6 +31,7 @@ from threadstore.errors import MigrationError, ValidationError
 from threadstore.migrations import context_options, migration_transaction
 from threadstore.models import Base
 from threadstore.partitioning import partition_by_thread
+from threadstore.search_schema import require_sqlite_module, search_language
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):
@@ -43,14 +44,20 @@ def _options() -> dict[str, Any]:
     return {"target_metadata": target_metadata, **context_options()}
 
 
+def _x(name: str) -> str | None:
+    value = context.get_x_argument(as_dictionary=True).get(name)
+    return str(value) if value else None
+
+
 def _url_argument() -> str | None:
-    url = context.get_x_argument(as_dictionary=True).get("url")
+    url = _x("url")
     return url or config.get_main_option("sqlalchemy.url") or None
 
 
 def run_migrations_offline() -> None:
     """Print the SQL instead of running it (``alembic upgrade head --sql``)."""
     url = resolve_url(_url_argument())
+    config.attributes["search_language"] = search_language(_x("search_language"))
     context.configure(
         dialect_name=url.get_backend_name(),
         literal_binds=True,
@@ -69,6 +76,10 @@ def do_run_migrations(connection: Connection) -> None:
             suggestion="Open the transaction with threadstore.migrations.migration_transaction "
             "(batch ALTERs would otherwise cascade-delete child rows).",
         )
+    if connection.dialect.name == "sqlite":
+        require_sqlite_module(connection, "fts5")  # revision 0008's search index
+    # revision 0008 reads the checked language from here
+    config.attributes["search_language"] = search_language(_x("search_language"), connection)
     context.configure(connection=connection, **_options())
     with context.begin_transaction():
         context.run_migrations()

@@ -28,7 +28,7 @@ from sqlalchemy.pool import NullPool
 from threadstore.config import redact_url, resolve_url
 from threadstore.engine import SQLITE_BEGIN_OPTION, create_engine
 from threadstore.errors import MigrationError, SchemaOutOfDateError
-from threadstore.models.base import TABLE_PREFIX
+from threadstore.models.base import SEARCH_TABLE_PREFIX, TABLE_PREFIX
 from threadstore.partitioning import is_partition
 from threadstore.schema_state import (
     VERSION_TABLE,
@@ -36,6 +36,7 @@ from threadstore.schema_state import (
     current_revision,
     read_schema_state,
 )
+from threadstore.search_schema import SEARCH_INDEXES
 
 __all__ = [
     "VERSION_TABLE",
@@ -77,10 +78,21 @@ def script_location() -> str:
 def include_object(
     obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
 ) -> bool:
-    """Limit Alembic to threadstore's own tables (and what belongs to them)."""
+    """Limit Alembic to threadstore's own tables (and what belongs to them).
+
+    The full-text search objects of revision 0008 (SQLite's FTS5 table and its
+    shadow tables, PostgreSQL's expression index) have no model: left out.
+    """
     if type_ == "table":
         # partitions of the opt-in layout (threadstore.partitioning) belong to their parent
-        return bool(name and name.startswith(TABLE_PREFIX) and not is_partition(name))
+        return bool(
+            name
+            and name.startswith(TABLE_PREFIX)
+            and not name.startswith(SEARCH_TABLE_PREFIX)
+            and not is_partition(name)
+        )
+    if type_ == "index" and name in SEARCH_INDEXES:
+        return False
     if type_ == "index" and not reflected and getattr(obj, "_ddl_if", None) is not None:
         # A dialect-only index (e.g. PostgreSQL's GIN on metadata): Alembic ignores
         # ddl_if, so compare it only where it exists (tests check its use by EXPLAIN).

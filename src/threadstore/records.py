@@ -24,9 +24,11 @@ __all__ = [
     "OptimizationRunRecord",
     "Page",
     "ReplicaHealthRecord",
+    "SearchHitRecord",
     "StatsBucketRecord",
     "StatsRecord",
     "SuspendedStateRecord",
+    "ThreadHitRecord",
     "ThreadRecord",
     "ToolCallRecord",
 ]
@@ -342,3 +344,35 @@ class AggregateStatsRecord(TypedDict):
     output_tokens: int
     cost: float
     series: list[StatsBucketRecord]
+
+
+class SearchHitRecord(TypedDict):
+    """A message found by ``search_messages``, with its relevance and a highlighted snippet.
+
+    ``score`` is higher for a better match; it orders the hits of one search
+    on one backend (its scale differs between backends). ``snippet`` is a
+    piece of ``content`` around the matches, each matched word wrapped in the
+    search's ``highlight`` markers (``[`` and ``]`` by default).
+    """
+
+    message_id: int
+    thread_id: str
+    seq: int
+    role: str
+    content: str
+    created_at: str
+    score: float
+    snippet: str
+
+
+class ThreadHitRecord(TypedDict):
+    """A thread found by ``search_threads`` by its title; score and snippet as for messages."""
+
+    thread_id: str
+    user_id: str
+    agent_name: str
+    title: str
+    created_at: str
+    updated_at: str
+    score: float
+    snippet: str

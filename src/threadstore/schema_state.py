@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 
 from threadstore.__about__ import __version__
 from threadstore.errors import MigrationError, SchemaTooNewError
-from threadstore.models.base import TABLE_PREFIX
+from threadstore.models.base import SEARCH_TABLE_PREFIX, TABLE_PREFIX
 
 __all__ = [
     "VERSION_TABLE",
@@ -98,7 +98,13 @@ class SchemaState:
 def read_schema_state(connection: Connection) -> SchemaState:
     """Read the revision and the threadstore tables; never creates anything."""
     names = inspect(connection).get_table_names()
-    tables = sorted(n for n in names if n.startswith(TABLE_PREFIX) and n != VERSION_TABLE)
+    tables = sorted(
+        n
+        for n in names
+        if n.startswith(TABLE_PREFIX)
+        and n != VERSION_TABLE
+        and not n.startswith(SEARCH_TABLE_PREFIX)
+    )
     return SchemaState(revision=current_revision(connection), tables=tuple(tables))
 
 

@@ -24,6 +24,7 @@ from threadstore import (
     ValidationError,
 )
 from threadstore.models import Base
+from threadstore.models.base import SEARCH_TABLE_PREFIX
 from threadstore.partitioning import is_partition
 from threadstore.store.memory.state import MemoryState
 from threadstore.transfer import export_database
@@ -177,7 +178,13 @@ async def _sql_rows(store: SQLAlchemyStore) -> dict[str, list[tuple[Any, ...]]]:
     found: dict[str, list[tuple[Any, ...]]] = {}
     async with store.engine.connect() as conn:
         names = await conn.run_sync(lambda sync: sa_inspect(sync).get_table_names())
-        threadstore = {n for n in names if n.startswith("threadstore_") and not is_partition(n)}
+        threadstore = {
+            n
+            for n in names
+            if n.startswith("threadstore_")
+            and not n.startswith(SEARCH_TABLE_PREFIX)  # derived: tests/sql/test_search_sql.py
+            and not is_partition(n)
+        }
         assert threadstore - {"threadstore_alembic_version"} == set(Base.metadata.tables)
         for table in Base.metadata.sorted_tables:
             rows = await conn.execute(select(*table.c).order_by(*table.primary_key.columns))

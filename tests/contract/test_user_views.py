@@ -202,6 +202,10 @@ async def _run_every_method(bob: Recorder) -> None:
             await write()
     totals = await bob.aggregate_stats()
     assert (totals["threads"], totals["runs"], totals["tool_calls"]) == (0, 0, 0)
+    assert (await bob.search_messages("hi"))["items"] == []
+    assert (await bob.search_messages("yo", user_id="alice", thread_id="a1"))["items"] == []
+    assert (await bob.search_threads("secret"))["items"] == []
+    assert (await bob.search_threads("secret", user_id="alice"))["items"] == []
     stats = await bob.get_stats()
     assert {k: v for k, v in stats.items() if k not in ("backend", "dialect")} == dict.fromkeys(
         ("threads", "messages", "feedback", "suspended_states", "checkpoints", "context_items"), 0

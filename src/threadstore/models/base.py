@@ -10,9 +10,13 @@ from sqlalchemy.orm import DeclarativeBase
 
 from threadstore.types import JSONDocument, UTCDateTime
 
-__all__ = ["NAMING_CONVENTION", "TABLE_PREFIX", "Base"]
+__all__ = ["NAMING_CONVENTION", "SEARCH_TABLE_PREFIX", "TABLE_PREFIX", "Base"]
 
 TABLE_PREFIX = "threadstore_"
+SEARCH_TABLE_PREFIX = f"{TABLE_PREFIX}search_"
+"""SQLite's full-text search tables (revision 0008: FTS5 tables, their shadow tables and a row
+map): no model, no data of their own (derived from messages and threads), so never exported,
+compared or counted."""
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",

@@ -28,6 +28,7 @@ from threadstore.store.api.maintenance import MaintenanceMethods
 from threadstore.store.api.messages import MessageMethods
 from threadstore.store.api.queries import QueryMethods
 from threadstore.store.api.runs import RunMethods
+from threadstore.store.api.search import SearchMethods
 from threadstore.store.api.threads import ThreadMethods
 from threadstore.store.api.tools import ToolCallMethods
 from threadstore.store.health import DEFAULT_TIMEOUT
@@ -67,6 +68,7 @@ class BaseStore(
     ToolCallMethods,
     QueryMethods,
     MaintenanceMethods,
+    SearchMethods,
 ):
     """Async persistence for threads, messages, feedback, approvals, checkpoints and context.
 

@@ -43,6 +43,7 @@ from threadstore.store.ports_ops import (
     ToolCallRepository,
 )
 from threadstore.store.ports_query import QueryRepository
+from threadstore.store.ports_search import SearchRepository
 
 __all__ = [
     "ERASED_KINDS",
@@ -60,6 +61,7 @@ __all__ = [
     "NamespaceKey",
     "QueryRepository",
     "RunRepository",
+    "SearchRepository",
     "StatsRepository",
     "ThreadRepository",
     "ToolCallRepository",
@@ -292,6 +294,10 @@ class Unit(Protocol):
     @property
     def maintenance(self) -> MaintenanceRepository:
         """Erasure and retention."""
+
+    @property
+    def search(self) -> SearchRepository:
+        """Full-text search."""
 
     def savepoint(self) -> object:
         """Open a nested frame; return a token for :meth:`end_savepoint`."""

@@ -20,6 +20,7 @@ from threadstore.store.memory.maintenance import MemoryMaintenance
 from threadstore.store.memory.messages import MemoryFeedback, MemoryMessages
 from threadstore.store.memory.queries import MemoryQueries
 from threadstore.store.memory.runs import MemoryRuns, MemoryToolCalls
+from threadstore.store.memory.search import MemorySearch
 from threadstore.store.memory.state import Journal, MemoryState
 from threadstore.store.memory.threads import MemoryThreads
 
@@ -103,6 +104,11 @@ class MemoryUnit:
     def maintenance(self) -> MemoryMaintenance:
         """Erasure and retention."""
         return MemoryMaintenance(self)
+
+    @property
+    def search(self) -> MemorySearch:
+        """Full-text search."""
+        return MemorySearch(self)
 
     def savepoint(self) -> object:
         """A nested frame: the journal's current position."""

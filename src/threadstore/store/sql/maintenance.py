@@ -13,6 +13,7 @@ from threadstore.store.checkpoint_rows import DELTA_METADATA_KEY
 from threadstore.store.ports import PRUNED_KINDS, THREAD_KINDS, Counts, NamespaceKey
 from threadstore.store.sql.run_tables import invocation_logs, tool_calls
 from threadstore.store.sql.scoping import thread_owned
+from threadstore.store.sql.search import purge_erased_terms
 from threadstore.store.sql.tables import (
     agent_permissions,
     agent_topics,
@@ -111,6 +112,8 @@ class SqlMaintenance:
             ("permissions", agent_permissions),
         ):
             counts[name] = await self._rows(delete(table).where(table.c.scope == user_id))
+        if counts["messages"]:
+            await purge_erased_terms(self._unit)
         return counts
 
     async def delete_idle(self, before: datetime, limit: int) -> Counts:

@@ -55,6 +55,7 @@ from threadstore.store.sql.messages import SqlMessages
 from threadstore.store.sql.queries import SqlQueries
 from threadstore.store.sql.replicas import ReplicaSet
 from threadstore.store.sql.runs import SqlRuns
+from threadstore.store.sql.search import SqlSearch
 from threadstore.store.sql.tables import upsert
 from threadstore.store.sql.threads import SqlThreads
 from threadstore.store.sql.tool_calls import SqlToolCalls
@@ -182,6 +183,11 @@ class SqlUnit:
     def maintenance(self) -> SqlMaintenance:
         """Erasure and retention."""
         return SqlMaintenance(self)
+
+    @property
+    def search(self) -> SqlSearch:
+        """Full-text search."""
+        return SqlSearch(self)
 
     # -- statements ----------------------------------------------------------
 
