@@ -44,7 +44,7 @@ from collections.abc import Sequence
 from alembic import context, op
 
 revision: str = "0008"
-down_revision: str | None = "0008"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
