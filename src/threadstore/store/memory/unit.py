@@ -17,6 +17,7 @@ from threadstore.store.memory.approvals import MemoryApprovals, MemoryCheckpoint
 from threadstore.store.memory.checkpoint_rows import MemoryCheckpointRows
 from threadstore.store.memory.context import MemoryAgents, MemoryContext
 from threadstore.store.memory.maintenance import MemoryMaintenance
+from threadstore.store.memory.memory_items import MemoryMemoryItems
 from threadstore.store.memory.messages import MemoryFeedback, MemoryMessages
 from threadstore.store.memory.runs import MemoryRuns, MemoryToolCalls
 from threadstore.store.memory.state import Journal, MemoryState
@@ -97,6 +98,11 @@ class MemoryUnit:
     def maintenance(self) -> MemoryMaintenance:
         """Erasure and retention."""
         return MemoryMaintenance(self)
+
+    @property
+    def memory_items(self) -> MemoryMemoryItems:
+        """LangGraph long-term memory rows."""
+        return MemoryMemoryItems(self)
 
     def savepoint(self) -> object:
         """A nested frame: the journal's current position."""
