@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
-from tests.migrations import seeds_runs
+from tests.migrations import seeds_memory, seeds_runs
 from threadstore import BaseStore
 
 
@@ -630,4 +630,5 @@ SEEDS: dict[str, Seed | None] = {
     "0004": Seed(write=_write_keyed, check=_check_keyed, check_rows=_check_keyed_rows),
     "0005": None,  # keyset-paging indexes only
     "0006": Seed(write=seeds_runs.write, check=seeds_runs.check),
+    "0007": Seed(write=seeds_memory.write, check=seeds_memory.check),
 }
