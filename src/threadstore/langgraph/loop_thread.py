@@ -22,11 +22,27 @@ logger = logging.getLogger("threadstore")
 _T = TypeVar("_T")
 
 
+def _drive(coro: Coroutine[Any, Any, _T], name: str) -> _T:
+    """Run a coroutine that never suspends to completion, without an event loop."""
+    try:
+        coro.send(None)
+    except StopIteration as stop:
+        return stop.value  # type: ignore[no-any-return]
+    coro.close()
+    raise asyncio.InvalidStateError(
+        f"a synchronous {name} call on the event loop's thread had to wait (another task "
+        "holds the store); await the async method instead"
+    )
+
+
 class SyncRunner:
     """Run coroutines for sync callers (see the module docstring)."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, *, inline: bool = False) -> None:
         self._name = name
+        self._inline = inline
+        """Coroutines never wait on I/O (a MemoryStore): on a running loop's thread,
+        drive them to completion directly instead of refusing."""
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -66,12 +82,16 @@ class SyncRunner:
         Raises:
             asyncio.InvalidStateError: called on a thread whose event loop is
                 running (blocking it could deadlock); use the async API there.
+                An ``inline`` runner drives the coroutine there instead, and
+                raises only if it had to wait (a contended lock).
         """
         try:
             asyncio.get_running_loop()
         except RuntimeError:
             pass
         else:
+            if self._inline:
+                return _drive(coro, self._name)
             coro.close()
             raise asyncio.InvalidStateError(
                 f"synchronous {self._name} methods cannot run on a thread whose event loop "

@@ -34,7 +34,7 @@ from langgraph.store.base import (
 
 from threadstore.errors import ValidationError
 from threadstore.langgraph.loop_thread import SyncRunner
-from threadstore.langgraph.store_index import Index
+from threadstore.langgraph.store_index import Embedded, Index
 from threadstore.langgraph.store_query import check_filter, matches, matches_conditions
 from threadstore.langgraph.store_sweeper import Sweeper
 from threadstore.store.base import BaseStore
@@ -74,7 +74,10 @@ class ThreadstoreLongTermStore(Sweeper, LangGraphStore):
     (erased with the user). The async API (``abatch``, ``aget``, ...) is the
     primary one; the sync API works from any thread without a running loop,
     running the call on the loop the async API last ran on while it runs, and
-    otherwise on a private loop thread (stop it with :meth:`close`).
+    otherwise on a private loop thread (stop it with :meth:`close`). On a
+    thread whose loop runs, only a MemoryStore-backed store serves sync calls
+    (as LangGraph's InMemoryStore does); a database-backed one refuses them,
+    as LangGraph's async database stores do.
 
     Args:
         store: An initialized threadstore store, view or transaction.
@@ -108,7 +111,7 @@ class ThreadstoreLongTermStore(Sweeper, LangGraphStore):
         self.index_config = self.index.config if self.index else None
         self.ttl_config = TTLConfig(**ttl) if ttl else None
         self._max_candidates = check_int("max_candidates", max_candidates, minimum=1)
-        self._runner = SyncRunner("ThreadstoreLongTermStore")
+        self._runner = SyncRunner("ThreadstoreLongTermStore", inline=store.runs_without_loop)
         Sweeper.__init__(self, self._runner)
 
     def __repr__(self) -> str:
@@ -122,8 +125,11 @@ class ThreadstoreLongTermStore(Sweeper, LangGraphStore):
     # -- LangGraph's entry points -------------------------------------------------
 
     def batch(self, ops: Iterable[Op]) -> list[Result]:
-        """Sync :meth:`abatch`, from any thread without a running event loop."""
-        return self._runner.run(self.abatch(ops))
+        """Sync :meth:`abatch`, from any thread (see the class docstring)."""
+        ops = list(ops)
+        puts = self._prepare(ops)
+        embedded = self.index.embed_sync(puts.values(), ops) if self.index else ({}, {})
+        return self._runner.run(self._apply(ops, puts, embedded))
 
     async def abatch(self, ops: Iterable[Op]) -> list[Result]:
         """Run the operations; results in their order, ``None`` for puts.
@@ -135,13 +141,23 @@ class ThreadstoreLongTermStore(Sweeper, LangGraphStore):
         """
         self._runner.bind()
         ops = list(ops)
+        puts = self._prepare(ops)
+        embedded = await self.index.embed(puts.values(), ops) if self.index else ({}, {})
+        return await self._apply(ops, puts, embedded)
+
+    def _prepare(self, ops: list[Op]) -> dict[ItemKey, PutOp]:
+        """Check every operation; return the puts, the last one per key."""
         puts: dict[ItemKey, PutOp] = {}
         for op in ops:
             self._check(op)
             if isinstance(op, PutOp):
                 puts[(op.namespace, op.key)] = op
-        vectors = await self.index.embed_puts(puts.values()) if self.index else {}
-        queries = await self.index.embed_queries(ops) if self.index else {}
+        return puts
+
+    async def _apply(
+        self, ops: list[Op], puts: dict[ItemKey, PutOp], embedded: Embedded
+    ) -> list[Result]:
+        vectors, queries = embedded
         results: list[Result] = [None] * len(ops)
         refresh: list[ItemKey] = []
         async with self.store.unit(write=bool(puts)) as unit:

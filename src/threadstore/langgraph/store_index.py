@@ -20,7 +20,10 @@ from threadstore.errors import ValidationError
 from threadstore.langgraph.store_query import cosine
 from threadstore.store.memory_item_rows import ItemKey, MemoryItemRow
 
-__all__ = ["Index"]
+__all__ = ["Embedded", "Index"]
+
+Embedded = tuple[dict[ItemKey, dict[str, list[float]]], dict[str, list[float]]]
+"""Embeddings of a batch: per put, by field; per distinct search query."""
 
 
 class Index:
@@ -69,32 +72,50 @@ class Index:
                 )
         return out
 
-    async def embed_puts(self, puts: Iterable[PutOp]) -> dict[ItemKey, dict[str, list[float]]]:
-        """Each put's embeddings by field (``{}``: none, so old ones are removed)."""
-        plan: list[tuple[ItemKey, str, str]] = []
+    def _plan(self, puts: Iterable[PutOp]) -> tuple[list[ItemKey], list[tuple[ItemKey, str, str]]]:
         keys: list[ItemKey] = []
+        plan: list[tuple[ItemKey, str, str]] = []
         for op in puts:
             if op.value is None:
                 continue
             keys.append((op.namespace, op.key))
             plan.extend(((op.namespace, op.key), field, text) for field, text in self._texts(op))
+        return keys, plan
+
+    def _found(
+        self,
+        keys: list[ItemKey],
+        plan: list[tuple[ItemKey, str, str]],
+        raw: Sequence[Sequence[float]],
+    ) -> dict[ItemKey, dict[str, list[float]]]:
         found: dict[ItemKey, dict[str, list[float]]] = {key: {} for key in keys}
-        if plan:
-            raw = await self.embeddings.aembed_documents([text for _, _, text in plan])
-            for (key, field, _), vector in zip(plan, self._checked(raw, len(plan)), strict=True):
-                found[key][field] = vector
+        for (key, field, _), vector in zip(plan, self._checked(raw, len(plan)), strict=True):
+            found[key][field] = vector
         return found
 
-    async def embed_queries(self, ops: Sequence[Op]) -> dict[str, list[float]]:
-        """The embedding of every distinct search query of the batch."""
-        queries = list(
-            dict.fromkeys(op.query for op in ops if isinstance(op, SearchOp) and op.query)
-        )
-        found: dict[str, list[float]] = {}
-        for query in queries:
-            vector = await self.embeddings.aembed_query(query)
-            found[query] = self._checked([vector], 1)[0]
-        return found
+    @staticmethod
+    def _queries(ops: Sequence[Op]) -> list[str]:
+        asked = (op.query for op in ops if isinstance(op, SearchOp) and op.query)
+        return list(dict.fromkeys(asked))
+
+    async def embed(self, puts: Iterable[PutOp], ops: Sequence[Op]) -> Embedded:
+        """Each put's embeddings by field (``{}``: none, so old ones go) and each query's."""
+        keys, plan = self._plan(puts)
+        raw = await self.embeddings.aembed_documents([t for _, _, t in plan]) if plan else []
+        queries = {
+            q: self._checked([await self.embeddings.aembed_query(q)], 1)[0]
+            for q in self._queries(ops)
+        }
+        return self._found(keys, plan, raw), queries
+
+    def embed_sync(self, puts: Iterable[PutOp], ops: Sequence[Op]) -> Embedded:
+        """:meth:`embed` with the embeddings' sync API (for the sync store methods)."""
+        keys, plan = self._plan(puts)
+        raw = self.embeddings.embed_documents([t for _, _, t in plan]) if plan else []
+        queries = {
+            q: self._checked([self.embeddings.embed_query(q)], 1)[0] for q in self._queries(ops)
+        }
+        return self._found(keys, plan, raw), queries
 
     @staticmethod
     def rank(
