@@ -14,7 +14,7 @@ from langgraph.store.base import GetOp, InvalidNamespaceError, PutOp, SearchOp
 from langgraph.store.memory import InMemoryStore
 
 from tests.conftest import FakeClock, StoreFactory
-from threadstore import BaseStore, PermissionDeniedError, ValidationError
+from threadstore import BaseStore, MemoryStore, PermissionDeniedError, ValidationError
 from threadstore.langgraph import ThreadstoreLongTermStore
 
 
@@ -283,3 +283,16 @@ async def test_sync_api_on_the_running_loop(memory: ThreadstoreLongTermStore, ba
     item = await asyncio.to_thread(memory.get, ("a",), "k")
     assert item is not None
     assert item.value == {"v": 1}
+
+
+def test_close_after_the_sweepers_loop_ended_returns() -> None:
+    lt = ThreadstoreLongTermStore(MemoryStore())
+
+    async def start() -> None:
+        lt.start_ttl_sweeper(interval_seconds=60)  # a task of this loop, which then ends
+
+    asyncio.run(start())
+    started = time.monotonic()
+    lt.close()
+    assert time.monotonic() - started < 5
+    assert lt.stop_ttl_sweeper(timeout=1)

@@ -119,7 +119,7 @@ class ThreadstoreLongTermStore(Sweeper, LangGraphStore):
 
     def close(self) -> None:
         """Stop the sweeper and the private loop thread of the sync API."""
-        self.stop_ttl_sweeper()
+        self.stop_ttl_sweeper(timeout=10)
         self._runner.close()
 
     # -- LangGraph's entry points -------------------------------------------------

@@ -33,6 +33,7 @@ class Sweeper:
         self._sweep_runner = runner
         self._sweep_lock = threading.Lock()
         self._sweep_future: concurrent.futures.Future[None] | None = None
+        self._sweep_loop: asyncio.AbstractEventLoop | None = None
         self._sweep_done = threading.Event()
 
     async def asweep_ttl(self) -> int:
@@ -96,22 +97,26 @@ class Sweeper:
             self._sweep_runner.bind()
             done = threading.Event()
             self._sweep_done = done
-            coro = self._sweep_forever(interval, done)
-            future = asyncio.run_coroutine_threadsafe(coro, self._sweep_runner.loop())
-            self._sweep_future = future
+            loop = self._sweep_runner.loop()
+            future = asyncio.run_coroutine_threadsafe(self._sweep_forever(interval, done), loop)
+            self._sweep_future, self._sweep_loop = future, loop
             return future
 
     def stop_ttl_sweeper(self, timeout: float | None = None) -> bool:
         """Stop the sweeper; return whether it has stopped (True if none ran).
 
         Waits up to ``timeout`` seconds (forever when None), except on the
-        sweeper's own loop thread, where it only requests the stop.
+        sweeper's own loop thread, where it only requests the stop, and when
+        that loop no longer runs (its sweeper can never run again).
         """
         with self._sweep_lock:
             future, self._sweep_future = self._sweep_future, None
+            loop, self._sweep_loop = self._sweep_loop, None
         if future is None:
             return True
         future.cancel()
+        if loop is None or not loop.is_running():
+            return True
         try:
             asyncio.get_running_loop()
         except RuntimeError:
