@@ -176,11 +176,9 @@ class ThreadstoreLongTermStore(Sweeper, LangGraphStore):
                         refresh.extend(r.item_key for r, _ in hits if r.ttl_minutes is not None)
                 elif isinstance(op, ListNamespacesOp):
                     results[i] = self._namespaces(await rows.namespaces(now), op)
-            for key, put in puts.items():
-                if put.value is None:
-                    await rows.delete([key])
-                else:
-                    await rows.put(self._row(put, now), vectors.get(key))
+            await rows.delete([key for key, put in puts.items() if put.value is None])
+            written = [self._row(put, now) for put in puts.values() if put.value is not None]
+            await rows.put(written, vectors if self.index else None)
             if refresh and puts:
                 await rows.refresh(refresh, now)
                 refresh = []

@@ -8,7 +8,7 @@ LangGraph rule (filters, ranking, TTL defaults) and stores plain rows through
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -72,11 +72,15 @@ class MemoryItemRows(Protocol):
     async def get(self, keys: Sequence[ItemKey], now: datetime) -> list[MemoryItemRow]:
         """The unexpired rows among ``keys`` (any order)."""
 
-    async def put(self, row: MemoryItemRow, vectors: dict[str, list[float]] | None) -> None:
-        """Insert or replace a row, keeping a live row's ``created_at``.
+    async def put(
+        self,
+        rows: Sequence[MemoryItemRow],
+        vectors: Mapping[ItemKey, dict[str, list[float]]] | None,
+    ) -> None:
+        """Insert or replace rows (distinct keys), keeping a live row's ``created_at``.
 
-        ``vectors`` replaces the row's embeddings (``{}`` removes them); None
-        leaves them as they are.
+        ``vectors`` replaces the rows' embeddings (a row absent from it, or
+        mapped to ``{}``, loses its own); None leaves them as they are.
         """
 
     async def delete(self, keys: Sequence[ItemKey]) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -47,17 +47,25 @@ class MemoryMemoryItems:
         found = (rows.get(key) for key in dict.fromkeys(keys))
         return [_copy(row) for row in found if row is not None and _live(row, now)]
 
-    async def put(self, row: MemoryItemRow, vectors: dict[str, list[float]] | None) -> None:
+    async def put(
+        self,
+        rows: Sequence[MemoryItemRow],
+        vectors: Mapping[ItemKey, dict[str, list[float]]] | None,
+    ) -> None:
         """See :meth:`MemoryItemRows.put`."""
-        rows = self._rows()
-        old = rows.get(row.item_key)
-        if old is not None and _live(old, row.updated_at):
-            row = dataclasses.replace(row, created_at=old.created_at)
-        self._journal.put(rows, row.item_key, _copy(row))
-        if vectors is not None:
-            self._journal.put(
-                self._state.memory_vectors, (self._scope, *row.item_key), copy.deepcopy(vectors)
-            )
+        if not rows:
+            return
+        stored = self._rows()
+        for row in rows:
+            old = stored.get(row.item_key)
+            if old is not None and _live(old, row.updated_at):
+                row = dataclasses.replace(row, created_at=old.created_at)
+            self._journal.put(stored, row.item_key, _copy(row))
+            if vectors is not None:
+                embedded = copy.deepcopy(vectors.get(row.item_key, {}))
+                self._journal.put(
+                    self._state.memory_vectors, (self._scope, *row.item_key), embedded
+                )
 
     async def delete(self, keys: Sequence[ItemKey]) -> None:
         """See :meth:`MemoryItemRows.delete`."""

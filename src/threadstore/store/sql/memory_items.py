@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
 
@@ -78,53 +78,61 @@ class SqlMemoryItems:
         result = await self._unit.execute(query)
         return [_row(r) for r in result]
 
-    async def put(self, row: MemoryItemRow, vectors: dict[str, list[float]] | None) -> None:
-        """See :meth:`MemoryItemRows.put`."""
-        namespace = join_namespace(row.namespace)
-        values = {
-            "scope": self._scope,
-            "namespace": namespace,
-            "key": row.key,
-            "depth": len(row.namespace),
-            "value": row.value,
-            "created_at": row.created_at,
-            "updated_at": row.updated_at,
-            "ttl_minutes": row.ttl_minutes,
-            "expires_at": row.expires_at,
-        }
-        insert = self._unit.ctx.upsert(memory_items).values(values)
-        expired = and_(_i.expires_at.is_not(None), _i.expires_at <= row.updated_at)
+    async def put(
+        self,
+        rows: Sequence[MemoryItemRow],
+        vectors: Mapping[ItemKey, dict[str, list[float]]] | None,
+    ) -> None:
+        """See :meth:`MemoryItemRows.put`: one upsert, one delete, one insert for all rows."""
+        if not rows:
+            return
+        insert = self._unit.ctx.upsert(memory_items)
+        new = insert.excluded
+        expired = and_(_i.expires_at.is_not(None), _i.expires_at <= new.updated_at)
         statement = insert.on_conflict_do_update(
             index_elements=[_i.scope, _i.namespace, _i.key],
             set_={
-                "value": insert.excluded.value,
-                "updated_at": insert.excluded.updated_at,
-                "ttl_minutes": insert.excluded.ttl_minutes,
-                "expires_at": insert.excluded.expires_at,
-                "created_at": case((expired, insert.excluded.created_at), else_=_i.created_at),
+                "value": new.value,
+                "updated_at": new.updated_at,
+                "ttl_minutes": new.ttl_minutes,
+                "expires_at": new.expires_at,
+                "created_at": case((expired, new.created_at), else_=_i.created_at),
             },
         )
-        await self._unit.execute(statement, write=True, one_statement=vectors is None)
+        params = [
+            {
+                "scope": self._scope,
+                "namespace": join_namespace(row.namespace),
+                "key": row.key,
+                "depth": len(row.namespace),
+                "value": row.value,
+                "created_at": row.created_at,
+                "updated_at": row.updated_at,
+                "ttl_minutes": row.ttl_minutes,
+                "expires_at": row.expires_at,
+            }
+            for row in rows
+        ]
+        await self._unit.execute(statement, params, write=True)
         if vectors is None:
             return
+        keys = [row.item_key for row in rows]
         await self._unit.execute(
-            delete(memory_vectors).where(self._keyed(memory_vectors, [row.item_key])), write=True
+            delete(memory_vectors).where(self._keyed(memory_vectors, keys)), write=True
         )
-        if vectors:
-            await self._unit.execute(
-                memory_vectors.insert(),
-                [
-                    {
-                        "scope": self._scope,
-                        "namespace": namespace,
-                        "key": row.key,
-                        "field": field,
-                        "embedding": embedding,
-                    }
-                    for field, embedding in vectors.items()
-                ],
-                write=True,
-            )
+        embedded = [
+            {
+                "scope": self._scope,
+                "namespace": join_namespace(key[0]),
+                "key": key[1],
+                "field": field,
+                "embedding": embedding,
+            }
+            for key in keys
+            for field, embedding in vectors.get(key, {}).items()
+        ]
+        if embedded:
+            await self._unit.execute(memory_vectors.insert(), embedded, write=True)
 
     async def delete(self, keys: Sequence[ItemKey]) -> None:
         """See :meth:`MemoryItemRows.delete`."""
