@@ -630,5 +630,5 @@ SEEDS: dict[str, Seed | None] = {
     "0004": Seed(write=_write_keyed, check=_check_keyed, check_rows=_check_keyed_rows),
     "0005": None,  # keyset-paging indexes only
     "0006": Seed(write=seeds_runs.write, check=seeds_runs.check),
-    "0007": Seed(write=seeds_memory.write, check=seeds_memory.check),
+    "0009": Seed(write=seeds_memory.write, check=seeds_memory.check),
 }

@@ -1,8 +1,8 @@
-"""Seed data of revision 0007 (LangGraph long-term memory items and vectors).
+"""Seed data of revision 0009 (LangGraph long-term memory items and vectors).
 
-Written with plain SQL on 0007's tables; read back at head through
+Written with plain SQL on 0009's tables; read back at head through
 ``ThreadstoreLongTermStore``. ``tests/migrations/seeds.py`` registers
-``write`` and ``check`` under "0007".
+``write`` and ``check`` under "0009".
 """
 
 from __future__ import annotations
