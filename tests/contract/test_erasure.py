@@ -112,6 +112,13 @@ async def _user_data(store: BaseStore, clock: FakeClock, user: str, name: str) -
     await store.record_tool_call(
         tool_name="search", agent_name="helper", user_id=user, output=f"{name} found"
     )
+    from threadstore.langgraph import ThreadstoreLongTermStore
+
+    memory = ThreadstoreLongTermStore(
+        store.for_user(user), index={"embed": lambda texts: [[1.0, 0.5] for _ in texts]}
+    )
+    await memory.aput(("memories", name), "likes", {"text": f"{name} likes tea"})
+    await memory.aput(("memories",), "ttl", {"text": "short-lived"}, ttl=60)
 
 
 async def build(store: BaseStore, clock: FakeClock) -> None:
@@ -154,6 +161,7 @@ EXPECTED = {
     "context_items": 2,
     "topics": 4,  # two agents with two topics each
     "permissions": 1,
+    "memory_items": 2,
 }
 
 

@@ -228,7 +228,12 @@ async def test_expired_states_and_items_are_purged_in_batches(
     clock.advance(2)
     with transactions(store) as seen:
         counts = await store.purge_expired(batch_size=2)
-    assert counts == {"suspended_states": 5, "context_items": 3, "batches": 3}
+    assert counts == {
+        "suspended_states": 5,
+        "context_items": 3,
+        "memory_items": 0,
+        "batches": 3,
+    }
     assert seen["begins"] == 3
     if isinstance(store, SQLAlchemyStore):
         assert seen["deletes"]["threadstore_suspended_states"] == [2, 2, 1]

@@ -148,7 +148,12 @@ async def _run_every_method(bob: Recorder) -> None:
     assert set((await bob.erase_user("bob")).values()) == {0}
     assert (await bob.delete_idle_threads(timedelta(seconds=1)))["threads"] == 0
     assert (await bob.prune_checkpoints(1))["checkpoints"] == 0
-    assert await bob.purge_expired() == {"suspended_states": 0, "context_items": 0, "batches": 1}
+    assert await bob.purge_expired() == {
+        "suspended_states": 0,
+        "context_items": 0,
+        "memory_items": 0,
+        "batches": 1,
+    }
 
     for user in ("alice", None):  # None is bob's own scope in his view: empty
         assert await bob.get_context_item("note", user_id=user) is None

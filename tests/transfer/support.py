@@ -68,6 +68,7 @@ async def populate(url: str, clock: FakeClock, *, prefix: str = "") -> None:
             await store.save_context_item(f"{p}plain", "text", user_id=user)
         await _runs(store, p, clock)
         await _langgraph(store, f"{p}lg")
+        await _long_term_memory(store, p)
     finally:
         await store.close()
 
@@ -132,6 +133,18 @@ async def _langgraph(store: SQLAlchemyStore, thread_id: str) -> None:
         checkpoint["channel_versions"] = {"blob": step + 1, "step": step + 1}
         config = await saver.aput(config, checkpoint, {"source": "loop", "step": step}, {})
     await saver.aput_writes(config, [("blob", b"\x00pending"), ("step", 99)], "task-1")
+
+
+async def _long_term_memory(store: SQLAlchemyStore, p: str) -> None:
+    """LangGraph long-term memory items (with embeddings and a TTL) in three scopes."""
+    from threadstore.langgraph import ThreadstoreLongTermStore
+
+    index: Any = {"embed": lambda texts: [[float(len(t)), 0.5] for t in texts]}
+    for scope in (store, store.for_user("alice"), store.for_user("bob")):
+        memory = ThreadstoreLongTermStore(scope, index=index)
+        await memory.aput(("memories", f"{p}m"), "fact", {"text": "likes tea", "n": 2.5})
+        await memory.aput(("memories",), f"{p}short", {"text": "soon gone"}, ttl=90)
+        memory.close()
 
 
 async def dump_rows(url: str) -> dict[str, list[tuple[Any, ...]]]:

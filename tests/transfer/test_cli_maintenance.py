@@ -135,7 +135,8 @@ def test_retention_deletes_in_batches_and_a_dry_run_changes_nothing(
     assert "threads=3 " in lines[0]  # t1, t2 and the fork (the LangGraph thread has no row)
     assert "(2 batches)" in lines[0]
     assert "checkpoints=2 checkpoint_writes=0 (2 batches)" in lines[1]  # LangGraph's older two
-    assert "suspended_states=0 context_items=3 (2 batches)" in lines[2]  # the 3 with a TTL
+    # the 3 context items and the 3 long-term memory items with a TTL
+    assert "suspended_states=0 context_items=3 memory_items=3 (2 batches)" in lines[2]
     after = asyncio.run(dump_rows(db_url))
     assert after["threadstore_threads"] == []
     assert [row[0] for row in after["threadstore_checkpoints"]] == ["ghost", "lg"]

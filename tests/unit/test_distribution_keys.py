@@ -3,8 +3,8 @@
 A table sharded by thread (Citus ``create_distributed_table(..., 'thread_id')``,
 or ``PARTITION BY HASH (thread_id)``) needs the thread in every primary key and
 unique constraint, and a foreign key between two such tables must carry the
-thread on both sides (colocated rows). The context tables are keyed by
-``scope`` instead and obey the same rule with ``scope``.
+thread on both sides (colocated rows). The context and long-term memory
+tables are keyed by ``scope`` instead and obey the same rule with ``scope``.
 
 The schema breaks the rule in the places listed in ``KNOWN_*`` (see
 docs/scaling.md, "What a revision must change"); the tests compare with
@@ -27,6 +27,8 @@ SCOPE_TABLES = {
     "threadstore_context_routes",
     "threadstore_agent_topics",
     "threadstore_agent_permissions",
+    "threadstore_memory_items",
+    "threadstore_memory_vectors",
 }
 """Tables keyed by ``scope`` (a user id, or "" for the global scope), not by thread."""
 

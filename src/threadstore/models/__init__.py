@@ -4,6 +4,7 @@ from threadstore.models.base import NAMING_CONVENTION, TABLE_PREFIX, Base
 from threadstore.models.checkpoint import Checkpoint, CheckpointWrite
 from threadstore.models.context import AgentPermission, AgentTopic, ContextItem, ContextRoute
 from threadstore.models.feedback import Feedback
+from threadstore.models.memory_items import MemoryItem, MemoryVector
 from threadstore.models.message import Message
 from threadstore.models.mixins import VersionedMixin
 from threadstore.models.runs import InvocationLog, LogAnalysis, OptimizationRun, ToolCall
@@ -23,6 +24,8 @@ __all__ = [
     "Feedback",
     "InvocationLog",
     "LogAnalysis",
+    "MemoryItem",
+    "MemoryVector",
     "Message",
     "OptimizationRun",
     "SuspendedState",

@@ -29,6 +29,7 @@ from threadstore.store.inputs import (
     ThreadInput,
     ThreadUpdate,
 )
+from threadstore.store.memory_item_rows import MemoryItemRows
 from threadstore.store.paging import KeysetPage, ThreadSort
 from threadstore.store.ports_ops import (
     ERASED_KINDS,
@@ -298,6 +299,10 @@ class Unit(Protocol):
     @property
     def search(self) -> SearchRepository:
         """Full-text search."""
+
+    @property
+    def memory_items(self) -> MemoryItemRows:
+        """LangGraph long-term memory rows."""
 
     def savepoint(self) -> object:
         """Open a nested frame; return a token for :meth:`end_savepoint`."""

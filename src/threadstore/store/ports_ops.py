@@ -52,15 +52,23 @@ THREAD_KINDS = (
     "forks_detached",
 )
 """What deleting threads counts: rows per kind, and other threads' forks detached."""
-ERASED_KINDS = (*THREAD_KINDS, "runs", "context_items", "topics", "permissions")
+ERASED_KINDS = (
+    *THREAD_KINDS,
+    "runs",
+    "context_items",
+    "topics",
+    "permissions",
+    "memory_items",
+)
 """What erasing a user counts (``topics``: subscription rows; ``permissions``: agents).
 
 ``runs`` are the user's invocation logs; ``tool_calls`` also counts the user's
-tool calls of no thread.
+tool calls of no thread; ``memory_items`` the LangGraph long-term memory
+items of the user's scope.
 """
 PRUNED_KINDS = ("checkpoints", "checkpoint_writes")
 """What pruning checkpoints counts."""
-EXPIRED_KINDS = ("suspended_states", "context_items")
+EXPIRED_KINDS = ("suspended_states", "context_items", "memory_items")
 """What purging expired records counts."""
 
 

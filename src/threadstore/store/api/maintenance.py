@@ -76,7 +76,8 @@ class MaintenanceMethods(StoreCore):
         Removes the user's threads with their messages, feedback, suspended
         states, checkpoints and LangGraph writes (whoever gave that feedback),
         the feedback the user gave on any thread, and the user's scope of
-        context items (with routes), agent topics and agent permissions.
+        context items (with routes), agent topics, agent permissions and
+        LangGraph long-term memory items (``memory_items``).
         Other users' forks of the user's threads are detached, as by
         :meth:`delete_thread`. Checkpoints under thread ids that have no
         thread row belong to no user and stay. Keys of the result:
@@ -172,7 +173,8 @@ class MaintenanceMethods(StoreCore):
         The bounded counterpart of :meth:`cleanup_expired_states` and
         :meth:`cleanup_expired_context_items`: each batch deletes up to
         ``batch_size`` of each. Returns ``suspended_states``,
-        ``context_items`` and ``batches``.
+        ``context_items``, ``memory_items`` (LangGraph long-term memory items
+        past their TTL) and ``batches``.
 
         Raises:
             ValidationError: ``batch_size`` outside 1..10000.

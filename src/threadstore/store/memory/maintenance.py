@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from threadstore.clock import isoformat
 from threadstore.store.checkpoint_rows import DELTA_METADATA_KEY, CheckpointKey
+from threadstore.store.memory.memory_items import MemoryMemoryItems
 from threadstore.store.memory.scoping import owns
 from threadstore.store.memory.threads import remove_thread
 from threadstore.store.ports import PRUNED_KINDS, THREAD_KINDS, Counts, NamespaceKey
@@ -100,6 +101,10 @@ class MemoryMaintenance:
         for key in [k for k in state.agent_permissions if k[0] == user_id]:
             journal.pop(state.agent_permissions, key)
             counts["permissions"] += 1
+        erased = journal.pop(state.memory_items, user_id) or {}
+        for namespace, item_key in erased:
+            journal.pop(state.memory_vectors, (user_id, namespace, item_key))
+        counts["memory_items"] = len(erased)
         return counts
 
     async def delete_idle(self, before: datetime, limit: int) -> Counts:
@@ -164,4 +169,9 @@ class MemoryMaintenance:
             self._journal.pop(state.suspended, approval_id)
         for _, key in items:
             self._journal.pop(state.context, key)
-        return {"suspended_states": len(states), "context_items": len(items)}
+        swept = await MemoryMemoryItems(self._unit).sweep(self._unit.clock(), limit)
+        return {
+            "suspended_states": len(states),
+            "context_items": len(items),
+            "memory_items": swept,
+        }

@@ -28,6 +28,7 @@ from threadstore.records import (
 )
 from threadstore.store.checkpoint_rows import CheckpointKey
 from threadstore.store.locks import LoopLock
+from threadstore.store.memory_item_rows import ItemKey, MemoryItemRow
 
 __all__ = ["Journal", "MemoryState", "copied"]
 
@@ -62,6 +63,12 @@ class MemoryState:
     tool_calls: dict[str, ToolCallRecord] = field(default_factory=dict)
     log_analyses: dict[str, LogAnalysisRecord] = field(default_factory=dict)
     optimization_runs: dict[str, OptimizationRunRecord] = field(default_factory=dict)
+    memory_items: dict[str, dict[ItemKey, MemoryItemRow]] = field(default_factory=dict)
+    """LangGraph long-term memory rows per scope."""
+    memory_vectors: dict[tuple[str, tuple[str, ...], str], dict[str, list[float]]] = field(
+        default_factory=dict
+    )
+    """(scope, namespace, key) -> the item's embeddings per field path."""
     next_ids: dict[str, int] = field(default_factory=lambda: {"message": 1, "feedback": 1})
     lock: LoopLock = field(default_factory=LoopLock)
 

@@ -17,6 +17,7 @@ from threadstore.store.memory.approvals import MemoryApprovals, MemoryCheckpoint
 from threadstore.store.memory.checkpoint_rows import MemoryCheckpointRows
 from threadstore.store.memory.context import MemoryAgents, MemoryContext
 from threadstore.store.memory.maintenance import MemoryMaintenance
+from threadstore.store.memory.memory_items import MemoryMemoryItems
 from threadstore.store.memory.messages import MemoryFeedback, MemoryMessages
 from threadstore.store.memory.queries import MemoryQueries
 from threadstore.store.memory.runs import MemoryRuns, MemoryToolCalls
@@ -109,6 +110,11 @@ class MemoryUnit:
     def search(self) -> MemorySearch:
         """Full-text search."""
         return MemorySearch(self)
+
+    @property
+    def memory_items(self) -> MemoryMemoryItems:
+        """LangGraph long-term memory rows."""
+        return MemoryMemoryItems(self)
 
     def savepoint(self) -> object:
         """A nested frame: the journal's current position."""

@@ -11,6 +11,7 @@ from sqlalchemy.engine import CursorResult
 
 from threadstore.store.checkpoint_rows import DELTA_METADATA_KEY
 from threadstore.store.ports import PRUNED_KINDS, THREAD_KINDS, Counts, NamespaceKey
+from threadstore.store.sql.memory_items import SqlMemoryItems, memory_items, memory_vectors
 from threadstore.store.sql.run_tables import invocation_logs, tool_calls
 from threadstore.store.sql.scoping import thread_owned
 from threadstore.store.sql.search import purge_erased_terms
@@ -112,6 +113,10 @@ class SqlMaintenance:
             ("permissions", agent_permissions),
         ):
             counts[name] = await self._rows(delete(table).where(table.c.scope == user_id))
+        await self._rows(delete(memory_vectors).where(memory_vectors.c.scope == user_id))
+        counts["memory_items"] = await self._rows(
+            delete(memory_items).where(memory_items.c.scope == user_id)
+        )
         if counts["messages"]:
             await purge_erased_terms(self._unit)
         return counts
@@ -225,4 +230,5 @@ class SqlMaintenance:
                     tuple_(context_items.c.scope, context_items.c.key).in_(items)
                 )
             ),
+            "memory_items": await SqlMemoryItems(self._unit).sweep(now, limit),
         }

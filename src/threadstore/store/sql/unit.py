@@ -51,6 +51,7 @@ from threadstore.store.sql.context import SqlContextItems
 from threadstore.store.sql.feedback import SqlFeedback
 from threadstore.store.sql.group_commit import GroupCommit
 from threadstore.store.sql.maintenance import SqlMaintenance
+from threadstore.store.sql.memory_items import SqlMemoryItems
 from threadstore.store.sql.messages import SqlMessages
 from threadstore.store.sql.queries import SqlQueries
 from threadstore.store.sql.replicas import ReplicaSet
@@ -188,6 +189,11 @@ class SqlUnit:
     def search(self) -> SqlSearch:
         """Full-text search."""
         return SqlSearch(self)
+
+    @property
+    def memory_items(self) -> SqlMemoryItems:
+        """LangGraph long-term memory rows."""
+        return SqlMemoryItems(self)
 
     # -- statements ----------------------------------------------------------
 
