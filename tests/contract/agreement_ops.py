@@ -59,9 +59,21 @@ class Ids:
         self.to_raw: dict[MessageRef, int] = {}
 
     def learn(self, message: dict[str, Any]) -> None:
+        """Map the message's id and ref to each other, forgetting what either named before.
+
+        SQLite reuses the rowid of a message that a rolled-back block or a
+        deletion freed, so an id may name another message later.
+        """
         ref = MessageRef(message["thread_id"], message["seq"])
-        self.to_ref[message["id"]] = ref
-        self.to_raw[ref] = message["id"]
+        raw = message["id"]
+        old_raw = self.to_raw.get(ref)
+        if old_raw is not None and old_raw != raw:
+            self.to_ref.pop(old_raw, None)
+        old_ref = self.to_ref.get(raw)
+        if old_ref is not None and old_ref != ref:
+            self.to_raw.pop(old_ref, None)
+        self.to_ref[raw] = ref
+        self.to_raw[ref] = raw
 
     def raw(self, value: Any) -> Any:
         """The store's own id for a MessageRef argument (unknown refs name no message)."""

