@@ -9,9 +9,9 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event
 
 from tests.conftest import FakeClock
+from tests.statements import recorded
 from threadstore import (
     BaseStore,
     ContextItemRecord,
@@ -586,17 +586,9 @@ async def test_visible_items_are_read_by_one_indexed_query(
             await store.save_context_item(f"k{n:02}", n, user_id="alice", **routing)
             await store.save_context_item(f"k{n:02}", n, user_id="bob", **routing)
 
-        statements: list[tuple[str, Any]] = []
-
-        def record(_conn: Any, _cursor: Any, statement: str, params: Any, *_: Any) -> None:
-            statements.append((statement, params))
-
-        event.listen(store.engine.sync_engine, "before_cursor_execute", record)
-        try:
+        with recorded(store) as statements:
             items = await store.get_all_context_items(user_id="alice", agent_name="a")
             one = await store.get_context_item("k03", user_id="alice", agent_name="a")
-        finally:
-            event.remove(store.engine.sync_engine, "before_cursor_execute", record)
 
         assert [item["value"] % 5 for item in items] == [0, 1, 3] * 6
         assert one is not None

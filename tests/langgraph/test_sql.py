@@ -13,8 +13,9 @@ pytest.importorskip("langgraph.checkpoint.base")
 
 from langgraph.checkpoint.base import empty_checkpoint
 from langgraph.checkpoint.base.id import uuid6
-from sqlalchemy import event, text
+from sqlalchemy import text
 
+from tests.statements import recorded
 from threadstore import SQLAlchemyStore
 from threadstore.langgraph import ThreadstoreSaver
 from threadstore.store.sql.checkpoint_queries import SaverStatements
@@ -38,17 +39,9 @@ async def test_latest_of_1000_checkpoints_is_one_indexed_query(db_url: str) -> N
             config = await saver.aput(config, checkpoint, {"step": step}, {})
         latest_id = config["configurable"]["checkpoint_id"]
 
-        statements: list[str] = []
-
-        def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-            if "threadstore_" in statement:
-                statements.append(statement)
-
-        event.listen(store.engine.sync_engine, "before_cursor_execute", record)
-        try:
+        with recorded(store) as seen:
             found = await saver.aget_tuple({"configurable": {"thread_id": "long"}})
-        finally:
-            event.remove(store.engine.sync_engine, "before_cursor_execute", record)
+        statements = [sql for sql, _params in seen if "threadstore_" in sql]
         assert found is not None
         assert found.checkpoint["id"] == latest_id
         assert found.checkpoint["channel_values"] == {"step": 999}

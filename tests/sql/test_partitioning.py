@@ -17,11 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from tests.conftest import TEST_PARTITIONS, FakeClock
+from tests.statements import recorded
 from threadstore import BaseStore, MigrationError, SQLAlchemyStore, ValidationError
 from threadstore.migrations import downgrade, upgrade
 from threadstore.partitioning import (
@@ -242,16 +243,8 @@ async def test_hot_path_statements_read_one_partition(
             await store.save_checkpoint(thread, "", "c1", None, {}, {})
         config = await _aput(store, {"configurable": {"thread_id": "t1", "checkpoint_ns": ""}})
         await _saver(store).aput_writes(config, [("ch", 0)], "task0")
-        statements: list[tuple[str, Any]] = []
-
-        def record(_conn: Any, _cursor: Any, statement: str, params: Any, *_: Any) -> None:
-            statements.append((statement, params))
-
-        event.listen(store.engine.sync_engine, "before_cursor_execute", record)
-        try:
+        with recorded(store) as statements:
             await call(store, config)
-        finally:
-            event.remove(store.engine.sync_engine, "before_cursor_execute", record)
         touching = [(s, p) for s, p in statements if _TOUCHES.search(s)]
         assert touching, f"{name}: no statement on a partitioned table"
         for statement, params in touching:

@@ -6,9 +6,9 @@ import re
 from typing import Any
 
 import pytest
-from sqlalchemy import event
 
 from tests.conftest import FakeClock
+from tests.statements import recorded
 from threadstore import BaseStore, SQLAlchemyStore
 
 GIN_THREADS = "ix_threadstore_threads_metadata_gin"
@@ -144,17 +144,9 @@ async def _plan(
 
 async def _statements(store: SQLAlchemyStore, call: Any, **arguments: Any) -> list[Any]:
     """The statements one call runs, with its result last."""
-    statements: list[Any] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, params: Any, *_: Any) -> None:
-        statements.append((statement, params))
-
-    event.listen(store.engine.sync_engine, "before_cursor_execute", record)
-    try:
-        statements.append(await call(**arguments))
-    finally:
-        event.remove(store.engine.sync_engine, "before_cursor_execute", record)
-    return statements
+    with recorded(store) as statements:
+        result = await call(**arguments)
+    return [*statements, result]
 
 
 @pytest.mark.parametrize(

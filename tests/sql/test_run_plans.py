@@ -6,9 +6,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import event
 
 from tests.conftest import FakeClock
+from tests.statements import recorded
 from threadstore import BaseStore, SQLAlchemyStore
 
 Call = Callable[[BaseStore], Awaitable[Any]]
@@ -100,16 +100,8 @@ async def test_listing_is_one_statement_on_its_index(
     await store.initialize()
     try:
         await _fill(store, clock)
-        statements: list[tuple[str, Any]] = []
-
-        def record(_conn: Any, _cursor: Any, statement: str, params: Any, *_: Any) -> None:
-            statements.append((statement, params))
-
-        event.listen(store.engine.sync_engine, "before_cursor_execute", record)
-        try:
+        with recorded(store) as statements:
             await call(store)
-        finally:
-            event.remove(store.engine.sync_engine, "before_cursor_execute", record)
         assert len(statements) == 1, name
         ((statement, params),) = statements
         async with store.engine.connect() as conn:

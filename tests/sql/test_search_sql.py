@@ -6,9 +6,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 from tests.conftest import FakeClock
+from tests.statements import recorded
 from threadstore import BaseStore, SQLAlchemyStore
 
 Call = Callable[[BaseStore], Awaitable[Any]]
@@ -69,16 +70,8 @@ async def _fill(store: BaseStore, clock: FakeClock) -> None:
 
 
 async def _plan(store: SQLAlchemyStore, call: Call) -> str:
-    statements: list[tuple[str, Any]] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, params: Any, *_: Any) -> None:
-        statements.append((statement, params))
-
-    event.listen(store.engine.sync_engine, "before_cursor_execute", record)
-    try:
+    with recorded(store) as statements:
         await call(store)
-    finally:
-        event.remove(store.engine.sync_engine, "before_cursor_execute", record)
     assert len(statements) == (2 if call is _second_page else 1)
     statement, params = statements[-1]
     async with store.engine.connect() as conn:
