@@ -16,30 +16,18 @@ MESSAGES = 20
 
 def _in_threads(store: BaseStore, work: int) -> list[BaseException]:
     """Run ``work`` appends per thread, each thread with its own event loop."""
-    errors: list[BaseException] = []
-    start = threading.Barrier(THREADS)
 
-    async def append(n: int) -> None:
-        for i in range(work):
-            await store.add_message("t1", "user", f"{n}-{i}")
-        async with store.transaction() as tx:
-            await tx.add_message("t1", "user", f"{n}-tx")
-            await tx.save_context_item(f"k{n}", n)
+    def appends(n: int) -> Callable[[], Coroutine[Any, Any, None]]:
+        async def append() -> None:
+            for i in range(work):
+                await store.add_message("t1", "user", f"{n}-{i}")
+            async with store.transaction() as tx:
+                await tx.add_message("t1", "user", f"{n}-tx")
+                await tx.save_context_item(f"k{n}", n)
 
-    def run(n: int) -> None:
-        try:
-            start.wait()
-            asyncio.run(append(n))
-        except BaseException as exc:  # reported to the test below
-            errors.append(exc)
+        return append
 
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a thread hung"
-    return errors
+    return _each_in_a_thread([appends(n) for n in range(THREADS)])
 
 
 async def test_threads_with_their_own_loops_write_through_one_store(
