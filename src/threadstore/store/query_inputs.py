@@ -1,8 +1,8 @@
 """Validated filters of query_threads and query_messages.
 
 Every check runs before the store is touched, and every backend receives the
-same values. :meth:`ThreadQuery.scope` / :meth:`MessageQuery.scope` give the
-filters a keyset cursor is bound to, so a cursor reused with other filters is
+same values. :func:`cursor_scope` gives the filters (of these queries, of
+tool calls and of runs) a keyset cursor is bound to, so a cursor reused with other filters is
 a :class:`~threadstore.errors.ValidationError`.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +20,7 @@ from threadstore.store.cursors import Scalar
 from threadstore.store.run_inputs import check_time
 from threadstore.validation import INT64_MAX, check_json_object, check_optional_id
 
-__all__ = ["MessageQuery", "ThreadQuery", "check_needle"]
+__all__ = ["MessageQuery", "ThreadQuery", "check_needle", "cursor_scope"]
 
 
 def _int64_only(value: Any) -> None:
@@ -48,12 +48,25 @@ def check_needle(value: object) -> dict[str, Any] | None:
     return needle
 
 
-def _time(value: datetime | None) -> str | None:
-    return None if value is None else isoformat(value)
+def _scalar(value: Any) -> Scalar:
+    if isinstance(value, datetime):
+        return isoformat(value)
+    if isinstance(value, dict):  # a metadata_contains document, in one canonical text
+        return json.dumps(value, sort_keys=True, separators=(",", ":"))
+    return value  # type: ignore[no-any-return]
 
 
-def _needle_text(needle: dict[str, Any] | None) -> str | None:
-    return None if needle is None else json.dumps(needle, sort_keys=True, separators=(",", ":"))
+def cursor_scope(filters: Any, view: str | None) -> dict[str, Scalar]:
+    """The filters (a dataclass of them) a cursor is bound to, the view's user included.
+
+    ``limit`` and ``offset`` are paging, not filters: left out.
+    """
+    scope = {
+        name: _scalar(getattr(filters, name))
+        for name in (field.name for field in fields(filters))
+        if name not in ("limit", "offset")
+    }
+    return {**scope, "view": view}
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,19 +94,6 @@ class ThreadQuery:
             metadata_contains=check_needle(values["metadata_contains"]),
         )
 
-    def scope(self, view: str | None) -> dict[str, Scalar]:
-        """The filters a cursor is bound to (the view's user included)."""
-        return {
-            "agent_name": self.agent_name,
-            "user_id": self.user_id,
-            "created_after": _time(self.created_after),
-            "created_before": _time(self.created_before),
-            "updated_after": _time(self.updated_after),
-            "updated_before": _time(self.updated_before),
-            "metadata_contains": _needle_text(self.metadata_contains),
-            "view": view,
-        }
-
 
 @dataclass(frozen=True, slots=True)
 class MessageQuery:
@@ -119,16 +119,3 @@ class MessageQuery:
             created_before=check_time("created_before", values["created_before"]),
             metadata_contains=check_needle(values["metadata_contains"]),
         )
-
-    def scope(self, view: str | None) -> dict[str, Scalar]:
-        """The filters a cursor is bound to (the view's user included)."""
-        return {
-            "thread_id": self.thread_id,
-            "agent_name": self.agent_name,
-            "user_id": self.user_id,
-            "role": self.role,
-            "created_after": _time(self.created_after),
-            "created_before": _time(self.created_before),
-            "metadata_contains": _needle_text(self.metadata_contains),
-            "view": view,
-        }

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from threadstore.clock import isoformat
 from threadstore.records import (
     InvocationLogRecord,
     MessageRecord,
@@ -15,7 +14,7 @@ from threadstore.records import (
 )
 from threadstore.store.core import StoreCore
 from threadstore.store.paging import ThreadOrder, page_request, thread_sort
-from threadstore.store.query_inputs import MessageQuery, ThreadQuery
+from threadstore.store.query_inputs import MessageQuery, ThreadQuery, cursor_scope
 from threadstore.store.run_inputs import LogFilter
 from threadstore.store.tool_inputs import ToolCallQuery
 
@@ -71,7 +70,7 @@ class QueryMethods(StoreCore):
         request = page_request(
             "query_threads",
             f"{order}:{_direction(bool(newest_first))}",
-            query.scope(self.scope_owner()),
+            cursor_scope(query, self.scope_owner()),
             limit=limit,
             cursor=cursor,
             kinds=("time", "id"),
@@ -118,7 +117,7 @@ class QueryMethods(StoreCore):
         request = page_request(
             "query_messages",
             f"timestamp:{_direction(bool(newest_first))}",
-            query.scope(self.scope_owner()),
+            cursor_scope(query, self.scope_owner()),
             limit=limit,
             cursor=cursor,
             kinds=("time", "id", "int"),
@@ -164,24 +163,10 @@ class QueryMethods(StoreCore):
             limit=1,
             offset=0,
         )
-        bounds = (query.created_after, query.created_before)
-        after, before = (None if b is None else isoformat(b) for b in bounds)
         request = page_request(
             "query_tool_calls_page",
             "created:desc",
-            {
-                "agent_name": query.agent_name,
-                "tool_name": query.tool_name,
-                "is_error": query.is_error,
-                "has_approval": query.has_approval,
-                "approval": query.approval,
-                "created_after": after,
-                "created_before": before,
-                "thread_id": query.thread_id,
-                "run_id": query.run_id,
-                "user_id": query.user_id,
-                "view": self.scope_owner(),
-            },
+            cursor_scope(query, self.scope_owner()),
             limit=limit,
             cursor=cursor,
             kinds=("time", "id"),
@@ -220,15 +205,7 @@ class QueryMethods(StoreCore):
         request = page_request(
             "list_invocation_logs_page",
             "timestamp:desc",
-            {
-                "agent_name": where.agent_name,
-                "resource_type": where.resource_type,
-                "thread_id": where.thread_id,
-                "status": where.status,
-                "endpoint": where.endpoint,
-                "user_id": where.user_id,
-                "view": self.scope_owner(),
-            },
+            cursor_scope(where, self.scope_owner()),
             limit=limit,
             cursor=cursor,
             kinds=("time", "id"),
