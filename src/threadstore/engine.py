@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import URL, Connection
+from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -28,7 +28,13 @@ from threadstore.errors import ValidationError
 
 logger = logging.getLogger("threadstore")
 
-__all__ = ["SQLITE_BEGIN_OPTION", "configure_sqlite", "create_engine"]
+__all__ = [
+    "SQLITE_BEGIN_OPTION",
+    "TRANSACTION_OPEN",
+    "configure_sqlite",
+    "configure_sqlite_engine",
+    "create_engine",
+]
 
 SQLITE_BEGIN_OPTION = "threadstore_sqlite_begin"
 """Execution option naming how a SQLite transaction begins: DEFERRED, IMMEDIATE or NONE."""
@@ -76,7 +82,17 @@ def _replace_closed_connection(dbapi_connection: Any, _record: Any, _proxy: Any)
 
 def configure_sqlite(engine: AsyncEngine) -> None:
     """Install threadstore's SQLite connection and BEGIN hooks on ``engine`` (once)."""
-    sync_engine = engine.sync_engine
+    configure_sqlite_engine(engine.sync_engine)
+
+    @event.listens_for(engine.sync_engine, "do_connect")
+    def _on_do_connect(
+        _dialect: Any, _record: ConnectionPoolEntry, _cargs: Any, cparams: dict[str, Any]
+    ) -> None:
+        cparams.setdefault("async_creator_fn", _connect_aiosqlite)
+
+
+def configure_sqlite_engine(sync_engine: Engine) -> None:
+    """The hooks of :func:`configure_sqlite`, on a sync engine (see ``ThreadedEngine``)."""
     if sync_engine.dialect.__dict__.get("_threadstore_configured"):
         return
     sync_engine.dialect.__dict__["_threadstore_configured"] = True
@@ -92,18 +108,12 @@ def configure_sqlite(engine: AsyncEngine) -> None:
         _use_wal(cursor)
         cursor.close()
 
-    @event.listens_for(sync_engine, "do_connect")
-    def _on_do_connect(
-        _dialect: Any, _record: ConnectionPoolEntry, _cargs: Any, cparams: dict[str, Any]
-    ) -> None:
-        cparams.setdefault("async_creator_fn", _connect_aiosqlite)
-
     @event.listens_for(sync_engine, "begin")
     def _on_begin(conn: Connection) -> None:
         mode = conn.get_execution_options().get(SQLITE_BEGIN_OPTION, "DEFERRED")
         if mode != "NONE":
             conn.exec_driver_sql(f"BEGIN {mode}")
-        conn.connection.info[_OPEN] = mode != "NONE"
+        conn.connection.info[TRANSACTION_OPEN] = mode != "NONE"
 
     # With the driver in autocommit mode, a transaction is open only after the
     # BEGIN above: skip the ROLLBACK/COMMIT round trip to aiosqlite's thread
@@ -161,7 +171,8 @@ def _use_wal(cursor: Any) -> None:
         logger.info("another connection is switching the SQLite file to WAL: %s", exc)
 
 
-_OPEN = "threadstore_transaction_open"
+TRANSACTION_OPEN = "threadstore_transaction_open"
+"""Key of a pooled SQLite connection's info: whether its driver transaction began."""
 
 
 def _only_if_open(end: Callable[[Any], None]) -> Callable[[Any], None]:
@@ -171,8 +182,8 @@ def _only_if_open(end: Callable[[Any], None]) -> Callable[[Any], None]:
         except (AttributeError, NotImplementedError):  # not a pooled connection
             end(dbapi_connection)
             return
-        if info.get(_OPEN, True):
+        if info.get(TRANSACTION_OPEN, True):
             end(dbapi_connection)
-        info[_OPEN] = False
+        info[TRANSACTION_OPEN] = False
 
     return end_if_open

@@ -14,7 +14,7 @@ import logging
 from collections.abc import AsyncIterator
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from alembic import command
 from alembic.config import Config
@@ -37,6 +37,9 @@ from threadstore.schema_state import (
     read_schema_state,
 )
 from threadstore.search_schema import SEARCH_INDEXES
+
+if TYPE_CHECKING:
+    from threadstore.store.sql.threaded import ThreadedConnection
 
 __all__ = [
     "VERSION_TABLE",
@@ -200,7 +203,9 @@ def _sqlite_broken_references(connection: Connection) -> list[str]:
 
 
 @contextlib.asynccontextmanager
-async def migration_transaction(connection: AsyncConnection) -> AsyncIterator[AsyncConnection]:
+async def migration_transaction(
+    connection: AsyncConnection | ThreadedConnection,
+) -> AsyncIterator[AsyncConnection | ThreadedConnection]:
     """Open the one transaction a migration runs in, one process at a time.
 
     PostgreSQL: the transaction takes an advisory lock shared by every
@@ -268,7 +273,9 @@ def _needs_upgrade(state: SchemaState, head: str, auto_migrate: bool | None) -> 
     )
 
 
-async def ensure_schema(connection: AsyncConnection, *, auto_migrate: bool | None = None) -> str:
+async def ensure_schema(
+    connection: AsyncConnection | ThreadedConnection, *, auto_migrate: bool | None = None
+) -> str:
     """Check the schema and, where allowed, bring it to head; return the revision.
 
     ``auto_migrate``: None (the default) creates the schema on a database that

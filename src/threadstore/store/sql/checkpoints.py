@@ -65,7 +65,7 @@ class SqlCheckpoints:
             index_elements=[checkpoints.c[name] for name in _KEY],
             set_={key: statement.excluded[key] for key in values if key not in _KEY},
         )
-        await self._unit.execute(statement, write=True)
+        await self._unit.execute(statement, write=True, one_statement=True, thread_id=thread_id)
 
     async def get(
         self, thread_id: str, checkpoint_ns: str, checkpoint_id: str

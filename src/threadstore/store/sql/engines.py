@@ -20,11 +20,14 @@ import logging
 import threading
 import weakref
 from collections.abc import AsyncGenerator
+from typing import Generic, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import NullPool, QueuePool
 
 from threadstore.store.locks import LoopSemaphore
+from threadstore.store.sql.connections import Engine
+from threadstore.store.sql.threaded import ThreadedEngine
 
 __all__ = ["LoopEngines"]
 
@@ -45,7 +48,7 @@ def _sibling(engine: AsyncEngine) -> AsyncEngine:
     return AsyncEngine(clone)
 
 
-def _fair_gate(engine: AsyncEngine) -> LoopSemaphore | None:
+def _fair_gate(engine: Engine) -> LoopSemaphore | None:
     pool = engine.sync_engine.pool
     overflow = getattr(pool, "_max_overflow", -1)
     if not isinstance(pool, QueuePool) or not isinstance(overflow, int) or overflow < 0:
@@ -63,20 +66,26 @@ def _finalised(loop: asyncio.AbstractEventLoop) -> bool:
     return bool(getattr(loop, "_asyncgens_shutdown_called", False))
 
 
-class LoopEngines:
-    """Hands each running event loop an engine it may use."""
+_E = TypeVar("_E", AsyncEngine, ThreadedEngine, Engine)
 
-    def __init__(self, engine: AsyncEngine) -> None:
-        self.main = engine
+
+class LoopEngines(Generic[_E]):
+    """Hands each running event loop an engine it may use.
+
+    A :class:`ThreadedEngine` belongs to no loop: every loop gets it.
+    """
+
+    def __init__(self, engine: _E) -> None:
+        self.main: _E = engine
         self._home: weakref.ref[asyncio.AbstractEventLoop] | None = None
-        self._others: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncEngine] = (
+        self._others: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _E] = (
             weakref.WeakKeyDictionary()
         )
         self._mutex = threading.Lock()
         self._sentinel: AsyncGenerator[None] | None = None
         self._gate = _fair_gate(engine)
 
-    def gate(self, engine: AsyncEngine) -> LoopSemaphore | None:
+    def gate(self, engine: Engine) -> LoopSemaphore | None:
         """The first-come-first-served queue in front of ``engine``'s pool, if it has one.
 
         SQLAlchemy's async pool lets a task arriving now take a connection
@@ -86,8 +95,10 @@ class LoopEngines:
         """
         return self._gate if engine is self.main else None
 
-    async def current(self) -> AsyncEngine:
+    async def current(self) -> _E:
         """The engine for the running loop."""
+        if isinstance(self.main, ThreadedEngine):
+            return self.main
         loop = asyncio.get_running_loop()
         home = self._home
         if home is not None and home() is loop:

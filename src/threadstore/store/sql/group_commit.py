@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
+from threadstore.store.sql.connections import Conn, Engine, Tx
 
 from threadstore.engine import SQLITE_BEGIN_OPTION
 from threadstore.errors import PersistenceError, TransactionAbortedError
@@ -55,7 +55,7 @@ class _Group:
     __slots__ = ("conn", "done", "gate", "size", "tx")
 
     def __init__(
-        self, conn: AsyncConnection, tx: AsyncTransaction, gate: LoopSemaphore | None
+        self, conn: Conn, tx: Tx, gate: LoopSemaphore | None
     ) -> None:
         self.conn = conn
         self.tx = tx
@@ -95,7 +95,7 @@ class GroupCommit:
     async def unit(
         self,
         ctx: SqlContext,
-        engine: AsyncEngine,
+        engine: Engine,
         gate: LoopSemaphore | None,
         plain: AbstractAsyncContextManager[SqlUnit],
     ) -> AsyncIterator[SqlUnit]:
@@ -151,7 +151,7 @@ class GroupCommit:
             await asyncio.shield(group.done)
 
     async def _begin(
-        self, ctx: SqlContext, engine: AsyncEngine, gate: LoopSemaphore | None
+        self, ctx: SqlContext, engine: Engine, gate: LoopSemaphore | None
     ) -> _Group:
         from threadstore.store.sql.routing import checkout
 
@@ -256,5 +256,5 @@ class GroupCommit:
         task.add_done_callback(local.flushes.discard)
 
 
-def _translate(ctx: SqlContext, exc: BaseException, engine: AsyncEngine) -> PersistenceError:
+def _translate(ctx: SqlContext, exc: BaseException, engine: Engine) -> PersistenceError:
     return translate_error(exc, where=ctx.where, database=ctx.database, pool=engine.pool)

@@ -64,7 +64,10 @@ _PG_APPEND_KEYED = text(_PG_APPEND_SQL.format(scope="", **_KEYED)).bindparams(
 )
 """The same with idempotency keys, run after the thread row was locked and checked."""
 
-_INSERT_RETURNING_IDS = insert(messages).returning(messages.c.id, sort_by_parameter_order=True)
+_INSERT_RETURNING_IDS = insert(messages).returning(messages.c.seq, messages.c.id)
+"""One multi-row INSERT (SQLAlchemy's insertmanyvalues): the rows come back in any order,
+so they carry their seq (asking SQLAlchemy to keep the parameters' order makes it
+insert row by row on SQLite)."""
 
 
 class SqlMessages:
@@ -168,7 +171,7 @@ class SqlMessages:
             for offset, item in enumerate(batch)
         ]
         result = await unit.execute(_INSERT_RETURNING_IDS, rows, write=True, thread_id=thread_id)
-        return first, list(result.scalars().all())
+        return first, [row.id for row in sorted(result.all())]
 
     async def _append_postgresql(
         self, thread_id: str, batch: Sequence[MessageInput], now: datetime, *, keyed: bool

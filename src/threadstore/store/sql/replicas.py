@@ -20,13 +20,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.engine import URL
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from threadstore.config import redact_url, split_pgbouncer
 from threadstore.engine import create_engine
 from threadstore.engine_options import pgbouncer_options
 from threadstore.errors import ValidationError
 from threadstore.records import ReplicaHealthRecord
+from threadstore.store.sql.connections import Conn
 from threadstore.store.sql.engines import LoopEngines
 
 __all__ = ["DEFAULT_MAX_LAG", "ReplicaSet", "lsn_value"]
@@ -63,7 +64,7 @@ def lsn_value(lsn: str) -> int:
 
 @dataclass
 class _Replica:
-    engines: LoopEngines
+    engines: LoopEngines[AsyncEngine]
     where: str
     replayed: int = -1
     lag: float | None = None
@@ -72,7 +73,9 @@ class _Replica:
     skip_until: float = float("-inf")
 
 
-async def _driver(conn: AsyncConnection) -> Any:
+async def _driver(conn: Conn) -> Any:
+    if not isinstance(conn, AsyncConnection):  # replicas are PostgreSQL's
+        raise TypeError("threadstore: a replica set on a SQLite connection")
     raw = await conn.get_raw_connection()
     return raw.driver_connection
 
@@ -172,13 +175,13 @@ class ReplicaSet:
         replica.state = state
         replica.skip_until = time.monotonic() + _RETRY_AFTER
 
-    def failed(self, conn: AsyncConnection) -> None:
+    def failed(self, conn: Conn) -> None:
         """A read on ``conn`` lost its replica: skip that replica for a while."""
         for replica in self._replicas:
             if conn.engine.url == replica.engines.main.url:
                 self._skip(replica, "down", "lost its connection")
 
-    async def record_write(self, conn: AsyncConnection) -> None:
+    async def record_write(self, conn: Conn) -> None:
         """After a committed write on the primary ``conn``: remember its WAL position.
 
         When the position cannot be read, every read goes to the primary for a

@@ -14,7 +14,7 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from threadstore.store.sql.connections import Conn, Engine
 
 from threadstore.errors import PersistenceConnectionError
 from threadstore.store.locks import LoopSemaphore
@@ -28,7 +28,7 @@ __all__ = ["checkout", "open_unit"]
 
 @contextlib.asynccontextmanager
 async def open_unit(
-    ctx: SqlContext, engines: LoopEngines, *, write: bool, block: bool, may_lag: bool = False
+    ctx: SqlContext, engines: LoopEngines[Engine], *, write: bool, block: bool, may_lag: bool = False
 ) -> AsyncIterator[SqlUnit]:
     """Check out a connection for one call or block; commit or roll back at the end.
 
@@ -53,8 +53,8 @@ async def open_unit(
 
 
 async def checkout(
-    ctx: SqlContext, engine: AsyncEngine, gate: LoopSemaphore | None
-) -> AsyncConnection:
+    ctx: SqlContext, engine: Engine, gate: LoopSemaphore | None
+) -> Conn:
     """A connection of ``engine``, taken in arrival order when its pool has a gate.
 
     The caller closes the connection, then releases ``gate``.
@@ -85,7 +85,7 @@ async def checkout(
 
 @contextlib.asynccontextmanager
 async def _unit_on(
-    ctx: SqlContext, engine: AsyncEngine, gate: LoopSemaphore | None, *, write: bool, block: bool
+    ctx: SqlContext, engine: Engine, gate: LoopSemaphore | None, *, write: bool, block: bool
 ) -> AsyncIterator[SqlUnit]:
     conn = await checkout(ctx, engine, gate)
     try:
@@ -103,7 +103,7 @@ async def _unit_on(
 
 @contextlib.asynccontextmanager
 async def _on_replica(
-    ctx: SqlContext, replicas: ReplicaSet, conn: AsyncConnection
+    ctx: SqlContext, replicas: ReplicaSet, conn: Conn
 ) -> AsyncIterator[SqlUnit]:
     """A read unit on a replica connection; a lost connection skips that replica."""
     unit = SqlUnit(ctx, conn, block=False, write=False)

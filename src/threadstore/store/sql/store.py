@@ -34,6 +34,7 @@ from threadstore.store.sql.engines import LoopEngines
 from threadstore.store.sql.group_commit import GroupCommit
 from threadstore.store.sql.replicas import DEFAULT_MAX_LAG, ReplicaSet
 from threadstore.store.sql.routing import open_unit
+from threadstore.store.sql.threaded import ThreadedEngine, create_threaded_engine
 from threadstore.store.sql.translate import DRIVER_ERRORS, translate_error
 from threadstore.store.sql.unit import SqlContext, SqlUnit
 
@@ -91,7 +92,7 @@ class SQLAlchemyStore(BaseStore):
         self,
         url: str | URL | None = None,
         *,
-        engine: AsyncEngine | None = None,
+        engine: AsyncEngine | ThreadedEngine | None = None,
         auto_migrate: bool | None = None,
         clock: Clock | None = None,
         pgbouncer: bool | None = None,
@@ -114,7 +115,7 @@ class SQLAlchemyStore(BaseStore):
                     suggestion="Configure the engine you pass, or let the store create one.",
                 )
             self._owns_engine = False
-            if engine.dialect.name == "sqlite":
+            if isinstance(engine, AsyncEngine) and engine.dialect.name == "sqlite":
                 configure_sqlite(engine)
         else:
             resolved, in_url = split_pgbouncer(resolve_url(url))
@@ -123,7 +124,11 @@ class SQLAlchemyStore(BaseStore):
             if pgbouncer:
                 _require_postgres(resolved, "pgbouncer=True")
                 primary_options = pgbouncer_options(engine_options)
-            engine = create_engine(resolved, **primary_options)
+            engine = (
+                create_threaded_engine(resolved, **primary_options)
+                if resolved.get_backend_name() == "sqlite"
+                else create_engine(resolved, **primary_options)
+            )
             self._owns_engine = True
         replicas = replica_urls(read_replicas)
         if replicas:
@@ -169,8 +174,8 @@ class SQLAlchemyStore(BaseStore):
         return f"SQLAlchemyStore(url={self._where!r})"
 
     @property
-    def engine(self) -> AsyncEngine:
-        """The engine this store runs on (on its first event loop)."""
+    def engine(self) -> AsyncEngine | ThreadedEngine:
+        """The engine this store runs on (PostgreSQL: on its first event loop)."""
         return self._engines.main
 
     def _open_unit(
@@ -205,15 +210,15 @@ class SQLAlchemyStore(BaseStore):
     async def _ensure_schema(self) -> str:
         """Check (and where allowed, migrate) the schema: directly, never through PgBouncer."""
         if self._migration_url is not None:
-            engine = create_engine(self._migration_url, poolclass=NullPool)
+            direct = create_engine(self._migration_url, poolclass=NullPool)
             where = redact_url(self._migration_url)
             try:
-                async with engine.connect() as conn:
+                async with direct.connect() as conn:
                     return await ensure_schema(conn, auto_migrate=self._auto_migrate)
             except DRIVER_ERRORS as exc:
-                raise translate_error(exc, where=where, database=engine.url.database) from exc
+                raise translate_error(exc, where=where, database=direct.url.database) from exc
             finally:
-                await engine.dispose()
+                await direct.dispose()
         engine = await self._engines.current()
         auto_migrate = False if self._pgbouncer else self._auto_migrate
         try:
@@ -240,6 +245,8 @@ class SQLAlchemyStore(BaseStore):
         if self._owns_engine:
             await self._engines.main.dispose()
             self._engines.forget()
+            if isinstance(self._engines.main, ThreadedEngine):
+                self._engines.main.shutdown()
 
     async def health_check(
         self,

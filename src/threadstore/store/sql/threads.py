@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import ColumnElement, delete, func, insert, literal, select, union_all, update
+from sqlalchemy import (
+    ColumnElement,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.engine import CursorResult
 
 from threadstore.records import ThreadRecord
@@ -70,6 +80,11 @@ def _counts_of(owner: str) -> Any:
     )
 
 
+_BY_ID = select(threads).where(threads.c.id == bindparam("thread_id"))
+"""One thread (built once: building a statement costs more than running this one)."""
+_BY_ID_OWNED = _BY_ID.where(threads.c.user_id == bindparam("owner"))
+
+
 class SqlThreads:
     """See :class:`~threadstore.store.ports.ThreadRepository`."""
 
@@ -81,7 +96,11 @@ class SqlThreads:
         refuse_foreign_user(self._unit.owner, args.user_id)
         values = args.new_thread(self._unit.ctx.clock())
         await self._unit.execute(
-            insert(threads), values, write=True, duplicate=f"thread {args.thread_id!r}"
+            insert(threads),
+            values,
+            write=True,
+            one_statement=True,
+            duplicate=f"thread {args.thread_id!r}",
         )
         return thread_record(values)
 
@@ -91,8 +110,11 @@ class SqlThreads:
 
     async def get(self, thread_id: str) -> ThreadRecord | None:
         """See :meth:`ThreadRepository.get`."""
-        query = select(threads).where(threads.c.id == thread_id, *self._mine())
-        row = (await self._unit.execute(query)).mappings().first()
+        owner = self._unit.owner
+        query, params = _BY_ID, {"thread_id": thread_id}
+        if owner is not None:
+            query, params["owner"] = _BY_ID_OWNED, owner
+        row = (await self._unit.execute(query, params)).mappings().first()
         return None if row is None else thread_record(row)
 
     async def exists(self, thread_id: str) -> bool:

@@ -35,7 +35,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Table
 from sqlalchemy.engine import Connection, Result
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncTransaction
+from threadstore.store.sql.connections import Conn, Tx
 
 from threadstore.clock import Clock
 from threadstore.engine import SQLITE_BEGIN_OPTION
@@ -97,19 +97,19 @@ class _Frame:
     __slots__ = ("savepoint",)
 
     def __init__(self) -> None:
-        self.savepoint: AsyncTransaction | None = None
+        self.savepoint: Tx | None = None
 
 
 class SqlUnit:
     """One connection and the transaction state of one call or block."""
 
-    def __init__(self, ctx: SqlContext, conn: AsyncConnection, *, block: bool, write: bool) -> None:
+    def __init__(self, ctx: SqlContext, conn: Conn, *, block: bool, write: bool) -> None:
         self.ctx = ctx
         self.conn = conn
         self._block = block
         self._may_write = write
         self._sqlite = ctx.dialect == "sqlite"
-        self._tx: AsyncTransaction | None = None
+        self._tx: Tx | None = None
         self._autocommit = False
         self._spent = False
         self._locked = False
@@ -298,7 +298,7 @@ class SqlUnit:
             if frame.savepoint is None:
                 frame.savepoint = await self.conn.begin_nested()
 
-    def join(self, tx: AsyncTransaction) -> None:
+    def join(self, tx: Tx) -> None:
         """Run inside ``tx``, a transaction begun on this connection by someone else."""
         self._tx = tx
 

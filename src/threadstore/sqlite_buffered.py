@@ -1,0 +1,192 @@
+"""sqlite3 with buffered cursors and deferred transaction openers, as a DBAPI module.
+
+Every statement of :class:`~threadstore.store.sql.threaded.ThreadedEngine`
+runs on a worker thread, and its result is read on the event loop: a cursor
+of this module therefore fetches every row while it executes, so reading a
+result never touches the database. Statements that only open a transaction
+or a savepoint (``BEGIN``, ``SAVEPOINT``) are held back and run just before
+the next statement, in the same trip to the worker thread; an error they
+raise surfaces there. A COMMIT or ROLLBACK right after a ``BEGIN`` that never
+ran has nothing to end and does nothing.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+__all__ = ["BufferedSqlite"]
+
+_OPENERS = ("BEGIN", "SAVEPOINT")
+
+
+def _is_opener(operation: str, parameters: Any) -> bool:
+    return not parameters and operation.lstrip()[:9].upper().startswith(_OPENERS)
+
+
+class _Cursor:
+    """A cursor whose rows were all fetched when it executed."""
+
+    arraysize = 1
+
+    def __init__(self, connection: _Connection) -> None:
+        self._connection = connection
+        self.description: Any = None
+        self.rowcount = -1
+        self.lastrowid: int | None = None
+        self._rows: list[Any] = []
+        self._next = 0
+
+    def execute(self, operation: str, parameters: Any = None) -> _Cursor:
+        if _is_opener(operation, parameters):
+            self._connection.pending.append(operation)
+            self._done(None, -1, [])
+            return self
+        with self._connection.running() as driver:
+            cursor = driver.cursor()
+            try:
+                if parameters is None:
+                    cursor.execute(operation)
+                else:
+                    cursor.execute(operation, parameters)
+                rows = cursor.fetchall() if cursor.description else []
+                self.lastrowid = cursor.lastrowid
+                self._done(cursor.description, cursor.rowcount, rows)
+            finally:
+                cursor.close()
+        return self
+
+    def executemany(self, operation: str, seq_of_parameters: Any) -> _Cursor:
+        with self._connection.running() as driver:
+            cursor = driver.cursor()
+            try:
+                cursor.executemany(operation, seq_of_parameters)
+                rows = cursor.fetchall() if cursor.description else []
+                self._done(cursor.description, cursor.rowcount, rows)
+            finally:
+                cursor.close()
+        return self
+
+    def _done(self, description: Any, rowcount: int, rows: list[Any]) -> None:
+        self.description, self.rowcount, self._rows, self._next = description, rowcount, rows, 0
+
+    def fetchone(self) -> Any:
+        if self._next >= len(self._rows):
+            return None
+        row = self._rows[self._next]
+        self._next += 1
+        return row
+
+    def fetchmany(self, size: int | None = None) -> list[Any]:
+        end = self._next + (self.arraysize if size is None else size)
+        rows = self._rows[self._next : end]
+        self._next += len(rows)
+        return rows
+
+    def fetchall(self) -> list[Any]:
+        rows = self._rows[self._next :] if self._next else self._rows
+        self._next = len(self._rows)
+        return rows
+
+    def __iter__(self) -> Iterator[Any]:
+        while (row := self.fetchone()) is not None:
+            yield row
+
+    def close(self) -> None:
+        self._rows = []
+
+    def setinputsizes(self, *sizes: Any) -> None:
+        return None
+
+    def setoutputsize(self, size: Any, column: Any = None) -> None:
+        return None
+
+
+class _Connection:
+    """A sqlite3 connection that runs one statement at a time, openers held back."""
+
+    def __init__(self, driver: sqlite3.Connection) -> None:
+        self.driver = driver
+        self.pending: list[str] = []
+        self._mutex = threading.Lock()  # one statement at a time, whatever the thread
+
+    def running(self) -> _Running:
+        """Hold the connection, run the held-back openers, and yield the driver."""
+        return _Running(self)
+
+    def cursor(self) -> _Cursor:
+        return _Cursor(self)
+
+    @property
+    def begun(self) -> bool:
+        """False while a BEGIN is held back: the driver has no transaction to end."""
+        return not (self.pending and self.pending[0].lstrip()[:5].upper() == "BEGIN")
+
+    def _drop_pending(self) -> bool:
+        """Forget openers that never ran; True if the transaction itself never began."""
+        unbegun = not self.begun
+        self.pending.clear()
+        return unbegun
+
+    def commit(self) -> None:
+        if not self._drop_pending():
+            with self._mutex:
+                self.driver.commit()
+
+    def rollback(self) -> None:
+        if not self._drop_pending():
+            with self._mutex:
+                self.driver.rollback()
+
+    def close(self) -> None:
+        self.pending.clear()
+        self.driver.close()
+
+    @property
+    def isolation_level(self) -> str | None:
+        return self.driver.isolation_level
+
+    @isolation_level.setter
+    def isolation_level(self, value: Any) -> None:
+        self.driver.isolation_level = value
+
+    def __getattr__(self, name: str) -> Any:  # create_function, in_transaction, ...
+        return getattr(self.driver, name)
+
+
+class _Running:
+    __slots__ = ("_connection",)
+
+    def __init__(self, connection: _Connection) -> None:
+        self._connection = connection
+
+    def __enter__(self) -> sqlite3.Connection:
+        connection = self._connection
+        connection._mutex.acquire()
+        try:
+            pending, connection.pending = connection.pending, []
+            for opener in pending:
+                connection.driver.execute(opener)
+        except BaseException:
+            connection._mutex.release()
+            raise
+        return connection.driver
+
+    def __exit__(self, *_exc: object) -> None:
+        self._connection._mutex.release()
+
+
+class BufferedSqlite:
+    """The DBAPI module for SQLAlchemy's pysqlite dialect (``module=`` of create_engine)."""
+
+    paramstyle = "qmark"
+
+    def connect(self, *args: Any, **kwargs: Any) -> _Connection:
+        return _Connection(sqlite3.connect(*args, **kwargs))
+
+    def __getattr__(self, name: str) -> Any:  # Error classes, sqlite_version_info, Binary, ...
+        return getattr(sqlite3, name)
+
+
