@@ -184,9 +184,8 @@ class BufferedSqlite:
     paramstyle = "qmark"
 
     def connect(self, *args: Any, **kwargs: Any) -> _Connection:
+        """Open a sqlite3 connection (the arguments are sqlite3's)."""
         return _Connection(sqlite3.connect(*args, **kwargs))
 
     def __getattr__(self, name: str) -> Any:  # Error classes, sqlite_version_info, Binary, ...
         return getattr(sqlite3, name)
-
-

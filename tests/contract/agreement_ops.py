@@ -11,7 +11,6 @@ is what the contract fixes), errors become ``(class name, message)``.
 from __future__ import annotations
 
 import re
-
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any

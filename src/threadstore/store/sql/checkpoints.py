@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 
 from threadstore.models.checkpoint import run_id_of
 from threadstore.records import CheckpointRecord
-from threadstore.store.sql.scoping import require_owned_thread, thread_owned
+from threadstore.store.sql.scoping import owned_by_param, require_owned_thread, thread_owned
 from threadstore.store.sql.tables import CHECKPOINT_RECORD_COLUMNS, checkpoint_record, checkpoints
 
 if TYPE_CHECKING:
@@ -29,6 +30,18 @@ def _of(thread_id: str, checkpoint_ns: str, owner: str | None) -> Any:
         )
         .order_by(checkpoints.c.checkpoint_id.desc())
     )
+
+
+@functools.cache
+def _one(*, scoped: bool, by_id: bool) -> Select[Any]:
+    """One checkpoint (the latest, or by id) as a statement built once per shape."""
+    query = select(*CHECKPOINT_RECORD_COLUMNS).where(
+        checkpoints.c.thread_id == bindparam("thread_id"),
+        checkpoints.c.checkpoint_ns == bindparam("checkpoint_ns"),
+        *([owned_by_param(checkpoints.c.thread_id)] if scoped else []),
+        *([checkpoints.c.checkpoint_id == bindparam("checkpoint_id")] if by_id else []),
+    )
+    return query.order_by(checkpoints.c.checkpoint_id.desc()).limit(1)
 
 
 class SqlCheckpoints:
@@ -71,10 +84,14 @@ class SqlCheckpoints:
         self, thread_id: str, checkpoint_ns: str, checkpoint_id: str
     ) -> CheckpointRecord | None:
         """See :meth:`CheckpointRepository.get`; the latest is one index probe."""
-        query = _of(thread_id, checkpoint_ns, self._unit.owner)
+        owner = self._unit.owner
+        params = {"thread_id": thread_id, "checkpoint_ns": checkpoint_ns}
+        if owner is not None:
+            params["owner"] = owner
         if checkpoint_id:
-            query = query.where(checkpoints.c.checkpoint_id == checkpoint_id)
-        row = (await self._unit.execute(query.limit(1))).mappings().first()
+            params["checkpoint_id"] = checkpoint_id
+        query = _one(scoped=owner is not None, by_id=bool(checkpoint_id))
+        row = (await self._unit.execute(query, params)).mappings().first()
         return None if row is None else checkpoint_record(row)
 
     async def find(

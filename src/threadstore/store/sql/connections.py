@@ -1,4 +1,4 @@
-"""The connection types a unit of work runs on: SQLAlchemy's asyncio ones or SQLite's threaded ones."""
+"""The connections a unit of work runs on: SQLAlchemy's asyncio ones, or SQLite's threaded ones."""
 
 from __future__ import annotations
 

@@ -20,11 +20,10 @@ from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING
 
-from threadstore.store.sql.connections import Conn, Engine, Tx
-
 from threadstore.engine import SQLITE_BEGIN_OPTION
 from threadstore.errors import PersistenceError, TransactionAbortedError
 from threadstore.store.locks import LoopSemaphore
+from threadstore.store.sql.connections import Conn, Engine, Tx
 from threadstore.store.sql.translate import DRIVER_ERRORS, translate_error
 
 if TYPE_CHECKING:
@@ -54,9 +53,7 @@ class _Group:
 
     __slots__ = ("conn", "done", "gate", "size", "tx")
 
-    def __init__(
-        self, conn: Conn, tx: Tx, gate: LoopSemaphore | None
-    ) -> None:
+    def __init__(self, conn: Conn, tx: Tx, gate: LoopSemaphore | None) -> None:
         self.conn = conn
         self.tx = tx
         self.gate = gate
@@ -150,9 +147,7 @@ class GroupCommit:
         if not committed_here:
             await asyncio.shield(group.done)
 
-    async def _begin(
-        self, ctx: SqlContext, engine: Engine, gate: LoopSemaphore | None
-    ) -> _Group:
+    async def _begin(self, ctx: SqlContext, engine: Engine, gate: LoopSemaphore | None) -> _Group:
         from threadstore.store.sql.routing import checkout
 
         lock = ctx.write_lock

@@ -2,19 +2,31 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Integer, String, Text, bindparam, delete, insert, select, text, update
+from sqlalchemy import (
+    Integer,
+    Select,
+    String,
+    Text,
+    bindparam,
+    delete,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql
 
 from threadstore.clock import isoformat
 from threadstore.errors import ThreadNotFoundError
 from threadstore.records import MessageRecord
 from threadstore.store.inputs import MessageInput, MessagePage, key_reused
-from threadstore.store.sql.scoping import thread_owned
+from threadstore.store.sql.scoping import owned_by_param
 from threadstore.store.sql.tables import message_record, messages, threads
 from threadstore.types import UTCDateTime
 
@@ -68,6 +80,24 @@ _INSERT_RETURNING_IDS = insert(messages).returning(messages.c.seq, messages.c.id
 """One multi-row INSERT (SQLAlchemy's insertmanyvalues): the rows come back in any order,
 so they carry their seq (asking SQLAlchemy to keep the parameters' order makes it
 insert row by row on SQLite)."""
+
+
+@functools.cache
+def _page_query(*, scoped: bool, after: bool, before: bool, newest_first: bool) -> Select[Any]:
+    """A page of one thread's messages, built once per shape."""
+    seq = messages.c.seq
+    query = select(messages).where(
+        messages.c.thread_id == bindparam("thread_id"),
+        *([owned_by_param(messages.c.thread_id)] if scoped else []),
+        *([seq > bindparam("after_seq")] if after else []),
+        *([seq < bindparam("before_seq")] if before else []),
+    )
+    order = seq.desc() if newest_first else seq.asc()
+    return (
+        query.order_by(order)
+        .limit(bindparam("limit", type_=Integer()))
+        .offset(bindparam("offset", type_=Integer()))
+    )
 
 
 class SqlMessages:
@@ -199,16 +229,25 @@ class SqlMessages:
 
     async def page(self, thread_id: str, page: MessagePage) -> list[MessageRecord]:
         """See :meth:`MessageRepository.page`; one range scan of (thread_id, seq)."""
-        query = select(messages).where(
-            messages.c.thread_id == thread_id, *thread_owned(messages.c.thread_id, self._unit.owner)
-        )
+        owner = self._unit.owner
+        params: dict[str, Any] = {
+            "thread_id": thread_id,
+            "limit": page.limit,
+            "offset": page.offset,
+        }
+        if owner is not None:
+            params["owner"] = owner
         if page.after_seq is not None:
-            query = query.where(messages.c.seq > page.after_seq)
+            params["after_seq"] = page.after_seq
         if page.before_seq is not None:
-            query = query.where(messages.c.seq < page.before_seq)
-        order = messages.c.seq.desc() if page.newest_first else messages.c.seq.asc()
-        query = query.order_by(order).limit(page.limit).offset(page.offset)
-        rows = (await self._unit.execute(query)).mappings().all()
+            params["before_seq"] = page.before_seq
+        query = _page_query(
+            scoped=owner is not None,
+            after=page.after_seq is not None,
+            before=page.before_seq is not None,
+            newest_first=page.newest_first,
+        )
+        rows = (await self._unit.execute(query, params)).mappings().all()
         return [message_record(row) for row in rows]
 
     async def pop(self, thread_id: str) -> MessageRecord | None:

@@ -14,10 +14,10 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from threadstore.store.sql.connections import Conn, Engine
 
 from threadstore.errors import PersistenceConnectionError
 from threadstore.store.locks import LoopSemaphore
+from threadstore.store.sql.connections import Conn, Engine
 from threadstore.store.sql.engines import LoopEngines
 from threadstore.store.sql.replicas import ReplicaSet
 from threadstore.store.sql.translate import DRIVER_ERRORS, translate_error
@@ -28,7 +28,12 @@ __all__ = ["checkout", "open_unit"]
 
 @contextlib.asynccontextmanager
 async def open_unit(
-    ctx: SqlContext, engines: LoopEngines[Engine], *, write: bool, block: bool, may_lag: bool = False
+    ctx: SqlContext,
+    engines: LoopEngines[Engine],
+    *,
+    write: bool,
+    block: bool,
+    may_lag: bool = False,
 ) -> AsyncIterator[SqlUnit]:
     """Check out a connection for one call or block; commit or roll back at the end.
 
@@ -52,9 +57,7 @@ async def open_unit(
         yield unit
 
 
-async def checkout(
-    ctx: SqlContext, engine: Engine, gate: LoopSemaphore | None
-) -> Conn:
+async def checkout(ctx: SqlContext, engine: Engine, gate: LoopSemaphore | None) -> Conn:
     """A connection of ``engine``, taken in arrival order when its pool has a gate.
 
     The caller closes the connection, then releases ``gate``.
@@ -102,9 +105,7 @@ async def _unit_on(
 
 
 @contextlib.asynccontextmanager
-async def _on_replica(
-    ctx: SqlContext, replicas: ReplicaSet, conn: Conn
-) -> AsyncIterator[SqlUnit]:
+async def _on_replica(ctx: SqlContext, replicas: ReplicaSet, conn: Conn) -> AsyncIterator[SqlUnit]:
     """A read unit on a replica connection; a lost connection skips that replica."""
     unit = SqlUnit(ctx, conn, block=False, write=False)
     try:

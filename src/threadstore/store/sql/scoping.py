@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy import ColumnElement, Select, String, bindparam, select
 
 from threadstore.errors import ThreadNotFoundError
 from threadstore.store.sql.tables import threads
@@ -12,7 +12,14 @@ from threadstore.store.sql.tables import threads
 if TYPE_CHECKING:
     from threadstore.store.sql.unit import SqlUnit
 
-__all__ = ["owned_thread_ids", "require_owned_thread", "thread_owned", "threads_owned"]
+__all__ = [
+    "OWNER",
+    "owned_by_param",
+    "owned_thread_ids",
+    "require_owned_thread",
+    "thread_owned",
+    "threads_owned",
+]
 
 
 def owned_thread_ids(owner: str) -> Select[Any]:
@@ -34,6 +41,18 @@ def thread_owned(column: Any, owner: str | None) -> list[ColumnElement[bool]]:
     if owner is None:
         return []
     return [column.in_(owned_thread_ids(owner))]
+
+
+OWNER = bindparam("owner", type_=String())
+"""The owner as a parameter, in statements built once per shape (see :func:`owned_by_param`)."""
+
+
+def owned_by_param(column: Any) -> ColumnElement[bool]:
+    """Rows whose thread id ``column`` is a thread of the ``owner`` parameter."""
+    condition: ColumnElement[bool] = column.in_(
+        select(threads.c.id).where(threads.c.user_id == OWNER)
+    )
+    return condition
 
 
 def threads_owned(owner: str | None) -> list[ColumnElement[bool]]:

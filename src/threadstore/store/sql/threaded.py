@@ -163,9 +163,7 @@ class ThreadedConnection:
         """Whether a transaction is begun."""
         return self.sync_connection.in_transaction()
 
-    async def execute(
-        self, statement: Any, parameters: Any = None, **kwargs: Any
-    ) -> Result[Any]:
+    async def execute(self, statement: Any, parameters: Any = None, **kwargs: Any) -> Result[Any]:
         """Execute ``statement``; its rows are fetched before this returns."""
         sync = self.sync_connection
         result: Result[Any] = await self.engine.run(sync.execute, statement, parameters, **kwargs)
@@ -302,8 +300,10 @@ def _driver_idle(sync: Connection) -> bool:
 
 def _in_memory(url: URL) -> bool:
     database = url.database or ""
-    return database in {"", ":memory:"} or "mode=memory" in database or (
-        url.query.get("mode") == "memory"
+    return (
+        database in {"", ":memory:"}
+        or "mode=memory" in database
+        or (url.query.get("mode") == "memory")
     )
 
 

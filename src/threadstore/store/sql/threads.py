@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import (
     ColumnElement,
+    Integer,
+    String,
     bindparam,
     delete,
     func,
@@ -24,7 +27,7 @@ from threadstore.store.ports import Counts
 from threadstore.store.scoping import refuse_foreign_user
 from threadstore.store.sql.keyset import keyset
 from threadstore.store.sql.run_tables import tool_calls
-from threadstore.store.sql.scoping import thread_owned
+from threadstore.store.sql.scoping import OWNER, thread_owned
 from threadstore.store.sql.tables import (
     checkpoint_writes,
     checkpoints,
@@ -82,7 +85,53 @@ def _counts_of(owner: str) -> Any:
 
 _BY_ID = select(threads).where(threads.c.id == bindparam("thread_id"))
 """One thread (built once: building a statement costs more than running this one)."""
-_BY_ID_OWNED = _BY_ID.where(threads.c.user_id == bindparam("owner"))
+_BY_ID_OWNED = _BY_ID.where(threads.c.user_id == OWNER)
+
+
+@functools.cache
+def _find_query(*, scoped: bool, by_agent: bool, by_user: bool) -> Any:
+    """Threads, most recently updated first, by offset; built once per shape."""
+    return (
+        select(threads)
+        .where(
+            *([threads.c.user_id == OWNER] if scoped else []),
+            *([threads.c.agent_name == bindparam("agent_name")] if by_agent else []),
+            *([threads.c.user_id == bindparam("user_id")] if by_user else []),
+        )
+        .order_by(threads.c.updated_at.desc(), threads.c.id.desc())
+        .limit(bindparam("limit", type_=Integer()))
+        .offset(bindparam("offset", type_=Integer()))
+    )
+
+
+@functools.cache
+def _lineage_query(*, scoped: bool) -> Any:
+    """A thread's ancestors (depth > 0) and children (depth -1), built once per shape."""
+    thread_id = bindparam("thread_id", type_=String())
+    mine = [threads.c.user_id == OWNER] if scoped else []
+    chain = (
+        select(threads.c.id, threads.c.parent_thread_id, literal(0).label("depth"))
+        .where(threads.c.id == thread_id, *mine)
+        .cte("lineage", recursive=True)
+    )
+    parent = threads.alias("parent")
+    chain = chain.union_all(
+        select(parent.c.id, parent.c.parent_thread_id, chain.c.depth + 1).where(
+            parent.c.id == chain.c.parent_thread_id, chain.c.depth < _MAX_LINEAGE_DEPTH
+        )
+    )
+    ancestors = (
+        select(threads, chain.c.depth)
+        .join(chain, threads.c.id == chain.c.id)
+        .where(chain.c.depth > 0, *mine)
+    )
+    own_parent = threads.c.parent_thread_id.in_(
+        select(threads.c.id).where(threads.c.id == thread_id, *mine)
+    )
+    children = select(threads, literal(-1).label("depth")).where(
+        threads.c.parent_thread_id == thread_id, *mine, *([own_parent] if scoped else [])
+    )
+    return union_all(ancestors, children)
 
 
 class SqlThreads:
@@ -126,18 +175,15 @@ class SqlThreads:
         self, agent_name: str | None, user_id: str | None, limit: int, offset: int
     ) -> list[ThreadRecord]:
         """See :meth:`ThreadRepository.find`."""
-        query = (
-            select(threads)
-            .where(*self._mine())
-            .order_by(threads.c.updated_at.desc(), threads.c.id.desc())
-            .limit(limit)
-            .offset(offset)
+        owner = self._unit.owner
+        params: dict[str, Any] = {"limit": limit, "offset": offset}
+        for name, value in (("owner", owner), ("agent_name", agent_name), ("user_id", user_id)):
+            if value is not None:
+                params[name] = value
+        query = _find_query(
+            scoped=owner is not None, by_agent=agent_name is not None, by_user=user_id is not None
         )
-        if agent_name is not None:
-            query = query.where(threads.c.agent_name == agent_name)
-        if user_id is not None:
-            query = query.where(threads.c.user_id == user_id)
-        rows = (await self._unit.execute(query)).mappings().all()
+        rows = (await self._unit.execute(query, params)).mappings().all()
         return [thread_record(row) for row in rows]
 
     async def page(
@@ -247,36 +293,12 @@ class SqlThreads:
 
     async def lineage(self, thread_id: str) -> tuple[list[ThreadRecord], list[ThreadRecord]]:
         """See :meth:`ThreadRepository.lineage`; one recursive query at any depth."""
-        chain = (
-            select(threads.c.id, threads.c.parent_thread_id, literal(0).label("depth"))
-            .where(threads.c.id == thread_id, *self._mine())
-            .cte("lineage", recursive=True)
+        owner = self._unit.owner
+        params = (
+            {"thread_id": thread_id} if owner is None else {"thread_id": thread_id, "owner": owner}
         )
-        parent = threads.alias("parent")
-        chain = chain.union_all(
-            select(parent.c.id, parent.c.parent_thread_id, chain.c.depth + 1).where(
-                parent.c.id == chain.c.parent_thread_id, chain.c.depth < _MAX_LINEAGE_DEPTH
-            )
-        )
-        ancestors = (
-            select(threads, chain.c.depth)
-            .join(chain, threads.c.id == chain.c.id)
-            .where(chain.c.depth > 0, *self._mine())
-        )
-        children = select(threads, literal(-1).label("depth")).where(
-            threads.c.parent_thread_id == thread_id,
-            *self._mine(),
-            *(
-                []
-                if self._unit.owner is None
-                else [
-                    threads.c.parent_thread_id.in_(
-                        select(threads.c.id).where(threads.c.id == thread_id, *self._mine())
-                    )
-                ]
-            ),
-        )
-        rows = (await self._unit.execute(union_all(ancestors, children))).mappings().all()
+        query = _lineage_query(scoped=owner is not None)
+        rows = (await self._unit.execute(query, params)).mappings().all()
         up = sorted((r for r in rows if r["depth"] > 0), key=lambda r: -r["depth"])
         down = sorted((r for r in rows if r["depth"] < 0), key=lambda r: (r["created_at"], r["id"]))
         return [thread_record(r) for r in up], [thread_record(r) for r in down]

@@ -35,7 +35,6 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Table
 from sqlalchemy.engine import Connection, Result
-from threadstore.store.sql.connections import Conn, Tx
 
 from threadstore.clock import Clock
 from threadstore.engine import SQLITE_BEGIN_OPTION
@@ -47,6 +46,7 @@ from threadstore.store.sql.approvals import SqlApprovals
 from threadstore.store.sql.checkpoint_queries import SaverStatements
 from threadstore.store.sql.checkpoint_rows import SqlCheckpointRows
 from threadstore.store.sql.checkpoints import SqlCheckpoints
+from threadstore.store.sql.connections import Conn, Tx
 from threadstore.store.sql.context import SqlContextItems
 from threadstore.store.sql.feedback import SqlFeedback
 from threadstore.store.sql.group_commit import GroupCommit
