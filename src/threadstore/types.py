@@ -6,10 +6,30 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, DateTime, Integer, String, TypeDecorator
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeEngine
 
 __all__ = ["BigIntId", "Identifier", "JSONDocument", "UTCDateTime"]
+
+
+class _SqliteDateTime(sqlite.DATETIME):
+    """SQLite's DATETIME (the same text, the same DDL), parsed by ``datetime.fromisoformat``.
+
+    SQLAlchemy parses each value with a regular expression; the stored text is
+    ISO 8601 (``2026-01-02 03:04:05.000006``), which the C parser reads several
+    times faster, and a message page reads one per row.
+    """
+
+    def result_processor(self, dialect: Dialect, coltype: object) -> Any:
+        """Parse ISO 8601 text (None stays None)."""
+        parse = datetime.fromisoformat
+
+        def process(value: str | None) -> datetime | None:
+            return None if value is None else parse(value)
+
+        return process
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -21,6 +41,12 @@ class UTCDateTime(TypeDecorator[datetime]):
 
     impl = DateTime(timezone=True)
     cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        """SQLite: its DATETIME, read back with the C ISO parser instead of a regex."""
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(_SqliteDateTime())  # type: ignore[no-untyped-call]
+        return dialect.type_descriptor(self.impl_instance)
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         """Normalise to UTC; SQLite gets a naive UTC value."""
