@@ -26,8 +26,8 @@ class Feedback(Base):
 
     Keyed ``(thread_id, id)`` (``id`` alone on SQLite, as messages). ``message_id``
     names a message of the same thread: ``(thread_id, message_id)`` is that
-    message's key, checked when the feedback is added (no foreign key, so
-    retention may drop the message and keep the feedback).
+    message's key, checked when the feedback is added (no foreign key: a
+    popped or cleared message keeps its feedback).
     """
 
     __tablename__ = "threadstore_feedback"
