@@ -57,25 +57,25 @@ def _pk(table: str) -> str:
     return f"pk_{table}"
 
 
-def _is_partitioned(table: str) -> bool:
-    found = op.get_bind().execute(
-        sa.text(
-            "SELECT 1 FROM pg_partitioned_table p JOIN pg_class c ON c.oid = p.partrelid "
-            "WHERE c.relname = :t AND c.relnamespace = current_schema()::regnamespace"
-        ),
-        {"t": table},
+def _rekey(table: str, columns: list[str], *, unless_partitioned: bool = False) -> None:
+    """PostgreSQL: replace the primary key (same name) in one ALTER TABLE.
+
+    ``unless_partitioned``: skip a table partitioned by thread, which already has
+    (and must keep) ``(thread_id, id)``. Checked by the server (a DO block), so
+    ``--sql`` scripts do the same.
+    """
+    alter = (
+        f'ALTER TABLE "{table}" DROP CONSTRAINT "{_pk(table)}", '
+        f'ADD CONSTRAINT "{_pk(table)}" PRIMARY KEY ({", ".join(columns)})'
     )
-    return found.first() is not None
-
-
-def _rekey(table: str, columns: list[str]) -> None:
-    """PostgreSQL: replace the primary key (same name) in one ALTER TABLE."""
-    op.execute(
-        sa.text(
-            f'ALTER TABLE "{table}" DROP CONSTRAINT "{_pk(table)}", '
-            f'ADD CONSTRAINT "{_pk(table)}" PRIMARY KEY ({", ".join(columns)})'
+    if unless_partitioned:
+        alter = (
+            "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_partitioned_table p "
+            "JOIN pg_class c ON c.oid = p.partrelid "
+            f"WHERE c.relname = '{table}' AND c.relnamespace = current_schema()::regnamespace) "
+            f"THEN {alter}; END IF; END $$"
         )
-    )
+    op.execute(sa.text(alter))
 
 
 def upgrade() -> None:
@@ -85,8 +85,8 @@ def upgrade() -> None:
             op.create_index(
                 op.f(f"ix_{table}_thread_id_id"), table, ["thread_id", "id"], unique=True
             )
-        elif not _is_partitioned(table):
-            _rekey(table, ["thread_id", "id"])
+        else:
+            _rekey(table, ["thread_id", "id"], unless_partitioned=table == _MESSAGES)
     with op.batch_alter_table(_SUSPENDED) as batch:
         if sqlite:
             batch.drop_constraint(_pk(_SUSPENDED), type_="primary")
@@ -117,5 +117,5 @@ def downgrade() -> None:
     for table in reversed(_ROWID_TABLES):
         if sqlite:
             op.drop_index(op.f(f"ix_{table}_thread_id_id"), table_name=table)
-        elif not _is_partitioned(table):
-            _rekey(table, ["id"])
+        else:
+            _rekey(table, ["id"], unless_partitioned=table == _MESSAGES)
