@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
 
 from tests.conftest import FakeClock
-from threadstore import BaseStore, ThreadNotFoundError, ValidationError
+from threadstore import BaseStore, DuplicateRecordError, ThreadNotFoundError, ValidationError
 
 STATE_KEYS = {
     "id",
@@ -100,6 +101,23 @@ async def test_missing_thread_is_reported_before_a_taken_approval_id(store: Base
     with pytest.raises(ThreadNotFoundError):
         await store.save_suspended_state("ap1", "ghost", "helper", "n", {})
     assert [s["thread_id"] for s in await store.list_suspended_states()] == ["t1"]
+
+
+async def test_racing_saves_of_one_approval_id_in_two_threads_leave_one(store: BaseStore) -> None:
+    """The key is (thread_id, id); the store still keeps an approval id to one thread."""
+    await store.create_thread("t1", "alice", "helper")
+    await store.create_thread("t2", "bob", "helper")
+    for n in range(8):
+        results = await asyncio.gather(
+            *(store.save_suspended_state(f"a{n}", t, "helper", "review", {}) for t in ("t1", "t2")),
+            return_exceptions=True,
+        )
+        saved = [r for r in results if not isinstance(r, BaseException)]
+        assert len(saved) == 1, results
+        assert all(isinstance(r, DuplicateRecordError) for r in results if r not in saved)
+        assert await store.get_suspended_state(f"a{n}") == saved[0]
+    listed = [s["id"] for t in ("t1", "t2") for s in await store.list_suspended_states(thread_id=t)]
+    assert sorted(listed) == [f"a{n}" for n in range(8)]
 
 
 @pytest.mark.parametrize(

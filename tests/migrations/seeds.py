@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
-from tests.migrations import seeds_memory, seeds_runs, seeds_search
+from tests.migrations import seeds_keys, seeds_memory, seeds_runs, seeds_search
 from threadstore import BaseStore
 
 
@@ -633,4 +633,5 @@ SEEDS: dict[str, Seed | None] = {
     "0007": None,  # query indexes only
     "0008": Seed(write=seeds_search.write, check=seeds_search.check),
     "0009": Seed(write=seeds_memory.write, check=seeds_memory.check),
+    "0010": Seed(write=seeds_keys.write, check=seeds_keys.check),
 }

@@ -5,10 +5,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, Text, UniqueConstraint, text
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
-from threadstore.models.base import Base
+from threadstore.models.base import SQLITE_ROWID_KEY, Base
 from threadstore.types import BigIntId, Identifier
 
 __all__ = ["Message"]
@@ -17,13 +26,17 @@ __all__ = ["Message"]
 class Message(Base):
     """One message; ``(thread_id, seq)`` is unique and is the order of the thread.
 
+    The key is ``(thread_id, id)`` (``id`` alone on SQLite, see
+    :data:`~threadstore.models.base.SQLITE_ROWID_KEY`); ids come from one
+    sequence (SQLite's rowid) and are unique across threads.
+
     ``idempotency_key`` (optional, unique per thread) lets a retried append find
     the message it already wrote.
     """
 
     __tablename__ = "threadstore_messages"
 
-    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(BigIntId, autoincrement=True)
     thread_id: Mapped[str] = mapped_column(
         Identifier, ForeignKey("threadstore_threads.id", ondelete="CASCADE")
     )
@@ -35,6 +48,8 @@ class Message(Base):
     idempotency_key: Mapped[str | None] = mapped_column(Identifier)
 
     __table_args__ = (
+        PrimaryKeyConstraint("thread_id", "id").ddl_if(dialect="postgresql"),
+        Index(None, "thread_id", "id", unique=True).ddl_if(dialect="sqlite"),
         UniqueConstraint("thread_id", "seq"),
         CheckConstraint("seq >= 0", name="seq_non_negative"),
         # A key is unique per thread. Partial: messages without a key (most) cost no
@@ -57,4 +72,5 @@ class Message(Base):
             postgresql_using="gin",
             postgresql_ops={"metadata": "jsonb_path_ops"},
         ).ddl_if(dialect="postgresql"),
+        {"info": {SQLITE_ROWID_KEY: "id"}},
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.engine import CursorResult
 
 from threadstore.errors import ThreadNotFoundError
@@ -20,6 +20,9 @@ if TYPE_CHECKING:
 
 __all__ = ["SqlApprovals"]
 
+_APPROVAL_LOCKS = 0x61707072  # "appr": the advisory lock class of approval ids (two-key form)
+_KEY = ("thread_id", "id")
+
 
 class SqlApprovals:
     """See :class:`~threadstore.store.ports.ApprovalRepository`."""
@@ -28,9 +31,35 @@ class SqlApprovals:
         self._unit = unit
 
     async def save(self, args: SuspendedInput) -> SuspendedStateRecord:
-        """See :meth:`ApprovalRepository.save`; one upsert."""
+        """See :meth:`ApprovalRepository.save`; an upsert on ``(thread_id, id)``.
+
+        The key holds the thread (Citus), so approval ids are kept unique across
+        threads here: on PostgreSQL a transaction lock on the id serialises saves
+        of one id (SQLite writers already hold the write lock); another thread's
+        live state under the id refuses the save, an expired one is dropped.
+        """
         await require_owned_thread(self._unit, args.thread_id)
         now = self._unit.ctx.clock()
+        if self._unit.ctx.dialect == "postgresql":
+            lock = func.pg_advisory_xact_lock(_APPROVAL_LOCKS, func.hashtext(args.approval_id))
+            await self._unit.execute(select(lock), write=True)
+        others = select(suspended.c.thread_id, suspended.c.expires_at).where(
+            suspended.c.id == args.approval_id, suspended.c.thread_id != args.thread_id
+        )
+        rows = (await self._unit.execute(others, write=True)).mappings()
+        held = [(str(row["thread_id"]), row["expires_at"]) for row in rows]
+        if any(expires_at > now for _thread, expires_at in held):
+            # a missing thread is reported first, as on every backend
+            exists = select(threads.c.id).where(threads.c.id == args.thread_id)
+            if (await self._unit.execute(exists)).first() is None:
+                raise ThreadNotFoundError(args.thread_id)
+            raise approval_of_other_thread(args.approval_id)
+        if held:
+            stale = delete(suspended).where(
+                suspended.c.id == args.approval_id,
+                suspended.c.thread_id.in_([thread for thread, _expires in held]),
+            )
+            await self._unit.execute(stale, write=True)
         values: dict[str, Any] = {
             "id": args.approval_id,
             "thread_id": args.thread_id,
@@ -42,18 +71,10 @@ class SqlApprovals:
         }
         statement = self._unit.ctx.upsert(suspended).values(values)
         statement = statement.on_conflict_do_update(
-            index_elements=[suspended.c.id],
-            set_={key: statement.excluded[key] for key in values if key != "id"},
-            # the same thread replaces its approval; another thread's live one is refused
-            where=or_(suspended.c.thread_id == args.thread_id, suspended.c.expires_at <= now),
-        ).returning(suspended.c.id)
-        result = await self._unit.execute(statement, write=True, thread_id=args.thread_id)
-        if result.first() is None:
-            # the update was refused: a missing thread is reported first, as on every backend
-            exists = select(threads.c.id).where(threads.c.id == args.thread_id)
-            if (await self._unit.execute(exists)).first() is None:
-                raise ThreadNotFoundError(args.thread_id)
-            raise approval_of_other_thread(args.approval_id)
+            index_elements=[suspended.c.thread_id, suspended.c.id],
+            set_={key: statement.excluded[key] for key in values if key not in _KEY},
+        )
+        await self._unit.execute(statement, write=True, thread_id=args.thread_id)
         return suspended_record(values)
 
     def _mine(self) -> list[Any]:

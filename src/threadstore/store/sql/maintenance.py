@@ -205,7 +205,7 @@ class SqlMaintenance:
         """See :meth:`MaintenanceRepository.purge_expired`; ranges of the expiry indexes."""
         now = self._unit.ctx.clock()
         states = (
-            select(suspended.c.id)
+            select(suspended.c.thread_id, suspended.c.id)
             .where(
                 suspended.c.expires_at <= now,
                 *thread_owned(suspended.c.thread_id, self._unit.owner),
@@ -223,7 +223,7 @@ class SqlMaintenance:
             items = items.where(context_items.c.scope == self._unit.owner)
         return {
             "suspended_states": await self._rows(
-                delete(suspended).where(suspended.c.id.in_(states.scalar_subquery()))
+                delete(suspended).where(tuple_(suspended.c.thread_id, suspended.c.id).in_(states))
             ),
             "context_items": await self._rows(
                 delete(context_items).where(
