@@ -5,7 +5,8 @@ PostgreSQL (asyncpg, when THREADSTORE_TEST_POSTGRES_URL is set), each hot path
 against the same work by hand on the raw driver in the same run, prints one
 Markdown table per backend and writes the rows as JSON (``--json``, default
 ``bench/results/latest.json``) for later comparison.
-Usage: ``python bench/run.py [--rounds N] [--only sqlite|postgres] [--json PATH]``.
+Usage: ``python bench/run.py [--rounds N] [--only sqlite|postgres] [--json PATH]
+[--depth N | --skip-flat]``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import os
 import sys
 import tempfile
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -24,7 +26,7 @@ import asyncpg
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bench import bench_langgraph, hot_paths
+from bench import bench_langgraph, flat_cost, hot_paths
 from bench.concurrency import LoadResult, mixed_load, print_load
 from bench.harness import Row, measure, print_table, write_json
 from bench.rawdb import RawDB, RawPostgres, RawSqlite
@@ -44,7 +46,18 @@ async def _migrate(url: str) -> None:
 Measured = tuple[list[Row], list[LoadResult]]
 
 
-async def _run(backend: str, url: str, raw: RawDB, rounds: int, tasks: list[int]) -> Measured:
+@dataclass(frozen=True)
+class Plan:
+    """What to measure on each backend besides the hot paths."""
+
+    rounds: int
+    tasks: list[int]
+    depth: int
+    """Messages in the flat-cost thread (0: skip the flat-cost section)."""
+
+
+async def _run(backend: str, url: str, raw: RawDB, plan: Plan) -> Measured:
+    rounds, tasks = plan.rounds, plan.tasks
     print(f"{backend}: threadstore vs {raw.name}", flush=True)
     store = SQLAlchemyStore(url)
     await store.initialize()
@@ -56,21 +69,24 @@ async def _run(backend: str, url: str, raw: RawDB, rounds: int, tasks: list[int]
             result = await mixed_load(store, count)
             print(f"  mixed load, {count} tasks: {result.ops_per_second:.0f} ops/s", flush=True)
             loads.append(result)
+        if plan.depth:
+            print(f"{backend}: flat cost at depth {plan.depth:,}", flush=True)
+            rows += await flat_cost.bench(backend, store, raw, plan.depth, rounds)
         return rows, loads
     finally:
         await store.close()
         await raw.close()
 
 
-async def bench_sqlite(rounds: int, tasks: list[int]) -> Measured:
+async def bench_sqlite(plan: Plan) -> Measured:
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "bench.db")
         url = f"sqlite+aiosqlite:///{path}"
         await _migrate(url)
-        return await _run("sqlite", url, await RawSqlite.connect(path), rounds, tasks)
+        return await _run("sqlite", url, await RawSqlite.connect(path), plan)
 
 
-async def bench_postgres(base_url: str, rounds: int, tasks: list[int]) -> Measured:
+async def bench_postgres(base_url: str, plan: Plan) -> Measured:
     admin = make_url(base_url).set(drivername="postgresql").render_as_string(False)
     name = f"threadstore_bench_{uuid.uuid4().hex[:8]}"
     conn = await asyncpg.connect(admin)
@@ -81,7 +97,7 @@ async def bench_postgres(base_url: str, rounds: int, tasks: list[int]) -> Measur
         await _migrate(url.render_as_string(False))
         dsn = url.set(drivername="postgresql").render_as_string(False)
         return await _run(
-            "postgres", url.render_as_string(False), await RawPostgres.connect(dsn), rounds, tasks
+            "postgres", url.render_as_string(False), await RawPostgres.connect(dsn), plan
         )
     finally:
         conn = await asyncpg.connect(admin)
@@ -108,14 +124,23 @@ async def main() -> None:
         default=list(bench_langgraph.HISTORIES),
         help="thread lengths for the LangGraph saver comparison (none: skip it)",
     )
+    parser.add_argument(
+        "--depth",
+        type=int,
+        default=flat_cost.DEPTH,
+        help="messages of the flat-cost thread (forks copy a tenth, the MemoryStore holds 10x)",
+    )
+    parser.add_argument("--skip-flat", action="store_true", help="skip the flat-cost section")
     args = parser.parse_args()
+    depth = 0 if args.skip_flat else args.depth
+    plan = Plan(args.rounds, args.tasks, depth)
     measured: dict[str, Measured] = {}
     if args.only in (None, "sqlite"):
-        measured["sqlite"] = await bench_sqlite(args.rounds, args.tasks)
+        measured["sqlite"] = await bench_sqlite(plan)
     pg = os.environ.get("THREADSTORE_TEST_POSTGRES_URL")
     if args.only in (None, "postgres"):
         if pg:
-            measured["postgres"] = await bench_postgres(pg, args.rounds, args.tasks)
+            measured["postgres"] = await bench_postgres(pg, plan)
         else:
             print("postgres: skipped (THREADSTORE_TEST_POSTGRES_URL is not set)")
     savers: dict[str, dict[str, float]] = {}
@@ -142,7 +167,22 @@ async def main() -> None:
         print("|---|---:|")
         for name, ratio in ratios.items():
             print(f"| {name} | {ratio:.2f} |")
-    extra = {"rounds": args.rounds, "mixed_load": load_json, "saver_ratios": savers}
+    memory: dict[str, float] = {}
+    if depth:
+        found = await flat_cost.memory_ratio(depth * 10)
+        memory = vars(found) | {"ratio": found.ratio}
+        print(
+            f"\n### memory: MemoryStore holding {found.messages:,} messages\n\n"
+            f"{found.stored_bytes / 2**20:.1f} MiB held (tracemalloc) for "
+            f"{found.raw_bytes / 2**20:.1f} MiB of content: ratio {found.ratio:.2f}"
+        )
+    extra = {
+        "rounds": args.rounds,
+        "depth": depth,
+        "mixed_load": load_json,
+        "saver_ratios": savers,
+        "memory": memory,
+    }
     write_json(args.json, all_rows, extra)
 
 
