@@ -6,7 +6,8 @@ against the same work by hand on the raw driver in the same run, prints one
 Markdown table per backend and writes the rows as JSON (``--json``, default
 ``bench/results/latest.json``) for later comparison.
 Usage: ``python bench/run.py [--rounds N] [--only sqlite|postgres] [--json PATH]
-[--depth N | --skip-flat]``.
+[--depth N | --skip-flat] [--skip-agentomatic]``. The Agentomatic column needs
+``bash bench/agentomatic_env.sh`` first (its own environment).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import asyncpg
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from bench import agentomatic_column as agentomatic
 from bench import bench_langgraph, flat_cost, hot_paths
 from bench.concurrency import LoadResult, mixed_load, print_load
 from bench.harness import Row, measure, print_table, write_json
@@ -105,6 +107,31 @@ async def bench_postgres(base_url: str, plan: Plan) -> Measured:
         await conn.close()
 
 
+async def agentomatic_sqlite(plan: Plan) -> agentomatic.Timings:
+    """Agentomatic's SQLAlchemyStore on a SQLite file of its own."""
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite+aiosqlite:///{os.path.join(folder, 'agentomatic.db')}"
+        print("sqlite: agentomatic 1.16 SQLAlchemyStore", flush=True)
+        return await agentomatic.measure(url, plan.rounds, plan.depth)
+
+
+async def agentomatic_postgres(base_url: str, plan: Plan) -> agentomatic.Timings:
+    """Agentomatic's SQLAlchemyStore on a PostgreSQL database of its own."""
+    admin = make_url(base_url).set(drivername="postgresql").render_as_string(False)
+    name = f"threadstore_bench_agentomatic_{uuid.uuid4().hex[:8]}"
+    conn = await asyncpg.connect(admin)
+    await conn.execute(f'CREATE DATABASE "{name}"')
+    await conn.close()
+    try:
+        print("postgres: agentomatic 1.16 SQLAlchemyStore", flush=True)
+        url = make_url(base_url).set(database=name).render_as_string(False)
+        return await agentomatic.measure(url, plan.rounds, plan.depth)
+    finally:
+        conn = await asyncpg.connect(admin)
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.close()
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7)
@@ -131,6 +158,11 @@ async def main() -> None:
         help="messages of the flat-cost thread (forks copy a tenth, the MemoryStore holds 10x)",
     )
     parser.add_argument("--skip-flat", action="store_true", help="skip the flat-cost section")
+    parser.add_argument(
+        "--skip-agentomatic",
+        action="store_true",
+        help="skip the Agentomatic column (also n/a without bench/agentomatic_env.sh)",
+    )
     args = parser.parse_args()
     depth = 0 if args.skip_flat else args.depth
     plan = Plan(args.rounds, args.tasks, depth)
@@ -143,6 +175,14 @@ async def main() -> None:
             measured["postgres"] = await bench_postgres(pg, plan)
         else:
             print("postgres: skipped (THREADSTORE_TEST_POSTGRES_URL is not set)")
+    others: dict[str, agentomatic.Timings] = {}
+    if not args.skip_agentomatic and agentomatic.available():
+        if "sqlite" in measured:
+            others["sqlite"] = await agentomatic_sqlite(plan)
+        if "postgres" in measured and pg:
+            others["postgres"] = await agentomatic_postgres(pg, plan)
+    elif not args.skip_agentomatic:
+        print("agentomatic: n/a (run `bash bench/agentomatic_env.sh` to measure it)")
     savers: dict[str, dict[str, float]] = {}
     if args.saver_history:
         histories = tuple(args.saver_history)
@@ -153,7 +193,8 @@ async def main() -> None:
                 pg, args.rounds, 20, histories
             )
     for backend, (rows, loads) in measured.items():
-        print_table(backend, rows)
+        timings = others.get(backend, {})
+        print_table(backend, rows, lambda row, t=timings: agentomatic.cells(row, t))
         if loads:
             print_load(backend, loads)
     all_rows = [row for rows, _ in measured.values() for row in rows]
@@ -182,6 +223,7 @@ async def main() -> None:
         "mixed_load": load_json,
         "saver_ratios": savers,
         "memory": memory,
+        "agentomatic": others,
     }
     write_json(args.json, all_rows, extra)
 
