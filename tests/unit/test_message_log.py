@@ -44,6 +44,16 @@ def test_records_come_back_exactly() -> None:
         log[7]
 
 
+def test_copies_do_not_share_metadata_with_the_log() -> None:
+    log = MessageLog("t")
+    log.extend(_records("t", 4))
+    page = log.copies(1, 3)
+    assert page == _records("t", 4)[1:3]
+    page[0]["metadata"]["nested"]["k"].append("changed")
+    page[1]["metadata"]["added"] = True
+    assert log.copies(0, 4) == _records("t", 4)
+
+
 def test_only_a_tail_is_dropped_and_seqs_must_follow() -> None:
     log = MessageLog("t")
     log.extend(_records("t", 5))

@@ -10,6 +10,7 @@ the seq implied by the position. Records are built on the way out.
 from __future__ import annotations
 
 import bisect
+import copy
 import sys
 from array import array
 from collections.abc import Iterable, Iterator
@@ -87,6 +88,14 @@ class MessageLog:
         if isinstance(index, slice):
             return [self._record(seq) for seq in range(*index.indices(len(self)))]
         return self._record(range(len(self))[index])
+
+    def copies(self, start: int, stop: int) -> list[MessageRecord]:
+        """Records of seqs ``start..stop-1`` the caller may keep: their metadata is copied."""
+        found = self[start:stop]
+        for record in found:
+            if record["metadata"]:
+                record["metadata"] = copy.deepcopy(record["metadata"])
+        return found
 
     def __iter__(self) -> Iterator[MessageRecord]:
         return (self._record(seq) for seq in range(len(self)))

@@ -91,11 +91,9 @@ class MemoryMessages:
         high = len(stored) if page.before_seq is None else max(0, min(len(stored), page.before_seq))
         if page.newest_first:
             stop = max(low, high - page.offset)
-            chosen = stored[max(low, stop - page.limit) : stop][::-1]
-        else:
-            start = min(high, low + page.offset)
-            chosen = stored[start : min(high, start + page.limit)]
-        return copied(chosen)
+            return stored.copies(max(low, stop - page.limit), stop)[::-1]
+        start = min(high, low + page.offset)
+        return stored.copies(start, min(high, start + page.limit))
 
     async def pop(self, thread_id: str) -> MessageRecord | None:
         """See :meth:`MessageRepository.pop`."""
