@@ -18,7 +18,6 @@ import os
 import sys
 import tempfile
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -48,18 +47,9 @@ async def _migrate(url: str) -> None:
 Measured = tuple[list[Row], list[LoadResult]]
 
 
-@dataclass(frozen=True)
-class Plan:
-    """What to measure on each backend besides the hot paths."""
-
-    rounds: int
-    tasks: list[int]
-    depth: int
-    """Messages in the flat-cost thread (0: skip the flat-cost section)."""
-
-
-async def _run(backend: str, url: str, raw: RawDB, plan: Plan) -> Measured:
-    rounds, tasks = plan.rounds, plan.tasks
+async def _run(
+    backend: str, url: str, raw: RawDB, rounds: int, tasks: list[int], depth: int = 0
+) -> Measured:
     print(f"{backend}: threadstore vs {raw.name}", flush=True)
     store = SQLAlchemyStore(url)
     await store.initialize()
@@ -71,24 +61,24 @@ async def _run(backend: str, url: str, raw: RawDB, plan: Plan) -> Measured:
             result = await mixed_load(store, count)
             print(f"  mixed load, {count} tasks: {result.ops_per_second:.0f} ops/s", flush=True)
             loads.append(result)
-        if plan.depth:
-            print(f"{backend}: flat cost at depth {plan.depth:,}", flush=True)
-            rows += await flat_cost.bench(backend, store, raw, plan.depth, rounds)
+        if depth:  # the flat-cost section (bench/flat_cost.py)
+            print(f"{backend}: flat cost at depth {depth:,}", flush=True)
+            rows += await flat_cost.bench(backend, store, raw, depth, rounds)
         return rows, loads
     finally:
         await store.close()
         await raw.close()
 
 
-async def bench_sqlite(plan: Plan) -> Measured:
+async def bench_sqlite(rounds: int, tasks: list[int], depth: int = 0) -> Measured:
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "bench.db")
         url = f"sqlite+aiosqlite:///{path}"
         await _migrate(url)
-        return await _run("sqlite", url, await RawSqlite.connect(path), plan)
+        return await _run("sqlite", url, await RawSqlite.connect(path), rounds, tasks, depth)
 
 
-async def bench_postgres(base_url: str, plan: Plan) -> Measured:
+async def bench_postgres(base_url: str, rounds: int, tasks: list[int], depth: int = 0) -> Measured:
     admin = make_url(base_url).set(drivername="postgresql").render_as_string(False)
     name = f"threadstore_bench_{uuid.uuid4().hex[:8]}"
     conn = await asyncpg.connect(admin)
@@ -98,24 +88,23 @@ async def bench_postgres(base_url: str, plan: Plan) -> Measured:
     try:
         await _migrate(url.render_as_string(False))
         dsn = url.set(drivername="postgresql").render_as_string(False)
-        return await _run(
-            "postgres", url.render_as_string(False), await RawPostgres.connect(dsn), plan
-        )
+        raw = await RawPostgres.connect(dsn)
+        return await _run("postgres", url.render_as_string(False), raw, rounds, tasks, depth)
     finally:
         conn = await asyncpg.connect(admin)
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await conn.close()
 
 
-async def agentomatic_sqlite(plan: Plan) -> agentomatic.Timings:
+async def agentomatic_sqlite(rounds: int, depth: int) -> agentomatic.Timings:
     """Agentomatic's SQLAlchemyStore on a SQLite file of its own."""
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite+aiosqlite:///{os.path.join(folder, 'agentomatic.db')}"
         print("sqlite: agentomatic 1.16 SQLAlchemyStore", flush=True)
-        return await agentomatic.measure(url, plan.rounds, plan.depth)
+        return await agentomatic.measure(url, rounds, depth)
 
 
-async def agentomatic_postgres(base_url: str, plan: Plan) -> agentomatic.Timings:
+async def agentomatic_postgres(base_url: str, rounds: int, depth: int) -> agentomatic.Timings:
     """Agentomatic's SQLAlchemyStore on a PostgreSQL database of its own."""
     admin = make_url(base_url).set(drivername="postgresql").render_as_string(False)
     name = f"threadstore_bench_agentomatic_{uuid.uuid4().hex[:8]}"
@@ -125,7 +114,7 @@ async def agentomatic_postgres(base_url: str, plan: Plan) -> agentomatic.Timings
     try:
         print("postgres: agentomatic 1.16 SQLAlchemyStore", flush=True)
         url = make_url(base_url).set(database=name).render_as_string(False)
-        return await agentomatic.measure(url, plan.rounds, plan.depth)
+        return await agentomatic.measure(url, rounds, depth)
     finally:
         conn = await asyncpg.connect(admin)
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -165,22 +154,21 @@ async def main() -> None:
     )
     args = parser.parse_args()
     depth = 0 if args.skip_flat else args.depth
-    plan = Plan(args.rounds, args.tasks, depth)
     measured: dict[str, Measured] = {}
     if args.only in (None, "sqlite"):
-        measured["sqlite"] = await bench_sqlite(plan)
+        measured["sqlite"] = await bench_sqlite(args.rounds, args.tasks, depth)
     pg = os.environ.get("THREADSTORE_TEST_POSTGRES_URL")
     if args.only in (None, "postgres"):
         if pg:
-            measured["postgres"] = await bench_postgres(pg, plan)
+            measured["postgres"] = await bench_postgres(pg, args.rounds, args.tasks, depth)
         else:
             print("postgres: skipped (THREADSTORE_TEST_POSTGRES_URL is not set)")
     others: dict[str, agentomatic.Timings] = {}
     if not args.skip_agentomatic and agentomatic.available():
         if "sqlite" in measured:
-            others["sqlite"] = await agentomatic_sqlite(plan)
+            others["sqlite"] = await agentomatic_sqlite(args.rounds, depth)
         if "postgres" in measured and pg:
-            others["postgres"] = await agentomatic_postgres(pg, plan)
+            others["postgres"] = await agentomatic_postgres(pg, args.rounds, depth)
     elif not args.skip_agentomatic:
         print("agentomatic: n/a (run `bash bench/agentomatic_env.sh` to measure it)")
     savers: dict[str, dict[str, float]] = {}
@@ -215,7 +203,9 @@ async def main() -> None:
         print(
             f"\n### memory: MemoryStore holding {found.messages:,} messages\n\n"
             f"{found.stored_bytes / 2**20:.1f} MiB held (tracemalloc) for "
-            f"{found.raw_bytes / 2**20:.1f} MiB of content: ratio {found.ratio:.2f}"
+            f"{found.raw_bytes / 2**20:.1f} MiB of content: ratio {found.ratio:.2f}, "
+            f"{(found.stored_bytes - found.raw_bytes) / found.messages:.0f} bytes per message "
+            f"beyond its content; loaded in {found.seconds:.0f} s"
         )
     extra = {
         "rounds": args.rounds,
