@@ -79,15 +79,19 @@ async def measure(backend: str, reference: str, cases: Sequence[Case], rounds: i
     return rows
 
 
-def print_table(backend: str, rows: Sequence[Row]) -> None:
-    """A Markdown table of one backend's rows."""
+def print_table(
+    backend: str, rows: Sequence[Row], extra: Callable[[Row], tuple[str, ...]] | None = None
+) -> None:
+    """A Markdown table of one backend's rows; ``extra`` adds the Agentomatic cells."""
     print(f"\n### {backend}\n")
-    print("| operation | threadstore (us) | reference | reference (us) | ratio |")
-    print("|---|---:|---|---:|---:|")
+    more = " agentomatic (us) | agentomatic ratio |" if extra else ""
+    print(f"| operation | threadstore (us) | reference | reference (us) | ratio |{more}")
+    print("|---|---:|---|---:|---:|" + ("---:|---:|" if extra else ""))
     for row in rows:
+        cells = "".join(f" {cell} |" for cell in extra(row)) if extra else ""
         print(
             f"| {row.operation} | {row.threadstore_us:.0f} | {row.reference} | "
-            f"{row.reference_us:.0f} | {row.ratio:.2f} |"
+            f"{row.reference_us:.0f} | {row.ratio:.2f} |{cells}"
         )
 
 

@@ -16,6 +16,7 @@ from threadstore.store.inputs import (
     message_not_in_thread,
 )
 from threadstore.store.memory.keyset import keyset
+from threadstore.store.memory.message_log import MessageLog
 from threadstore.store.memory.scoping import owns
 from threadstore.store.memory.state import copied
 from threadstore.store.paging import KeysetPage
@@ -70,7 +71,7 @@ class MemoryMessages:
         return copied([record if record is not None else next(new) for record in found])
 
     def _stored_under(
-        self, thread_id: str, item: MessageInput, stored: list[MessageRecord]
+        self, thread_id: str, item: MessageInput, stored: MessageLog
     ) -> MessageRecord | None:
         if item.idempotency_key is None:
             return None
@@ -83,17 +84,16 @@ class MemoryMessages:
 
     async def page(self, thread_id: str, page: MessagePage) -> list[MessageRecord]:
         """See :meth:`MessageRepository.page`."""
-        if not owns(self._unit.state, self._unit.owner, thread_id):
+        stored = self._unit.state.messages.get(thread_id)
+        if stored is None or not owns(self._unit.state, self._unit.owner, thread_id):
             return []
-        selected = [
-            m
-            for m in self._unit.state.messages.get(thread_id, [])
-            if (page.after_seq is None or m["seq"] > page.after_seq)
-            and (page.before_seq is None or m["seq"] < page.before_seq)
-        ]
+        low = 0 if page.after_seq is None else max(0, page.after_seq + 1)
+        high = len(stored) if page.before_seq is None else max(0, min(len(stored), page.before_seq))
         if page.newest_first:
-            selected.reverse()
-        return copied(selected[page.offset : page.offset + page.limit])
+            stop = max(low, high - page.offset)
+            return stored.copies(max(low, stop - page.limit), stop)[::-1]
+        start = min(high, low + page.offset)
+        return stored.copies(start, min(high, start + page.limit))
 
     async def pop(self, thread_id: str) -> MessageRecord | None:
         """See :meth:`MessageRepository.pop`."""
@@ -137,8 +137,8 @@ class MemoryFeedback:
         state = self._unit.state
         if args.thread_id not in state.threads or not owns(state, self._unit.owner, args.thread_id):
             raise ThreadNotFoundError(args.thread_id)
-        if args.message_id is not None and not any(
-            m["id"] == args.message_id for m in state.messages[args.thread_id]
+        if args.message_id is not None and not state.messages[args.thread_id].has_id(
+            args.message_id
         ):
             raise message_not_in_thread(args.message_id, args.thread_id)
         record_id = self._unit.journal.take_ids(state, "feedback", 1)

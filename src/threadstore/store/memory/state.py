@@ -5,6 +5,7 @@ remembers how to undo it; a unit that fails (or a savepoint rolled back)
 replays the journal backwards, leaving the state exactly as it was.
 Records are stored as private copies and only their top-level fields are
 changed in place, so undoing a field restores the old value object itself.
+Messages are stored by column, one :class:`MessageLog` per thread.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from threadstore.records import (
     FeedbackRecord,
     InvocationLogRecord,
     LogAnalysisRecord,
-    MessageRecord,
     OptimizationRunRecord,
     SuspendedStateRecord,
     ThreadRecord,
@@ -28,6 +28,7 @@ from threadstore.records import (
 )
 from threadstore.store.checkpoint_rows import CheckpointKey
 from threadstore.store.locks import LoopLock
+from threadstore.store.memory.message_log import MessageLog
 from threadstore.store.memory_item_rows import ItemKey, MemoryItemRow
 
 __all__ = ["Journal", "MemoryState", "copied"]
@@ -47,7 +48,7 @@ class MemoryState:
 
     max_threads: int | None = None
     threads: dict[str, ThreadRecord] = field(default_factory=dict)
-    messages: dict[str, list[MessageRecord]] = field(default_factory=dict)
+    messages: dict[str, MessageLog] = field(default_factory=dict)
     message_keys: dict[tuple[str, str], int] = field(default_factory=dict)
     """(thread_id, idempotency key) -> the seq of the message stored under it."""
     feedback: dict[int, FeedbackRecord] = field(default_factory=dict)
@@ -110,14 +111,14 @@ class Journal:
         self._undo.append(lambda: record.update(old))
         record.update(fields)
 
-    def extend(self, items: list[Any], more: list[Any]) -> None:
-        """Append to a stored list."""
+    def extend(self, items: MessageLog, more: list[Any]) -> None:
+        """Append to a stored log."""
         size = len(items)
         self._undo.append(lambda: items.__delitem__(slice(size, None)))
         items.extend(more)
 
-    def truncate(self, items: list[Any], size: int) -> None:
-        """Cut a stored list down to its first ``size`` items."""
+    def truncate(self, items: MessageLog, size: int) -> None:
+        """Cut a stored log down to its first ``size`` items."""
         removed = items[size:]
         self._undo.append(lambda: items.extend(removed))
         del items[size:]

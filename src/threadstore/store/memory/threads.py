@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, cast
 
 from threadstore.errors import DuplicateRecordError
-from threadstore.records import MessageRecord, ThreadRecord
+from threadstore.records import ThreadRecord
 from threadstore.store.inputs import ThreadInput, ThreadUpdate, fork_title, version_conflict
 from threadstore.store.memory.keyset import keyset
+from threadstore.store.memory.message_log import MessageLog
 from threadstore.store.memory.scoping import owns
 from threadstore.store.memory.state import copied
 from threadstore.store.paging import KeysetPage, ThreadSort
@@ -68,14 +69,14 @@ class MemoryThreads:
         refuse_foreign_user(self._unit.owner, args.user_id)
         self._require_new(args.thread_id)
         thread = cast(ThreadRecord, args.new_thread(self._unit.stamp()))
-        self._insert(thread, [])
+        self._insert(thread, MessageLog(args.thread_id))
         return copied(thread)
 
     def _require_new(self, thread_id: str) -> None:
         if thread_id in self._state.threads:
             raise DuplicateRecordError(f"thread {thread_id!r} already exists")
 
-    def _insert(self, thread: ThreadRecord, messages: list[MessageRecord]) -> None:
+    def _insert(self, thread: ThreadRecord, messages: MessageLog) -> None:
         state = self._state
         self._journal.put(state.threads, thread["id"], thread)
         self._journal.put(state.messages, thread["id"], messages)
@@ -177,15 +178,8 @@ class MemoryThreads:
             "fork_message_index": index,
             "version": 1,
         }
-        originals = state.messages[parent["id"]][: index + 1]
-        first = self._journal.take_ids(state, "message", len(originals))
-        copies: list[MessageRecord] = []
-        for offset, message in enumerate(originals):
-            duplicate = copied(message)
-            duplicate["id"] = first + offset
-            duplicate["thread_id"] = new_thread_id
-            copies.append(duplicate)
-        self._insert(thread, copies)
+        first = self._journal.take_ids(state, "message", index + 1)
+        self._insert(thread, state.messages[parent["id"]].fork(new_thread_id, index + 1, first))
         return copied(thread)
 
     async def lineage(self, thread_id: str) -> tuple[list[ThreadRecord], list[ThreadRecord]]:
