@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
+    BigInteger,
     Integer,
     Select,
     String,
@@ -95,8 +96,8 @@ def _page_query(*, scoped: bool, after: bool, before: bool, newest_first: bool) 
     order = seq.desc() if newest_first else seq.asc()
     return (
         query.order_by(order)
-        .limit(bindparam("limit", type_=Integer()))
-        .offset(bindparam("offset", type_=Integer()))
+        .limit(bindparam("limit", type_=BigInteger()))
+        .offset(bindparam("offset", type_=BigInteger()))
     )
 
 

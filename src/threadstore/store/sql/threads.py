@@ -6,8 +6,8 @@ import functools
 from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
-    Integer,
     String,
     bindparam,
     delete,
@@ -99,8 +99,8 @@ def _find_query(*, scoped: bool, by_agent: bool, by_user: bool) -> Any:
             *([threads.c.user_id == bindparam("user_id")] if by_user else []),
         )
         .order_by(threads.c.updated_at.desc(), threads.c.id.desc())
-        .limit(bindparam("limit", type_=Integer()))
-        .offset(bindparam("offset", type_=Integer()))
+        .limit(bindparam("limit", type_=BigInteger()))
+        .offset(bindparam("offset", type_=BigInteger()))
     )
 
 
