@@ -27,7 +27,7 @@ from threadstore.clock import isoformat
 from threadstore.errors import ThreadNotFoundError
 from threadstore.records import MessageRecord
 from threadstore.store.inputs import MessageInput, MessagePage, key_reused
-from threadstore.store.sql.scoping import owned_by_param
+from threadstore.store.sql.scoping import OWNER, owned_by_param
 from threadstore.store.sql.tables import message_record, messages, threads
 from threadstore.types import UTCDateTime
 
@@ -81,6 +81,24 @@ _INSERT_RETURNING_IDS = insert(messages).returning(messages.c.seq, messages.c.id
 """One multi-row INSERT (SQLAlchemy's insertmanyvalues): the rows come back in any order,
 so they carry their seq (asking SQLAlchemy to keep the parameters' order makes it
 insert row by row on SQLite)."""
+
+
+@functools.cache
+def _reserve_query(*, scoped: bool) -> Any:
+    """Bump a thread's message counter by ``p_n``, returning it; built once per shape."""
+    return (
+        update(threads)
+        .where(
+            threads.c.id == bindparam("p_thread_id"),
+            *([threads.c.user_id == OWNER] if scoped else []),
+        )
+        .values(
+            message_count=threads.c.message_count + bindparam("p_n", type_=Integer()),
+            updated_at=bindparam("p_now", type_=UTCDateTime()),
+            version=threads.c.version + 1,
+        )
+        .returning(threads.c.message_count)
+    )
 
 
 @functools.cache
@@ -172,20 +190,13 @@ class SqlMessages:
         self, thread_id: str, batch: Sequence[MessageInput], now: datetime
     ) -> tuple[int, list[int]]:
         owner = self._unit.owner
-        reserve = (
-            update(threads)
-            .where(
-                threads.c.id == thread_id, *([] if owner is None else [threads.c.user_id == owner])
-            )
-            .values(
-                message_count=threads.c.message_count + len(batch),
-                updated_at=now,
-                version=threads.c.version + 1,
-            )
-            .returning(threads.c.message_count)
-        )
+        params: dict[str, Any] = {"p_thread_id": thread_id, "p_n": len(batch), "p_now": now}
+        if owner is not None:
+            params["owner"] = owner
         unit = self._unit
-        count = (await unit.execute(reserve, write=True, thread_id=thread_id)).scalar_one_or_none()
+        reserve = _reserve_query(scoped=owner is not None)
+        result = await unit.execute(reserve, params, write=True, thread_id=thread_id)
+        count = result.scalar_one_or_none()
         if count is None:
             raise ThreadNotFoundError(thread_id)
         first = count - len(batch)
