@@ -40,7 +40,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench import query_data
-from bench.query_data import AGENTS, COMMON_WORD, NOW, RARE_WORD, DataSet
+from bench.query_data import COMMON_WORD, NOW, RARE_WORD, DataSet
 from bench.raw_queries import RawQueries
 from bench.rawdb import RawDB, RawPostgres, RawSqlite
 from threadstore import SQLAlchemyStore
@@ -145,10 +145,13 @@ def _stats(ours: Any, theirs: Any) -> bool:
 
 def cases(store: SQLAlchemyStore, raw: RawQueries, data: DataSet) -> Iterator[Case]:
     """The operations of the issue's item 5, each with its hand-written twin."""
-    user = data.users[len(data.users) // 2]
-    agent = AGENTS[0]
+    # a user with a message holding the rare word, so the per-user searches find something
+    rare_thread = next(row[0] for row in data.message_rows if RARE_WORD in row[3])
+    user = next(row[1] for row in data.threads if row[0] == rare_thread)
+    agent = data.threads[-1][2]  # the newest thread's agent has messages in the last 30 days
     since = NOW - timedelta(days=30)
-    size = min(20, max(1, sum(t[1] == user for t in data.threads) // 5))  # 5+ pages
+    owned = sum(row[1] == user for row in data.threads)
+    size = 20 if owned > 80 else max(1, owned // 5)  # the 4th page is full
 
     async def deeper_cursor() -> str:
         page = await store.query_threads(user_id=user, limit=size)
@@ -234,13 +237,27 @@ async def _migrate(url: str) -> None:
         await engine.dispose()
 
 
-async def _run(backend: str, url: str, raw: RawDB, data: DataSet, rounds: int) -> list[Row]:
+async def run_on(url: str, data: DataSet, rounds: int) -> list[Row]:
+    """Load ``data`` into the migrated, empty database at ``url`` and time every case."""
+    address = make_url(url)
+    backend = "postgres" if address.get_backend_name() == "postgresql" else "sqlite"
+    started = time.perf_counter()
+    raw: RawDB
+    if backend == "sqlite":
+        path = str(address.database)
+        await query_data.load_sqlite(path, data)
+        raw = await RawSqlite.connect(path)
+    else:
+        dsn = address.set(drivername="postgresql").render_as_string(False)
+        await query_data.load_postgres(dsn, data)
+        raw = await RawPostgres.connect(dsn)
+    print(f"{backend}: loaded in {time.perf_counter() - started:.0f} s", flush=True)
     print(f"{backend}: threadstore vs {raw.name}", flush=True)
     store = SQLAlchemyStore(url)
-    await store.initialize()
     queries = RawQueries(raw)
-    await queries.prepare()
     try:
+        await store.initialize()
+        await queries.prepare()
         return await measure(backend, list(cases(store, queries, data)), rounds)
     finally:
         await store.close()
@@ -249,13 +266,9 @@ async def _run(backend: str, url: str, raw: RawDB, data: DataSet, rounds: int) -
 
 async def bench_sqlite(data: DataSet, rounds: int) -> list[Row]:
     with tempfile.TemporaryDirectory() as folder:
-        path = os.path.join(folder, "bench.db")
-        url = f"sqlite+aiosqlite:///{path}"
+        url = f"sqlite+aiosqlite:///{os.path.join(folder, 'bench.db')}"
         await _migrate(url)
-        started = time.perf_counter()
-        await query_data.load_sqlite(path, data)
-        print(f"sqlite: loaded in {time.perf_counter() - started:.0f} s", flush=True)
-        return await _run("sqlite", url, await RawSqlite.connect(path), data, rounds)
+        return await run_on(url, data, rounds)
 
 
 @asynccontextmanager
@@ -267,7 +280,7 @@ async def throwaway_database(base_url: str) -> Any:
     await conn.execute(f'CREATE DATABASE "{name}"')
     await conn.close()
     try:
-        yield make_url(base_url).set(database=name)
+        yield make_url(base_url).set(database=name).render_as_string(False)
     finally:
         conn = await asyncpg.connect(admin)
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -276,13 +289,8 @@ async def throwaway_database(base_url: str) -> Any:
 
 async def bench_postgres(base_url: str, data: DataSet, rounds: int) -> list[Row]:
     async with throwaway_database(base_url) as url:
-        await _migrate(url.render_as_string(False))
-        dsn = url.set(drivername="postgresql").render_as_string(False)
-        started = time.perf_counter()
-        await query_data.load_postgres(dsn, data)
-        print(f"postgres: loaded in {time.perf_counter() - started:.0f} s", flush=True)
-        raw = await RawPostgres.connect(dsn)
-        return await _run("postgres", url.render_as_string(False), raw, data, rounds)
+        await _migrate(url)
+        return await run_on(url, data, rounds)
 
 
 def print_table(backend: str, rows: list[Row], messages: int) -> None:

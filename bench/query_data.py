@@ -6,9 +6,10 @@ them through the raw driver (``executemany`` on aiosqlite, ``COPY`` on
 asyncpg) into a schema that :mod:`threadstore.migrations` created, as the
 store itself would have written them: every message appended one at a time,
 so a thread's ``seq`` runs 0..n-1, ``message_count`` is n, ``version`` is
-1 + n and ``updated_at`` is its last message's timestamp. The SQLite FTS5
-triggers fire on every insert; PostgreSQL computes its search expression from
-the rows. Both are ANALYZEd afterwards.
+1 + n and ``updated_at`` is its last message's timestamp; rows are inserted in
+time order (threads interleaved), as a live store would have written them.
+The SQLite FTS5 triggers fire on every insert; PostgreSQL computes its search
+vector from the rows. Both are ANALYZEd afterwards.
 
 Content is English-ish: a Zipf-distributed vocabulary, plus two planted
 words for search: :data:`COMMON_WORD` (in about 5 % of the messages) and
@@ -219,6 +220,15 @@ def generate(messages: int, seed: int = 11) -> DataSet:
         metadata = {"channel": rng.choice(("web", "email", "slack")), "tier": rng.choice("abc")}
         row = (thread_id, user, agent, title, json.dumps(metadata), created, moment, length)
         data.threads.append((*row, None, None, length + 1))
+    # Rows go in in the order the store would have written them: by time, threads interleaved.
+    for rows, at in (
+        (data.threads, 5),
+        (data.message_rows, 5),
+        (data.runs, 16),
+        (data.tool_calls, 13),
+        (data.feedback, 10),
+    ):
+        rows.sort(key=lambda row, at=at: row[at])
     return data
 
 
