@@ -36,7 +36,7 @@ from threadstore.schema_state import (
     current_revision,
     read_schema_state,
 )
-from threadstore.search_schema import SEARCH_INDEXES
+from threadstore.search_schema import SEARCH_COLUMNS, SEARCH_INDEXES
 
 if TYPE_CHECKING:
     from threadstore.store.sql.threaded import ThreadedConnection
@@ -83,8 +83,9 @@ def include_object(
 ) -> bool:
     """Limit Alembic to threadstore's own tables (and what belongs to them).
 
-    The full-text search objects of revision 0008 (SQLite's FTS5 table and its
-    shadow tables, PostgreSQL's expression index) have no model: left out.
+    The full-text search objects of revisions 0008 and 0011 (SQLite's FTS5
+    table and its shadow tables, PostgreSQL's GIN indexes and generated
+    tsvector column) have no model: left out.
     """
     if type_ == "table":
         # partitions of the opt-in layout (threadstore.partitioning) belong to their parent
@@ -95,6 +96,8 @@ def include_object(
             and not is_partition(name)
         )
     if type_ == "index" and name in SEARCH_INDEXES:
+        return False
+    if type_ == "column" and name in SEARCH_COLUMNS and obj.table.name == "threadstore_messages":
         return False
     if type_ == "index" and not reflected and getattr(obj, "_ddl_if", None) is not None:
         # A dialect-only index (e.g. PostgreSQL's GIN on metadata): Alembic ignores

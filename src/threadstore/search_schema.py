@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 from threadstore.errors import MigrationError
 
 __all__ = [
+    "SEARCH_COLUMNS",
     "SEARCH_INDEXES",
     "SEARCH_LANGUAGE_ENV_VAR",
     "require_sqlite_module",
@@ -24,7 +25,10 @@ __all__ = [
 ]
 
 SEARCH_INDEXES = frozenset({"ix_threadstore_messages_search", "ix_threadstore_threads_search"})
-"""PostgreSQL's expression GIN indexes of revision 0008."""
+"""PostgreSQL's GIN search indexes (revision 0008; 0011 moves the messages' onto a column)."""
+
+SEARCH_COLUMNS = frozenset({"search_vector"})
+"""PostgreSQL's generated tsvector column of ``threadstore_messages`` (revision 0011); no model."""
 
 
 def require_sqlite_module(connection: Connection, module: str = "fts5") -> None:

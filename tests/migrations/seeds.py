@@ -634,4 +634,9 @@ SEEDS: dict[str, Seed | None] = {
     "0008": Seed(write=seeds_search.write, check=seeds_search.check),
     "0009": Seed(write=seeds_memory.write, check=seeds_memory.check),
     "0010": Seed(write=seeds_keys.write, check=seeds_keys.check),
+    "0011": Seed(
+        write=seeds_search.write_vector,
+        check=seeds_search.check_vector,
+        check_rows=seeds_search.check_vector_rows,
+    ),
 }

@@ -1,4 +1,4 @@
-"""Seed data of revision 0008 (full-text search): rows of before it are found, and after.
+"""Seed data of revisions 0008 (full-text search) and 0011 (its stored tsvector on PostgreSQL).
 
 ``write`` runs at 0008 with plain SQL (the SQLite triggers index the row);
 ``check`` searches at head for words of 0001's seed messages (indexed by the
@@ -83,3 +83,42 @@ async def check(store: BaseStore) -> None:
     assert [h["thread_id"] for h in (await store.search_threads("porto"))["items"]] == [
         "seed-search"
     ]
+
+
+def write_vector(conn: Connection) -> None:
+    """Revision 0011 (PostgreSQL's stored tsvector): a message written after the column exists."""
+    conn.execute(
+        sa.insert(_messages).values(
+            thread_id="seed-search",
+            seq=1,
+            role="assistant",
+            content="Madeira instead: warmer in June.",
+            metadata={},
+            timestamp=_AT,
+        )
+    )
+    conn.execute(sa.update(_threads).where(_threads.c.id == "seed-search").values(message_count=2))
+
+
+async def check_vector(store: BaseStore) -> None:
+    """The messages of before 0011 (vectors backfilled) and after it are both found."""
+    june = await store.for_user("dora").search_messages("june")
+    assert {(h["thread_id"], h["seq"]) for h in june["items"]} == {
+        ("seed-search", 0),
+        ("seed-search", 1),
+    }
+    [madeira] = (await store.search_messages("MADEIRA"))["items"]
+    assert "[Madeira]" in madeira["snippet"]
+
+
+def check_vector_rows(conn: Connection) -> None:
+    """On PostgreSQL every message has its stored vector, equal to the expression's."""
+    if conn.dialect.name != "postgresql":
+        return
+    stale = conn.execute(
+        sa.text(
+            "SELECT count(*) FROM threadstore_messages WHERE search_vector IS NULL "
+            "OR search_vector <> to_tsvector(threadstore_search_config(), content)"
+        )
+    ).scalar()
+    assert stale == 0

@@ -15,6 +15,11 @@ GIN_THREADS = "ix_threadstore_threads_metadata_gin"
 GIN_MESSAGES = "ix_threadstore_messages_metadata_gin"
 BY_TIME = "ix_threadstore_messages_timestamp_thread_id_seq"
 IN_THREAD = "ix_threadstore_messages_thread_id_timestamp_seq"
+"""(thread_id, timestamp, seq) INCLUDE (role) on PostgreSQL (0011)."""
+IN_THREAD_SQLITE = "ix_threadstore_messages_thread_id_timestamp_seq_role"
+"""SQLite's: role as a fourth key column (0011), as it has no INCLUDE."""
+THREAD_SEQ_SQLITE = "sqlite_autoindex_threadstore_messages_1"
+"""SQLite's (thread_id, seq) unique index: also reads a thread's messages (then sorted)."""
 THREAD_KEY = {
     "postgres": "pk_threadstore_messages",
     "sqlite": "ix_threadstore_messages_thread_id_id",
@@ -78,7 +83,7 @@ CASES: list[tuple[str, str | None, str, dict[str, Any], dict[str, list[str]], bo
         None,
         "query_messages",
         {"thread_id": "t1"},
-        {"*": [IN_THREAD]},
+        {"postgres": [IN_THREAD], "sqlite": [IN_THREAD_SQLITE]},
         False,
     ),
     (
@@ -87,7 +92,10 @@ CASES: list[tuple[str, str | None, str, dict[str, Any], dict[str, list[str]], bo
         "query_messages",
         {},
         # newest messages checked against the thread's key, or the user's threads first
-        {backend: [BY_TIME, IN_THREAD, key] for backend, key in THREAD_KEY.items()},
+        {
+            "postgres": [BY_TIME, IN_THREAD, THREAD_KEY["postgres"]],
+            "sqlite": [BY_TIME, IN_THREAD_SQLITE, THREAD_SEQ_SQLITE, THREAD_KEY["sqlite"]],
+        },
         True,
     ),
     (
@@ -95,7 +103,10 @@ CASES: list[tuple[str, str | None, str, dict[str, Any], dict[str, list[str]], bo
         None,
         "query_messages",
         {"agent_name": "a1"},
-        {backend: [BY_TIME, IN_THREAD, key] for backend, key in THREAD_KEY.items()},
+        {
+            "postgres": [BY_TIME, IN_THREAD, THREAD_KEY["postgres"]],
+            "sqlite": [BY_TIME, IN_THREAD_SQLITE, THREAD_SEQ_SQLITE, THREAD_KEY["sqlite"]],
+        },
         True,
     ),
     (

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from threadstore import ValidationError
 from threadstore.store.search_inputs import MAX_TERMS, SearchInput, parse_terms
-from threadstore.store.sql.search_dialects import match_text, tsquery_text
+from threadstore.store.sql.search_dialects import match_text, tsquery_literal, tsquery_text
 
 
 def _search(terms: tuple[str, ...], *, prefix: bool = False) -> SearchInput:
@@ -60,3 +60,7 @@ def test_any_text_renders_to_quoted_terms_only(text: str) -> None:
         tsq = tsquery_text(_search(terms, prefix=prefix))
         assert tsq.count("'") == 2 * len(terms)
         assert tsq.count("&") == len(terms) - 1
+        # PostgreSQL gets it as a literal in the statement: only our own quotes in it, doubled
+        literal = tsquery_literal(_search(terms, prefix=prefix))
+        assert literal == "'" + tsq.replace("'", "''") + "'"
+        assert literal[1:-1].replace("''", "").count("'") == 0

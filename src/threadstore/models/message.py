@@ -64,8 +64,13 @@ class Message(Base):
         ),
         # query_messages reads (timestamp, thread_id, seq), within a thread
         # (thread_id, timestamp, seq); metadata_contains is JSONB @> on PostgreSQL (0007).
+        # The per-thread one also holds role (0011), so aggregate_stats counts by role from
+        # it alone: PostgreSQL INCLUDEs it (no plan can range over it), SQLite has no INCLUDE.
         Index(None, "timestamp", "thread_id", "seq"),
-        Index(None, "thread_id", "timestamp", "seq"),
+        Index(None, "thread_id", "timestamp", "seq", postgresql_include=["role"]).ddl_if(
+            dialect="postgresql"
+        ),
+        Index(None, "thread_id", "timestamp", "seq", "role").ddl_if(dialect="sqlite"),
         Index(
             "ix_threadstore_messages_metadata_gin",
             "metadata",

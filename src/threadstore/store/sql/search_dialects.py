@@ -3,7 +3,13 @@
 Both read :class:`~threadstore.store.search_inputs.SearchInput` terms, which
 are runs of letters and digits only, and quote each one, so no user input
 reaches FTS5's or tsquery's operator syntax. Every value is a bound
-parameter; only fixed fragments are put together here.
+parameter, except PostgreSQL's tsquery text: it is written into the statement
+as a string literal (:func:`tsquery_literal`; letters, digits and our own
+quotes only), so that the planner always sees the words. With a parameter, a
+prepared statement soon runs a generic plan that assumes every word is as
+rare as any other; for a common word and a user's threads that plan re-read
+the word's whole posting list once per thread (1.6 s instead of 20 ms at a
+million messages, bench/bench_queries.py).
 
 SQLite (revision 0008): ``threadstore_search_messages``, an FTS5
 external-content table over ``threadstore_messages`` (whose ``id`` is the
@@ -12,15 +18,18 @@ keyed through ``threadstore_search_thread_rows`` (thread rowids are not
 stable: VACUUM may renumber them). Triggers keep both in sync. Tokenizer
 ``unicode61 remove_diacritics 0``; score ``-bm25()``; snippet ``snippet()``.
 
-PostgreSQL: the GIN indexes ``ix_threadstore_messages_search`` and
+PostgreSQL: the GIN indexes ``ix_threadstore_messages_search`` on the stored
+column ``search_vector`` (revision 0011: ``to_tsvector(threadstore_search_config(),
+content)``, computed at write, so ranking never re-parses a message) and
 ``ix_threadstore_threads_search`` on ``to_tsvector(threadstore_search_config(),
-content|title)``; the function returns the text search configuration chosen
-when migrating (default ``simple``). Score ``ts_rank(..., 1)`` (divided by
-1 + log of the document's length); snippet ``ts_headline()``.
+title)``; the function returns the text search configuration chosen when
+migrating (default ``simple``). Score ``ts_rank(..., 1)`` (divided by 1 + log
+of the document's length); snippet ``ts_headline()``, of one page's hits only.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +49,7 @@ __all__ = [
     "Target",
     "match_text",
     "statement",
+    "tsquery_literal",
     "tsquery_text",
 ]
 
@@ -61,6 +71,8 @@ class Target:
     """The key's name in a hit (the cursor's second value)."""
     document: str
     """The text column searched."""
+    pg_vector: str
+    """Its tsvector on PostgreSQL: a stored column or the expression its index is on."""
     sqlite_from: str
     pg_from: str
     columns: dict[str, TypeEngine[Any]]
@@ -72,6 +84,7 @@ MESSAGES = Target(
     key="d.id",
     key_name="message_id",
     document="content",
+    pg_vector="d.search_vector",
     sqlite_from="threadstore_search_messages "
     "JOIN threadstore_messages AS d ON d.id = threadstore_search_messages.rowid",
     pg_from="threadstore_messages AS d",
@@ -92,6 +105,7 @@ THREADS = Target(
     key="d.id",
     key_name="thread_id",
     document="title",
+    pg_vector=f"to_tsvector({PG_CONFIG}, d.title)",
     sqlite_from="threadstore_search_threads "
     "JOIN threadstore_search_thread_rows AS r ON r.id = threadstore_search_threads.rowid "
     "JOIN threadstore_threads AS d ON d.id = r.thread_id",
@@ -116,13 +130,14 @@ WHERE {fts} MATCH :query{where}
 ORDER BY score DESC, {key} DESC
 LIMIT :limit
 """
-_PG_QUERY = f"to_tsquery({PG_CONFIG}, :query)"
+_PG_QUERY = "to_tsquery({config}, {literal})"
+_TSQUERY_LITERAL = re.compile(r"'(?:[^\W_]|[':*&| ])*'")
 _PG = """
 SELECT hit.*, ts_headline({config}, hit.{document}, {query}, :options) AS snippet
 FROM (
     SELECT {hit}, {score} AS score
     FROM {source}{join}
-    WHERE to_tsvector({config}, d.{document}) @@ {query}{where}
+    WHERE {vector} @@ {query}{where}
     ORDER BY score DESC, {key} DESC
     LIMIT :limit
 ) AS hit
@@ -143,11 +158,22 @@ def tsquery_text(args: SearchInput) -> str:
     return " & ".join(f"'{term}'{star}" for term in args.terms)
 
 
-def _score(dialect: str, target: Target) -> str:
+def tsquery_literal(args: SearchInput) -> str:
+    """:func:`tsquery_text` as a SQL string literal (its quotes doubled), checked to be inert."""
+    literal = "'" + tsquery_text(args).replace("'", "''") + "'"
+    if not _TSQUERY_LITERAL.fullmatch(literal):  # terms are letters and digits only
+        raise ValueError(f"not a safe tsquery literal: {literal!r}")
+    return literal
+
+
+def _pg_query(args: SearchInput) -> str:
+    return _PG_QUERY.format(config=PG_CONFIG, literal=tsquery_literal(args))
+
+
+def _score(dialect: str, target: Target, args: SearchInput) -> str:
     if dialect == "sqlite":
         return f"-bm25({target.fts})"
-    vector = f"to_tsvector({PG_CONFIG}, d.{target.document})"
-    return f"CAST(ts_rank({vector}, {_PG_QUERY}, 1) AS double precision)"
+    return f"CAST(ts_rank({target.pg_vector}, {_pg_query(args)}, 1) AS double precision)"
 
 
 def statement(
@@ -160,7 +186,7 @@ def statement(
     thread); ``after`` adds the keyset bound on ``(score, key)``, whose
     values are ``:after_score`` and ``:after_id``.
     """
-    score = _score(dialect, target)
+    score = _score(dialect, target, args)
     where = list(conditions)
     if after:
         bound = f"({score} < :after_score OR ({score} = :after_score AND {target.key} < :after_id))"
@@ -181,21 +207,18 @@ def statement(
     else:
         sql = _PG.format(
             config=PG_CONFIG,
-            query=_PG_QUERY,
+            query=_pg_query(args),
             document=target.document,
+            vector=target.pg_vector,
             source=target.pg_from,
             key_name=target.key_name,
             **parts,
         )
-        params = {
-            "query": tsquery_text(args),
-            "options": _PG_HEADLINE.format(open=opened, close=closed),
-        }
+        params = {"options": _PG_HEADLINE.format(open=opened, close=closed)}
     key_type = target.columns[target.key_name]
-    binds: list[BindParameter[Any]] = [
-        bindparam("query", type_=Text()),
-        bindparam("limit", type_=Integer()),
-    ]
+    binds: list[BindParameter[Any]] = [bindparam("limit", type_=Integer())]
+    if dialect == "sqlite":
+        binds.append(bindparam("query", type_=Text()))
     if after:
         binds += [bindparam("after_score", type_=Float()), bindparam("after_id", type_=key_type)]
     return text(sql).bindparams(*binds).columns(**target.columns), params
