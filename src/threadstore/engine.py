@@ -34,6 +34,7 @@ __all__ = [
     "configure_sqlite",
     "configure_sqlite_engine",
     "create_engine",
+    "pool_options_refused",
 ]
 
 SQLITE_BEGIN_OPTION = "threadstore_sqlite_begin"
@@ -59,18 +60,23 @@ def create_engine(url: URL, **options: Any) -> AsyncEngine:
             suggestion=f"pip install 'threadstore[{extra}]'",
         ) from exc
     except TypeError as exc:  # options valid in general, not for this pool
-        given = sorted(POOL_OPTIONS.intersection(options)) or sorted(options)
-        raise ValidationError(
-            f"engine option(s) {', '.join(given)} do not apply to {url.drivername} "
-            "with this connection pool",
-            suggestion="Drop them: an in-memory SQLite database shares one connection "
-            "(StaticPool), and a poolclass such as NullPool has no pool size.",
-        ) from exc
+        raise pool_options_refused(url, options) from exc
     if url.get_backend_name() == "sqlite":
         configure_sqlite(engine)
     elif url.get_backend_name() == "postgresql":
         event.listen(engine.sync_engine, "checkout", _replace_closed_connection)
     return engine
+
+
+def pool_options_refused(url: URL, options: dict[str, Any]) -> ValidationError:
+    """The error for options that are valid in general but not for the URL's pool."""
+    given = sorted(POOL_OPTIONS.intersection(options)) or sorted(options)
+    return ValidationError(
+        f"engine option(s) {', '.join(given)} do not apply to {url.drivername} "
+        "with this connection pool",
+        suggestion="Drop them: an in-memory SQLite database shares one connection "
+        "(StaticPool), and a poolclass such as NullPool has no pool size.",
+    )
 
 
 def _replace_closed_connection(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:

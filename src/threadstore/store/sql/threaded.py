@@ -29,9 +29,8 @@ from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.engine import URL, Connection, Engine, Result, RootTransaction, Transaction
 from sqlalchemy.pool import Pool, PoolProxiedConnection, QueuePool, StaticPool
 
-from threadstore.engine import TRANSACTION_OPEN, configure_sqlite_engine
-from threadstore.engine_options import POOL_OPTIONS, check_engine_options
-from threadstore.errors import ValidationError
+from threadstore.engine import TRANSACTION_OPEN, configure_sqlite_engine, pool_options_refused
+from threadstore.engine_options import check_engine_options
 from threadstore.sqlite_buffered import BufferedSqlite
 
 __all__ = [
@@ -327,12 +326,6 @@ def create_threaded_engine(url: URL, **options: Any) -> ThreadedEngine:
     try:
         engine = ThreadedEngine(url, **options)
     except TypeError as exc:  # options valid in general, not for this pool
-        given = sorted(POOL_OPTIONS.intersection(options)) or sorted(options)
-        raise ValidationError(
-            f"engine option(s) {', '.join(given)} do not apply to {url.drivername} "
-            "with this connection pool",
-            suggestion="Drop them: an in-memory SQLite database shares one connection "
-            "(StaticPool), and a poolclass such as NullPool has no pool size.",
-        ) from exc
+        raise pool_options_refused(url, options) from exc
     configure_sqlite_engine(engine.sync_engine)
     return engine
