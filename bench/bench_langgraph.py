@@ -34,11 +34,10 @@ from langgraph.checkpoint.base.id import uuid6
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
 
+from bench.harness import migrate
 from threadstore import SQLAlchemyStore
 from threadstore.langgraph import ThreadstoreSaver
-from threadstore.migrations import upgrade_connection
 
 Op = Callable[[], Awaitable[object]]
 HISTORIES = (200, 1000)
@@ -151,22 +150,13 @@ async def _run(
     return ratios
 
 
-async def _migrate(url: str) -> None:
-    engine = create_async_engine(url)
-    try:
-        async with engine.begin() as conn:
-            await conn.run_sync(upgrade_connection)
-    finally:
-        await engine.dispose()
-
-
 async def bench_sqlite(
     rounds: int, repeat: int, histories: tuple[int, ...] = HISTORIES
 ) -> dict[str, float]:
     print("sqlite: ThreadstoreSaver (SQLAlchemy + aiosqlite) vs AsyncSqliteSaver")
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite+aiosqlite:///{os.path.join(folder, 'threadstore.db')}"
-        await _migrate(url)
+        await migrate(url)
         store = SQLAlchemyStore(url)
         await store.initialize()
         try:
@@ -213,7 +203,7 @@ async def bench_postgres(
     await _pg(base_url, f'CREATE DATABASE "{name}"')
     url = make_url(base_url).set(database=name)
     try:
-        await _migrate(url.render_as_string(False))
+        await migrate(url.render_as_string(False))
         store = SQLAlchemyStore(url)
         await store.initialize()
         try:

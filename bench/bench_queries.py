@@ -37,14 +37,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import asyncpg
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench import query_data
+from bench.harness import migrate
 from bench.query_data import COMMON_WORD, NOW, RARE_WORD, DataSet
 from bench.raw_queries import RawQueries
 from bench.rawdb import RawDB, RawPostgres, RawSqlite
 from threadstore import SQLAlchemyStore
-from threadstore.migrations import upgrade_connection
 
 TARGET_MS = 50.0
 TARGET_RATIO = 1.5
@@ -228,15 +227,6 @@ def _deferred(call: Callable[[Any], Awaitable[Any]], make: Callable[[], Awaitabl
     return op
 
 
-async def _migrate(url: str) -> None:
-    engine = create_async_engine(url)
-    try:
-        async with engine.begin() as conn:
-            await conn.run_sync(upgrade_connection)
-    finally:
-        await engine.dispose()
-
-
 async def run_on(url: str, data: DataSet, rounds: int) -> list[Row]:
     """Load ``data`` into the migrated, empty database at ``url`` and time every case."""
     address = make_url(url)
@@ -267,7 +257,7 @@ async def run_on(url: str, data: DataSet, rounds: int) -> list[Row]:
 async def bench_sqlite(data: DataSet, rounds: int) -> list[Row]:
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite+aiosqlite:///{os.path.join(folder, 'bench.db')}"
-        await _migrate(url)
+        await migrate(url)
         return await run_on(url, data, rounds)
 
 
@@ -289,7 +279,7 @@ async def throwaway_database(base_url: str) -> Any:
 
 async def bench_postgres(base_url: str, data: DataSet, rounds: int) -> list[Row]:
     async with throwaway_database(base_url) as url:
-        await _migrate(url)
+        await migrate(url)
         return await run_on(url, data, rounds)
 
 

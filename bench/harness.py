@@ -18,6 +18,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from threadstore.migrations import upgrade_connection
+
 Op = Callable[[], Awaitable[object]]
 
 
@@ -107,3 +111,13 @@ def write_json(path: Path, rows: Sequence[Row], extra: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(document, indent=2) + "\n")
     print(f"\nwrote {path}")
+
+
+async def migrate(url: str) -> None:
+    """Bring the database at ``url`` to head (the benchmarks' own set-up)."""
+    engine = create_async_engine(url)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(upgrade_connection)
+    finally:
+        await engine.dispose()

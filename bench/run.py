@@ -24,25 +24,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import asyncpg
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench import agentomatic_column as agentomatic
 from bench import bench_langgraph, flat_cost, hot_paths
 from bench.concurrency import LoadResult, mixed_load, print_load
-from bench.harness import Row, measure, print_table, write_json
+from bench.harness import Row, measure, migrate, print_table, write_json
 from bench.rawdb import RawDB, RawPostgres, RawSqlite
 from threadstore import SQLAlchemyStore
-from threadstore.migrations import upgrade_connection
-
-
-async def _migrate(url: str) -> None:
-    engine = create_async_engine(url)
-    try:
-        async with engine.begin() as conn:
-            await conn.run_sync(upgrade_connection)
-    finally:
-        await engine.dispose()
-
 
 Measured = tuple[list[Row], list[LoadResult]]
 
@@ -74,7 +62,7 @@ async def bench_sqlite(rounds: int, tasks: list[int], depth: int = 0) -> Measure
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "bench.db")
         url = f"sqlite+aiosqlite:///{path}"
-        await _migrate(url)
+        await migrate(url)
         return await _run("sqlite", url, await RawSqlite.connect(path), rounds, tasks, depth)
 
 
@@ -86,7 +74,7 @@ async def bench_postgres(base_url: str, rounds: int, tasks: list[int], depth: in
     await conn.close()
     url = make_url(base_url).set(database=name)
     try:
-        await _migrate(url.render_as_string(False))
+        await migrate(url.render_as_string(False))
         dsn = url.set(drivername="postgresql").render_as_string(False)
         raw = await RawPostgres.connect(dsn)
         return await _run("postgres", url.render_as_string(False), raw, rounds, tasks, depth)
