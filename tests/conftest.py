@@ -26,6 +26,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
+from tests.pg_supply import DatabaseSupply
 from threadstore import BaseStore, MemoryStore, SQLAlchemyStore
 from threadstore.migrations import upgrade_connection
 
@@ -122,7 +123,15 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def postgres_template() -> Iterator[str]:
+def pg_supply() -> Iterator[DatabaseSupply]:
+    """The session's maker of fresh PostgreSQL databases (copies made ahead of need)."""
+    supply = DatabaseSupply(require_postgres())
+    yield supply
+    supply.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_template(pg_supply: DatabaseSupply) -> Iterator[str]:
     """Create a migrated template database once; yields its name."""
     import asyncio
 
@@ -131,11 +140,13 @@ def postgres_template() -> Iterator[str]:
     asyncio.run(_pg_execute(url, f'CREATE DATABASE "{name}"'))
     asyncio.run(_migrate(make_url(url).set(database=name).render_as_string(False)))
     yield name
-    asyncio.run(_pg_execute(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    pg_supply.discard(name)
 
 
 @pytest.fixture(scope="session")
-def postgres_partitioned_template(postgres_template: str) -> Iterator[str]:
+def postgres_partitioned_template(
+    pg_supply: DatabaseSupply, postgres_template: str
+) -> Iterator[str]:
     """A template database at head with the partitioned layout; yields its name."""
     import asyncio
 
@@ -147,13 +158,15 @@ def postgres_partitioned_template(postgres_template: str) -> Iterator[str]:
     target = make_url(url).set(database=name).render_as_string(False)
     asyncio.run(upgrade_partitioned(target, TEST_PARTITIONS))
     yield name
-    asyncio.run(_pg_execute(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    pg_supply.discard(name)
 
 
 @pytest.fixture
-async def partitioned_postgres_url(postgres_partitioned_template: str) -> AsyncIterator[str]:
+async def partitioned_postgres_url(
+    pg_supply: DatabaseSupply, postgres_partitioned_template: str
+) -> AsyncIterator[str]:
     """A fresh PostgreSQL database with the partitioned layout, dropped after the test."""
-    async for url in _temporary_database(postgres_partitioned_template):
+    async for url in _temporary_database(pg_supply, postgres_partitioned_template):
         yield url
 
 
@@ -165,27 +178,28 @@ def sqlite_url(sqlite_template: Path, tmp_path: Path) -> str:
     return f"sqlite+aiosqlite:///{path}"
 
 
-async def _temporary_database(template: str | None) -> AsyncIterator[str]:
-    """Create a PostgreSQL database (optionally from a template), yield its URL, drop it."""
-    url = require_postgres()
-    name = f"threadstore_test_{uuid.uuid4().hex[:12]}"
-    source = f' TEMPLATE "{template}"' if template else ""
-    await _pg_execute(url, f'CREATE DATABASE "{name}"{source}')
-    yield make_url(url).set(database=name).render_as_string(hide_password=False)
-    await _pg_execute(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+async def _temporary_database(supply: DatabaseSupply, template: str | None) -> AsyncIterator[str]:
+    """A new PostgreSQL database (optionally from a template): yields its URL, then drops it."""
+    name = await supply.take(template)
+    try:
+        yield supply.url(name)
+    finally:
+        supply.drop(name)
 
 
 @pytest.fixture
-async def postgres_url_fresh(postgres_template: str) -> AsyncIterator[str]:
+async def postgres_url_fresh(
+    pg_supply: DatabaseSupply, postgres_template: str
+) -> AsyncIterator[str]:
     """A fresh, migrated PostgreSQL database, dropped after the test."""
-    async for url in _temporary_database(postgres_template):
+    async for url in _temporary_database(pg_supply, postgres_template):
         yield url
 
 
 @pytest.fixture
-async def empty_postgres_url() -> AsyncIterator[str]:
+async def empty_postgres_url(pg_supply: DatabaseSupply) -> AsyncIterator[str]:
     """A fresh PostgreSQL database with no schema at all."""
-    async for url in _temporary_database(None):
+    async for url in _temporary_database(pg_supply, None):
         yield url
 
 

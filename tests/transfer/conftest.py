@@ -33,5 +33,5 @@ async def other_db_url(
     from tests.conftest import _temporary_database
 
     template = request.getfixturevalue("postgres_template")
-    async for url in _temporary_database(template):
+    async for url in _temporary_database(request.getfixturevalue("pg_supply"), template):
         yield url
