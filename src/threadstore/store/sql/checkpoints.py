@@ -91,8 +91,8 @@ class SqlCheckpoints:
         if checkpoint_id:
             params["checkpoint_id"] = checkpoint_id
         query = _one(scoped=owner is not None, by_id=bool(checkpoint_id))
-        row = (await self._unit.execute(query, params)).mappings().first()
-        return None if row is None else checkpoint_record(row)
+        rows = await self._unit.fetch(query, params)
+        return checkpoint_record(rows[0]) if rows else None
 
     async def find(
         self, thread_id: str, checkpoint_ns: str, before: str | None, limit: int | None

@@ -259,7 +259,7 @@ class SqlMessages:
             before=page.before_seq is not None,
             newest_first=page.newest_first,
         )
-        rows = (await self._unit.execute(query, params)).mappings().all()
+        rows = await self._unit.fetch(query, params)
         return [message_record(row) for row in rows]
 
     async def pop(self, thread_id: str) -> MessageRecord | None:

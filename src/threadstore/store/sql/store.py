@@ -30,6 +30,7 @@ from threadstore.store.base import BaseStore
 from threadstore.store.health import DEFAULT_TIMEOUT, Probe, check_timeout, run_probe, settle
 from threadstore.store.locks import LoopLock
 from threadstore.store.sql.checkpoint_queries import SaverStatements
+from threadstore.store.sql.direct import DirectStatements
 from threadstore.store.sql.engines import LoopEngines
 from threadstore.store.sql.group_commit import GroupCommit
 from threadstore.store.sql.replicas import DEFAULT_MAX_LAG, ReplicaSet
@@ -163,6 +164,7 @@ class SQLAlchemyStore(BaseStore):
             saver_statements=SaverStatements.build(dialect),
             replicas=self._replicas or None,
             group_commit=GroupCommit() if group_commit and dialect == "sqlite" else None,
+            direct=DirectStatements(engine.dialect),
         )
         self._init_lock = LoopLock()
         self._revision: str | None = None

@@ -163,8 +163,8 @@ class SqlThreads:
         query, params = _BY_ID, {"thread_id": thread_id}
         if owner is not None:
             query, params["owner"] = _BY_ID_OWNED, owner
-        row = (await self._unit.execute(query, params)).mappings().first()
-        return None if row is None else thread_record(row)
+        rows = await self._unit.fetch(query, params)
+        return thread_record(rows[0]) if rows else None
 
     async def exists(self, thread_id: str) -> bool:
         """See :meth:`ThreadRepository.exists`."""
@@ -183,7 +183,7 @@ class SqlThreads:
         query = _find_query(
             scoped=owner is not None, by_agent=agent_name is not None, by_user=user_id is not None
         )
-        rows = (await self._unit.execute(query, params)).mappings().all()
+        rows = await self._unit.fetch(query, params)
         return [thread_record(row) for row in rows]
 
     async def page(
@@ -298,7 +298,7 @@ class SqlThreads:
             {"thread_id": thread_id} if owner is None else {"thread_id": thread_id, "owner": owner}
         )
         query = _lineage_query(scoped=owner is not None)
-        rows = (await self._unit.execute(query, params)).mappings().all()
+        rows = await self._unit.fetch(query, params)
         up = sorted((r for r in rows if r["depth"] > 0), key=lambda r: -r["depth"])
         down = sorted((r for r in rows if r["depth"] < 0), key=lambda r: (r["created_at"], r["id"]))
         return [thread_record(r) for r in up], [thread_record(r) for r in down]

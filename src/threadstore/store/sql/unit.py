@@ -29,9 +29,9 @@ queue behind each other share a transaction and its commit
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Table
 from sqlalchemy.engine import Connection, Result
@@ -48,6 +48,7 @@ from threadstore.store.sql.checkpoint_rows import SqlCheckpointRows
 from threadstore.store.sql.checkpoints import SqlCheckpoints
 from threadstore.store.sql.connections import Conn, Tx
 from threadstore.store.sql.context import SqlContextItems
+from threadstore.store.sql.direct import DirectStatements, direct_ready, run_direct
 from threadstore.store.sql.feedback import SqlFeedback
 from threadstore.store.sql.group_commit import GroupCommit
 from threadstore.store.sql.maintenance import SqlMaintenance
@@ -85,6 +86,8 @@ class SqlContext:
     replicas: ReplicaSet | None = None
     group_commit: GroupCommit | None = None
     """SQLite: one-call writes share transactions (see :mod:`.group_commit`)."""
+    direct: DirectStatements | None = field(default=None, compare=False)
+    """Hot reads compiled for the driver (see :mod:`.direct`); None: always SQLAlchemy's path."""
 
     def upsert(self, table: Table) -> Any:
         """An INSERT accepting ``on_conflict_do_update`` on this dialect."""
@@ -232,6 +235,33 @@ class SqlUnit:
         finally:
             if self._autocommit and write:
                 self._spent = not self._block
+
+    async def fetch(
+        self, statement: Any, params: Mapping[str, Any] | None = None
+    ) -> Sequence[Mapping[str, Any]]:
+        """The rows of a read built once per shape, as mappings.
+
+        A one-call read in autocommit runs straight on the driver
+        (:mod:`~threadstore.store.sql.direct`); anything else runs through
+        :meth:`execute`.
+        """
+        direct = self.ctx.direct
+        compiled = None
+        if direct is not None and self._direct_ready():
+            compiled = direct.get(statement)
+        if compiled is None:
+            result = await self.execute(statement, params)
+            return cast("Sequence[Mapping[str, Any]]", result.mappings().all())
+        try:
+            return await run_direct(self.conn, compiled, params)
+        except DRIVER_ERRORS as exc:
+            raise self.translate(exc) from exc
+
+    def _direct_ready(self) -> bool:
+        """Whether this unit is a one-call read with nothing begun."""
+        if self._block or self._may_write or self._tx is not None or not self.ctx.autocommit:
+            return False
+        return direct_ready(self.conn)
 
     async def run_sync(self, fn: Callable[[Connection], _T]) -> _T:
         """Run ``fn`` on the sync connection (e.g. an Alembic inspection), as a read."""

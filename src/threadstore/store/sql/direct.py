@@ -1,0 +1,213 @@
+"""Hot one-call reads straight on the driver: SQLAlchemy compiles, the driver runs.
+
+A one-statement read in autocommit (get_thread, a message page, a thread
+list, the latest checkpoint, lineage) spends more time in SQLAlchemy's
+execution machinery than in the database: on asyncpg a greenlet switch per
+driver call plus cursor emulation, on SQLite the sync execute path on the
+worker. For statements built once per shape, :class:`DirectStatements`
+keeps SQLAlchemy's own compilation of each statement for the dialect (its
+SQL text, bind order and processors, result columns and processors) and
+runs it on the pooled connection's driver connection: ``fetch`` on asyncpg,
+one cursor on the SQLite worker. The SQL is the one SQLAlchemy would send;
+only the execution path is shorter.
+
+Driver errors are wrapped into SQLAlchemy's ``DBAPIError`` exactly as its
+own execution would wrap them, so one translator
+(:func:`~threadstore.store.sql.translate.translate_error`) serves both paths.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
+
+from threadstore.store.sql.connections import Conn
+from threadstore.store.sql.threaded import ThreadedConnection
+
+__all__ = ["MAX_DIRECT", "Compiled", "DirectStatements", "direct_ready", "run_direct"]
+
+MAX_DIRECT = 256
+"""Statements compiled for the direct path at most; beyond, statements take SQLAlchemy's path."""
+
+_Processor = Callable[[Any], Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class Compiled:
+    """One statement as SQLAlchemy compiled it for one dialect."""
+
+    sql: str
+    binds: tuple[tuple[str, _Processor], ...]
+    """Bind names in positional order, with their bind processors."""
+    defaults: Mapping[str, Any]
+    """Values of binds the statement carries itself (e.g. literal comparisons)."""
+    columns: tuple[tuple[str, _Processor], ...]
+    """Result keys in column order, with their result processors."""
+
+    def arguments(self, params: Mapping[str, Any] | None) -> list[Any]:
+        """The positional driver arguments for ``params``."""
+        given = params or {}
+        args = []
+        for name, process in self.binds:
+            value = given[name] if name in given else self.defaults[name]
+            args.append(value if process is None else process(value))
+        return args
+
+    def rows(self, raw: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
+        """Driver rows as dicts keyed like SQLAlchemy's ``mappings()``."""
+        columns = self.columns
+        if all(process is None for _, process in columns):
+            keys = [key for key, _ in columns]
+            return [dict(zip(keys, row, strict=True)) for row in raw]
+        return [
+            {
+                key: value if process is None or value is None else process(value)
+                for (key, process), value in zip(columns, row, strict=True)
+            }
+            for row in raw
+        ]
+
+
+class DirectStatements:
+    """The statements of one store compiled for its dialect, each once.
+
+    Statements that cannot run this way (expanding or post-compile parameters,
+    no result columns) are remembered as such and take SQLAlchemy's path.
+    """
+
+    def __init__(self, dialect: Dialect) -> None:
+        self._dialect = dialect
+        self._compiled: dict[ClauseElement, Compiled | None] = {}
+        self._lock = threading.Lock()
+
+    def get(self, statement: ClauseElement) -> Compiled | None:
+        """The compiled form of ``statement``, or None when it must take SQLAlchemy's path."""
+        try:
+            return self._compiled[statement]
+        except KeyError:
+            pass
+        compiled = _compile(statement, self._dialect)
+        with self._lock:
+            if len(self._compiled) < MAX_DIRECT:
+                self._compiled[statement] = compiled
+        return compiled
+
+
+def _compile(statement: ClauseElement, dialect: Dialect) -> Compiled | None:
+    compiled = statement.compile(dialect=dialect)
+    if not isinstance(compiled, SQLCompiler) or not compiled._result_columns:
+        return None
+    if compiled.literal_execute_params or compiled.post_compile_params:
+        return None
+    names = compiled.positiontup or []
+    processors = compiled._bind_processors
+    defaults = {
+        name: bind.effective_value
+        for bind, name in compiled.bind_names.items()
+        if not bind.required and name in names
+    }
+    if any(bind.expanding for bind in compiled.bind_names):
+        return None
+    columns = tuple(
+        (entry[0], entry[3]._cached_result_processor(dialect, None))
+        for entry in compiled._result_columns
+    )
+    if len({key for key, _ in columns}) != len(columns):
+        return None  # duplicate keys: leave the disambiguation to SQLAlchemy
+    binds: list[tuple[str, _Processor]] = []
+    for name in names:
+        process = processors.get(name)
+        if process is not None and not callable(process):
+            return None  # a tuple-valued bind: one processor per element
+        binds.append((name, process))
+    return Compiled(
+        sql=compiled.string,
+        binds=tuple(binds),
+        defaults=defaults,
+        columns=columns,
+    )
+
+
+def direct_ready(conn: Conn) -> bool:
+    """Whether ``conn`` can run a statement on its driver: threaded SQLite or asyncpg, usable."""
+    if isinstance(conn, ThreadedConnection):
+        return not (conn.closed or conn.invalidated)
+    sync = conn.sync_connection
+    return (
+        sync is not None
+        and not sync.closed
+        and not sync.invalidated
+        and conn.dialect.driver == "asyncpg"
+    )
+
+
+async def run_direct(
+    conn: Conn, compiled: Compiled, params: Mapping[str, Any] | None
+) -> list[dict[str, Any]]:
+    """Run ``compiled`` on ``conn``'s driver connection (see :func:`direct_ready`).
+
+    Raises:
+        DBAPIError: what SQLAlchemy's own execution would have raised.
+    """
+    args = compiled.arguments(params)
+    if isinstance(conn, ThreadedConnection):
+        dbapi_connection: Any = conn.sync_connection.connection.dbapi_connection
+        try:
+            rows: Sequence[Sequence[Any]] = await conn.engine.run(
+                _sqlite_rows, dbapi_connection, compiled.sql, args
+            )
+        except Exception as exc:
+            raise _driver_error(exc, compiled, args, conn.dialect, dbapi_connection) from exc
+        return compiled.rows(rows)
+    fairy = conn.sync_connection.connection  # type: ignore[union-attr]
+    try:
+        records = await fairy.driver_connection.fetch(compiled.sql, *args)  # type: ignore[union-attr]
+    except Exception as exc:
+        raise _driver_error(exc, compiled, args, conn.dialect, fairy.dbapi_connection) from exc
+    return compiled.rows(records)
+
+
+def _sqlite_rows(dbapi_connection: Any, sql: str, args: list[Any]) -> list[Any]:
+    """Run one read on a SQLite worker thread; every row is fetched there."""
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(sql, args)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
+
+
+def _driver_error(
+    exc: Exception, compiled: Compiled, args: Sequence[Any], dialect: Dialect, dbapi_connection: Any
+) -> sa_exc.DBAPIError | sa_exc.StatementError:
+    """``exc`` wrapped as SQLAlchemy's execution would have wrapped it.
+
+    asyncpg's exceptions are first adapted to the DBAPI ones by SQLAlchemy's
+    asyncpg adapter, so SQLSTATEs and disconnect detection match exactly.
+    """
+    orig: Exception = exc
+    adapt = getattr(dbapi_connection, "_handle_exception", None)
+    if adapt is not None:
+        try:
+            adapt(exc)
+        except Exception as adapted:  # it always raises
+            orig = adapted
+    dbapi = dialect.loaded_dbapi
+    invalidated = isinstance(orig, dbapi.Error) and dialect.is_disconnect(
+        orig, dbapi_connection, None
+    )
+    return sa_exc.DBAPIError.instance(
+        compiled.sql,
+        list(args),
+        orig,
+        dbapi.Error,
+        dialect=dialect,
+        connection_invalidated=invalidated,
+    )
