@@ -21,6 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from tests.conftest import FakeClock
+from tests.statements import recorded
 from threadstore import SQLAlchemyStore
 from threadstore.errors import PersistenceConnectionError, SchemaOutOfDateError
 from threadstore.store.sql import checkpoints, messages, threads
@@ -178,3 +179,14 @@ async def test_timestamps_keep_microseconds_and_zone(store: SQLAlchemyStore) -> 
     created = datetime.fromisoformat(thread["created_at"])
     assert created == datetime(2026, 3, 1, 12, 0, 4, 623456, tzinfo=UTC)
     assert created.utcoffset() == timedelta(0)
+
+
+async def test_a_statement_listener_sees_every_hot_read(store: SQLAlchemyStore) -> None:
+    """With a cursor listener (tracing, echo), hot reads take SQLAlchemy's path and are seen."""
+    with recorded(store) as statements:
+        assert await store.get_thread("root") is not None
+        assert len(await store.get_messages("root", limit=3)) == 3
+    assert len(statements) == 2
+    assert "threadstore_threads" in statements[0][0]
+    assert "threadstore_messages" in statements[1][0]
+    assert await store.get_thread("root") is not None  # after the listener: direct again

@@ -31,7 +31,13 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from threadstore.store.sql.connections import Conn
 from threadstore.store.sql.threaded import ThreadedConnection
 
-__all__ = ["MAX_DIRECT", "Compiled", "DirectStatements", "direct_ready", "run_direct"]
+__all__ = [
+    "MAX_DIRECT",
+    "Compiled",
+    "DirectStatements",
+    "direct_ready",
+    "run_direct",
+]
 
 MAX_DIRECT = 256
 """Statements compiled for the direct path at most; beyond, statements take SQLAlchemy's path."""
@@ -136,15 +142,28 @@ def _compile(statement: ClauseElement, dialect: Dialect) -> Compiled | None:
 
 
 def direct_ready(conn: Conn) -> bool:
-    """Whether ``conn`` can run a statement on its driver: threaded SQLite or asyncpg, usable."""
+    """Whether ``conn`` can run a statement on its driver: threaded SQLite or asyncpg, usable.
+
+    Not while anyone watches statements (``echo``, a ``before_cursor_execute``
+    or similar listener, e.g. tracing instrumentation): they then take
+    SQLAlchemy's path, so every statement is seen.
+    """
     if isinstance(conn, ThreadedConnection):
-        return not (conn.closed or conn.invalidated)
-    sync = conn.sync_connection
-    return (
-        sync is not None
-        and not sync.closed
-        and not sync.invalidated
-        and conn.dialect.driver == "asyncpg"
+        if conn.closed or conn.invalidated:
+            return False
+        engine = conn.engine.sync_engine
+    else:
+        sync = conn.sync_connection
+        if sync is None or sync.closed or sync.invalidated or conn.dialect.driver != "asyncpg":
+            return False
+        engine = sync.engine
+    dispatch = engine.dispatch
+    return not (
+        engine.echo
+        or dispatch.before_cursor_execute
+        or dispatch.after_cursor_execute
+        or dispatch.before_execute
+        or dispatch.after_execute
     )
 
 
