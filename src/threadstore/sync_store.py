@@ -74,7 +74,12 @@ class SyncStore:
         built = not isinstance(store, BaseStore)
         self._store = store if isinstance(store, BaseStore) else create_store(store, **options)
         self._owns_store = built if owns_store is None else owns_store
-        self._runner = LoopThread()
+        self._runner = LoopThread(
+            "SyncStore",
+            name="threadstore-sync",
+            autostart=False,
+            suggestion="Await the async store's method instead, or use asyncio.to_thread(...).",
+        )
         self._owns_runner = True
 
     @classmethod
