@@ -1,7 +1,8 @@
-"""The complete programs in the README and docs run as written."""
+"""The complete programs in the README and docs run as written; the revision table is complete."""
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
@@ -28,3 +29,19 @@ def test_documented_program_runs(
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("THREADSTORE_URL", raising=False)
     exec(compile(code, name, "exec"), {"__name__": "__main__"})
+
+
+def _revision(path: Path) -> str:
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.AnnAssign) and ast.unparse(node.target) == "revision":
+            assert isinstance(node.value, ast.Constant)
+            return str(node.value.value)
+    raise AssertionError(f"{path.name} names no revision")
+
+
+def test_migrations_md_has_a_row_per_revision() -> None:
+    revisions = sorted(_revision(p) for p in (ROOT / "alembic" / "versions").glob("*.py"))
+    table = (ROOT / "docs" / "migrations.md").read_text().split("## Revisions", 1)[1]
+    rows = re.findall(r"^\| `(\d{4})` (.+?) \| (.+?) \| (.+?) \|$", table, re.MULTILINE)
+    assert [row[0] for row in rows] == revisions
+    assert len(revisions) >= 11

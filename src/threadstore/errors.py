@@ -7,6 +7,8 @@ are translated into these classes at one place per backend and are chained as
 
 from __future__ import annotations
 
+import asyncio
+
 __all__ = [
     "AuthenticationError",
     "DatabaseFileError",
@@ -206,10 +208,16 @@ class TransactionAbortedError(TransactionError):
     )
 
 
-class SyncStoreError(PersistenceError):
-    """A :class:`~threadstore.SyncStore` call was made where it cannot wait for its result."""
+class SyncStoreError(PersistenceError, asyncio.InvalidStateError):
+    """A synchronous call was made where it cannot wait for its result.
+
+    Raised by :class:`~threadstore.SyncStore` and by the sync API of the
+    LangGraph saver and long-term store (on a thread whose event loop runs,
+    or when closed). It is an ``asyncio.InvalidStateError`` too: LangGraph's
+    own savers and stores raise that there.
+    """
 
     default_suggestion = (
-        "Call a SyncStore from plain threads between open() and close(); from async code, "
-        "await the store's own methods (or wrap the call in asyncio.to_thread)."
+        "Make synchronous calls from plain threads; from async code, await the async "
+        "methods (or wrap the call in asyncio.to_thread)."
     )

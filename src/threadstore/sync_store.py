@@ -1,11 +1,25 @@
 """``SyncStore``: every store method, callable without an event loop, from any thread.
 
 The synchronous twins are generated from :class:`~threadstore.BaseStore`'s
-public coroutine methods when this module is imported, so a method added to
-the store appears here with the same name, signature and docstring. Each call
-runs the store's coroutine on one private event loop thread that the
-``SyncStore`` owns (started by :meth:`SyncStore.open`, stopped by
-:meth:`SyncStore.close`) and blocks the calling thread until it finishes.
+public coroutine methods when this module is imported, so each has the
+store method's name, signature and docstring. Each call runs the store's
+coroutine on one private event loop thread that the ``SyncStore`` owns
+(a :class:`~threadstore.sync_loop.LoopThread`, started by
+:meth:`SyncStore.open`, stopped by :meth:`SyncStore.close`) and blocks the
+calling thread until it finishes.
+
+Type checkers cannot see methods made at run time, so their signatures are
+declared in :class:`~threadstore.sync_methods.SyncMethods`, the base class of
+``SyncStore``: plain ``def`` statements inside ``if TYPE_CHECKING:``,
+generated from BaseStore's source by ``python -m tests.sync_surface``, and
+compared with BaseStore by ``tests/unit/test_sync_twins.py``, which fails
+when BaseStore gains a method the declarations lack or a signature differs.
+That is the least magic way mypy ``--strict`` accepts: a ``sync_store.pyi``
+stub would hide this module from mypy (a stub replaces the module it
+describes, so the code here would go unchecked), and a ``Protocol`` that
+``SyncStore`` subclassed would make every twin an abstract method to mypy
+(``SyncStore(...)`` would not type-check), while one it did not subclass
+would type only the code that casts a ``SyncStore`` to it.
 """
 
 from __future__ import annotations
@@ -15,13 +29,14 @@ import inspect
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from typing import Any, Self
 
 from sqlalchemy.engine import URL
 
 from threadstore.store import create_store
 from threadstore.store.base import BaseStore
 from threadstore.sync_loop import HeldBlock, LoopThread
+from threadstore.sync_methods import SyncMethods
 
 __all__ = ["SYNC_METHODS", "SyncStore"]
 
@@ -36,7 +51,7 @@ SYNC_METHODS: tuple[str, ...] = tuple(
 """The store methods a SyncStore offers synchronously (every public coroutine method)."""
 
 
-class SyncStore:
+class SyncStore(SyncMethods):
     """A blocking facade over a store, safe to share between threads.
 
     ``SyncStore(store)`` wraps a store (it is closed with the SyncStore only
@@ -50,12 +65,6 @@ class SyncStore:
     thread that runs an event loop raises
     :class:`~threadstore.errors.SyncStoreError` (it would block that loop).
     """
-
-    if TYPE_CHECKING:
-
-        def __getattr__(self, name: str) -> Callable[..., Any]:
-            """The generated synchronous twins of the store's methods."""
-            ...
 
     def __init__(
         self,
@@ -74,7 +83,12 @@ class SyncStore:
         built = not isinstance(store, BaseStore)
         self._store = store if isinstance(store, BaseStore) else create_store(store, **options)
         self._owns_store = built if owns_store is None else owns_store
-        self._runner = LoopThread()
+        self._runner = LoopThread(
+            "SyncStore",
+            name="threadstore-sync",
+            autostart=False,
+            suggestion="Await the async store's method instead, or use asyncio.to_thread(...).",
+        )
         self._owns_runner = True
 
     @classmethod

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import operator
+import threading
 from typing import Annotated, Any, TypedDict
 
 import pytest
@@ -13,7 +14,8 @@ pytest.importorskip("langgraph.graph")
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command, interrupt
 
-from threadstore import MemoryStore, SQLAlchemyStore
+from tests.conftest import StoreFactory
+from threadstore import MemoryStore, SQLAlchemyStore, SyncStoreError
 from threadstore.langgraph import ThreadstoreSaver
 
 NUL_TEXT = "deploy\x00now \u00e9\U0001f680"
@@ -130,16 +132,30 @@ async def test_sync_invoke_from_worker_thread(db_url: str) -> None:
         assert final["result"] == "rejected: sync!"
         listed = await asyncio.to_thread(lambda: list(saver.list(config, limit=2)))
         assert len(listed) == 2
-        with pytest.raises(asyncio.InvalidStateError):
+        with pytest.raises(SyncStoreError, match="running event loop"):
             saver.get_tuple(config)
     finally:
         await store.close()
 
 
-def test_sync_invoke_memory_without_event_loop() -> None:
-    saver = ThreadstoreSaver(MemoryStore())
-    graph = build_graph().compile(checkpointer=saver)
-    config = {"configurable": {"thread_id": "sync-memory"}}
-    assert "__interrupt__" in graph.invoke({"request": "x"}, config)
-    assert graph.invoke(Command(resume="yes"), config)["result"] == "done: x!"
-    assert len(list(saver.list(config))) >= 5
+def _saver_threads() -> int:
+    return sum(t.name == "threadstore-ThreadstoreSaver" for t in threading.enumerate())
+
+
+def test_sync_invoke_without_event_loop(store_factory: StoreFactory, backend: str) -> None:
+    store = store_factory()
+    asyncio.run(store.initialize())  # that loop is gone: the saver needs one of its own
+    before = _saver_threads()
+    saver = ThreadstoreSaver(store)
+    try:
+        graph = build_graph().compile(checkpointer=saver)
+        config: Any = {"configurable": {"thread_id": "no-loop"}}
+        assert "__interrupt__" in graph.invoke({"request": "x"}, config)
+        assert graph.invoke(Command(resume="yes"), config)["result"] == "done: x!"
+        assert len(list(saver.list(config, limit=3))) == 3
+        # a MemoryStore never waits: its calls run in this thread, no loop thread starts
+        assert _saver_threads() == before + (backend != "memory")
+    finally:
+        saver.close()
+        asyncio.run(store.close())
+    assert _saver_threads() == before

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from typing import Any
 
@@ -14,7 +15,13 @@ from langgraph.store.base import GetOp, InvalidNamespaceError, PutOp, SearchOp
 from langgraph.store.memory import InMemoryStore
 
 from tests.conftest import FakeClock, StoreFactory
-from threadstore import BaseStore, MemoryStore, PermissionDeniedError, ValidationError
+from threadstore import (
+    BaseStore,
+    MemoryStore,
+    PermissionDeniedError,
+    SyncStoreError,
+    ValidationError,
+)
 from threadstore.langgraph import ThreadstoreLongTermStore
 
 
@@ -251,9 +258,14 @@ async def test_users_scopes_erasure_and_transactions(store: BaseStore, clock: Fa
         await store.for_user("bob").erase_user("alice")
 
 
+def _store_threads() -> int:
+    return sum(t.name == "threadstore-ThreadstoreLongTermStore" for t in threading.enumerate())
+
+
 def test_sync_api_with_no_event_loop(store_factory: StoreFactory) -> None:
     store = store_factory()
     asyncio.run(store.initialize())
+    before = _store_threads()
     lt = ThreadstoreLongTermStore(store, index=INDEX)
     try:
         lt.put(("sync",), "k", {"text": "banana", "n": 3})
@@ -265,11 +277,12 @@ def test_sync_api_with_no_event_loop(store_factory: StoreFactory) -> None:
         lt.delete(("sync",), "k")
         assert lt.get(("sync",), "k") is None
         assert lt.sweep_ttl() == 0
-        lt.start_ttl_sweeper(interval_seconds=0.05)
+        lt.start_ttl_sweeper(interval_seconds=0.05)  # on the private loop thread
         assert lt.stop_ttl_sweeper(timeout=5)
     finally:
         lt.close()
         asyncio.run(store.close())
+    assert _store_threads() == before
 
 
 async def test_sync_api_on_the_running_loop(memory: ThreadstoreLongTermStore, backend: str) -> None:
@@ -277,7 +290,7 @@ async def test_sync_api_on_the_running_loop(memory: ThreadstoreLongTermStore, ba
     if backend == "memory":  # never waits on I/O: served inline, as InMemoryStore does
         assert memory.get(("a",), "k") is not None
     else:  # would block the loop its connections need: refused, as LangGraph's SQL stores do
-        with pytest.raises(asyncio.InvalidStateError):
+        with pytest.raises(SyncStoreError, match="running event loop"):
             memory.get(("a",), "k")
     # ...and from a worker thread while the loop runs (graph.invoke in an executor)
     item = await asyncio.to_thread(memory.get, ("a",), "k")

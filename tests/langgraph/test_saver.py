@@ -16,7 +16,7 @@ from langgraph.checkpoint.base import Checkpoint, empty_checkpoint
 from langgraph.checkpoint.base.id import uuid6
 from langgraph.checkpoint.serde.types import INTERRUPT
 
-from threadstore import BaseStore, ValidationError
+from threadstore import BaseStore, SyncStoreError, ValidationError
 from threadstore.langgraph import ThreadstoreSaver
 
 NUL = "a\x00b\x00"
@@ -319,3 +319,17 @@ async def test_a_saver_bound_to_a_transaction_commits_and_rolls_back_with_it(
     assert found is not None
     assert found.checkpoint["channel_values"] == {"n": 2}
     assert len(await store.get_messages("t1")) == 1
+
+
+async def test_sync_methods_on_the_running_loop(saver: ThreadstoreSaver, backend: str) -> None:
+    (config,) = await _put_chain(saver, "on-loop", 1)
+    if backend == "memory":  # never waits on I/O: served inline, as InMemorySaver does
+        found = saver.get_tuple(config)
+        assert found is not None
+        assert found.config == config
+    else:  # would block the loop its connections need: refused
+        with pytest.raises(SyncStoreError, match="running event loop"):
+            saver.get_tuple(config)
+    found = await asyncio.to_thread(saver.get_tuple, config)  # a worker thread: the saver's loop
+    assert found is not None
+    assert found.config == config

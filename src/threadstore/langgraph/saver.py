@@ -7,11 +7,9 @@ work (:mod:`threadstore.langgraph.storage`), by whichever backend it has.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import threading
 from collections.abc import AsyncIterator, Sequence
-from typing import Any, TypeVar
+from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import (
@@ -36,13 +34,12 @@ from threadstore.store.checkpoint_rows import (
     ListQuery,
     WriteRow,
 )
+from threadstore.sync_loop import LoopThread
 from threadstore.validation import check_id, check_int, check_limit
 
 __all__ = ["ThreadstoreSaver"]
 
 logger = logging.getLogger("threadstore")
-
-_T = TypeVar("_T")
 
 _HEADER_KEYS = ("v", "id", "ts", "channel_versions", "versions_seen", "updated_channels")
 """Checkpoint keys kept as JSON (readable by ``BaseStore.get_checkpoint``); the
@@ -63,9 +60,12 @@ class ThreadstoreSaver(SyncSaver):
     commit or roll back with the block.
 
     The async methods are the primary API (``graph.ainvoke``). The sync ones
-    (``graph.invoke``) must be called from a thread other than the event loop
-    the saver runs on; they run the async method on that loop and wait. A
-    memory-backed saver used before any event loop exists runs them directly.
+    (``graph.invoke``) run the async method and wait: on the loop the saver
+    last ran on while it runs in another thread, else on a private loop
+    thread (stopped by :meth:`close`). A memory-backed saver without such a
+    loop runs them in the calling thread, also on a thread whose event loop
+    runs; there a database-backed one raises ``SyncStoreError`` instead, as
+    blocking that loop could deadlock.
 
     Args:
         store: The store (initialized by the caller), or a transaction of one.
@@ -91,25 +91,18 @@ class ThreadstoreSaver(SyncSaver):
         self.store = store
         self._rows = UnitRows(store)
         self._page_size = check_int("page_size", page_size, minimum=1)
-        self._sync_lock = threading.Lock()
-        try:
-            self._loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
-        except RuntimeError:
-            self._loop = None
+        self._runner = LoopThread(
+            "ThreadstoreSaver",
+            inline=store.runs_without_loop,
+            suggestion="Use the async API (await saver.aget_tuple(...), graph.ainvoke(...)), "
+            "or call from another thread.",
+        )
+        self._runner.bind()
 
     def __repr__(self) -> str:
         return f"ThreadstoreSaver({self.store!r})"
 
     # -- helpers ---------------------------------------------------------------
-
-    def _bind_loop(self) -> None:
-        """Remember the event loop the saver runs on, for the sync methods."""
-        loop = self._loop
-        if loop is None or loop.is_closed():
-            try:
-                self._loop = asyncio.get_running_loop()
-            except RuntimeError:  # driven by a sync call of a memory-backed saver
-                self._loop = None
 
     @staticmethod
     def _target(config: RunnableConfig) -> tuple[str, str, str | None]:
@@ -167,7 +160,7 @@ class ThreadstoreSaver(SyncSaver):
         The latest is one primary-key probe (thread, namespace, newest id);
         pending writes come in ``writes_sort_key`` order.
         """
-        self._bind_loop()
+        self._runner.bind()
         thread_id, ns, checkpoint_id = self._target(config)
         found = await self._rows.get(thread_id, ns, checkpoint_id)
         return None if found is None else self._tuple(*found)
@@ -188,7 +181,7 @@ class ThreadstoreSaver(SyncSaver):
         checkpoint's; ``limit`` counts matches. Checkpoints are fetched a page
         at a time and no connection is held while the caller iterates.
         """
-        self._bind_loop()
+        self._runner.bind()
         query = self._list_query(config, filter, before)
         remaining = None if limit is None else check_limit("limit", limit)
         wanted = dict(filter or {})
@@ -249,7 +242,7 @@ class ThreadstoreSaver(SyncSaver):
         trigger channels bumped in ``new_versions`` without a value need no
         special handling.
         """
-        self._bind_loop()
+        self._runner.bind()
         thread_id, ns, parent_id = self._target(config)
         checkpoint_id = check_id("checkpoint id", checkpoint["id"])
         header = {k: checkpoint[k] for k in _HEADER_KEYS if k in checkpoint}  # type: ignore[literal-required]
@@ -287,7 +280,7 @@ class ThreadstoreSaver(SyncSaver):
         once; a batch of only special writes (error, interrupt, resume,
         scheduled) replaces the earlier one, as LangGraph's own savers do.
         """
-        self._bind_loop()
+        self._runner.bind()
         thread_id, ns, checkpoint_id = self._target(config)
         if checkpoint_id is None:
             raise ValidationError(
@@ -318,7 +311,7 @@ class ThreadstoreSaver(SyncSaver):
         The threadstore thread itself (messages, ...) is untouched; use
         ``store.delete_thread`` to delete everything.
         """
-        self._bind_loop()
+        self._runner.bind()
         await self._rows.delete_threads([check_id("thread_id", str(thread_id))])
 
     async def adelete_for_runs(self, run_ids: Sequence[str]) -> None:
@@ -327,14 +320,14 @@ class ThreadstoreSaver(SyncSaver):
         A run is the ``run_id`` in a checkpoint's metadata (LangGraph copies it
         from the config). Children of a deleted checkpoint lose their parent.
         """
-        self._bind_loop()
+        self._runner.bind()
         ids = self._ids("run_ids", run_ids)
         if ids:
             await self._rows.delete_runs(ids)
 
     async def acopy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
         """Copy every checkpoint and write of a thread, all namespaces, to another."""
-        self._bind_loop()
+        self._runner.bind()
         source = check_id("source_thread_id", str(source_thread_id))
         target = check_id("target_thread_id", str(target_thread_id))
         await self._rows.copy_thread(source, target)
@@ -350,7 +343,7 @@ class ThreadstoreSaver(SyncSaver):
             NotImplementedError: ``keep_latest`` on a thread that uses a
                 ``DeltaChannel`` (its history lives in the older checkpoints).
         """
-        self._bind_loop()
+        self._runner.bind()
         if strategy not in _PRUNE_STRATEGIES:
             raise ValidationError(
                 f"unknown prune strategy {strategy!r}",

@@ -33,12 +33,12 @@ from langgraph.store.base import (
 )
 
 from threadstore.errors import ValidationError
-from threadstore.langgraph.loop_thread import SyncRunner
 from threadstore.langgraph.store_index import Embedded, Index
 from threadstore.langgraph.store_query import check_filter, matches, matches_conditions
 from threadstore.langgraph.store_sweeper import Sweeper
 from threadstore.store.base import BaseStore
 from threadstore.store.memory_item_rows import ItemKey, MemoryItemRow, MemoryItemRows
+from threadstore.sync_loop import LoopThread
 from threadstore.validation import check_int, check_json_object
 
 __all__ = ["DEFAULT_MAX_CANDIDATES", "InvalidMemoryNamespaceError", "ThreadstoreLongTermStore"]
@@ -74,10 +74,11 @@ class ThreadstoreLongTermStore(Sweeper, LangGraphStore):
     (erased with the user). The async API (``abatch``, ``aget``, ...) is the
     primary one; the sync API works from any thread without a running loop,
     running the call on the loop the async API last ran on while it runs, and
-    otherwise on a private loop thread (stop it with :meth:`close`). On a
-    thread whose loop runs, only a MemoryStore-backed store serves sync calls
-    (as LangGraph's InMemoryStore does); a database-backed one refuses them,
-    as LangGraph's async database stores do.
+    otherwise on a private loop thread (stop it with :meth:`close`); a
+    MemoryStore-backed store without such a loop runs it in the calling
+    thread. On a thread whose loop runs, only a MemoryStore-backed store
+    serves sync calls (as LangGraph's InMemoryStore does); a database-backed
+    one raises ``SyncStoreError``, as LangGraph's async database stores refuse.
 
     Args:
         store: An initialized threadstore store, view or transaction.
@@ -111,7 +112,13 @@ class ThreadstoreLongTermStore(Sweeper, LangGraphStore):
         self.index_config = self.index.config if self.index else None
         self.ttl_config = TTLConfig(**ttl) if ttl else None
         self._max_candidates = check_int("max_candidates", max_candidates, minimum=1)
-        self._runner = SyncRunner("ThreadstoreLongTermStore", inline=store.runs_without_loop)
+        self._runner = LoopThread(
+            "ThreadstoreLongTermStore",
+            inline=store.runs_without_loop,
+            suggestion="Await the async method (abatch, aget, asearch, ...) instead, "
+            "or call from another thread.",
+        )
+        self._runner.bind()
         Sweeper.__init__(self, self._runner)
 
     def __repr__(self) -> str:
@@ -120,7 +127,7 @@ class ThreadstoreLongTermStore(Sweeper, LangGraphStore):
     def close(self) -> None:
         """Stop the sweeper and the private loop thread of the sync API."""
         self.stop_ttl_sweeper(timeout=10)
-        self._runner.close()
+        self._runner.stop()
 
     # -- LangGraph's entry points -------------------------------------------------
 

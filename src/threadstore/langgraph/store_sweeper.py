@@ -9,7 +9,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from threadstore.errors import ValidationError
-from threadstore.langgraph.loop_thread import SyncRunner
+from threadstore.sync_loop import LoopThread
 
 if TYPE_CHECKING:
     from threadstore.store.base import BaseStore
@@ -29,7 +29,7 @@ class Sweeper:
     store: BaseStore
     ttl_config: Any
 
-    def __init__(self, runner: SyncRunner) -> None:
+    def __init__(self, runner: LoopThread) -> None:
         self._sweep_runner = runner
         self._sweep_lock = threading.Lock()
         self._sweep_future: concurrent.futures.Future[None] | None = None

@@ -1,9 +1,7 @@
-"""The sync half of the saver's API: each call runs its async twin on the saver's loop."""
+"""The sync half of the saver's API: each method runs its async twin through a LoopThread."""
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from collections.abc import Coroutine, Iterator, Sequence
 from typing import Any, TypeVar
 
@@ -16,57 +14,26 @@ from langgraph.checkpoint.base import (
     CheckpointTuple,
 )
 
-from threadstore.store.base import BaseStore
+from threadstore.sync_loop import LoopThread
 
 __all__ = ["SyncSaver"]
 
 _T = TypeVar("_T")
 
 
-def _drive(coro: Coroutine[Any, Any, _T]) -> _T:
-    """Run a coroutine that never suspends (the memory backend) to completion."""
-    try:
-        coro.send(None)
-    except StopIteration as stop:
-        return stop.value  # type: ignore[no-any-return]
-    coro.close()
-    raise RuntimeError("the saver's coroutine waited on I/O without an event loop")
-
-
 class SyncSaver(BaseCheckpointSaver[int]):
-    """Sync methods over the async ones, for ``graph.invoke`` called off the saver's loop."""
+    """Sync methods over the async ones (see :mod:`threadstore.sync_loop` for where they run)."""
 
-    store: BaseStore
-    _loop: asyncio.AbstractEventLoop | None
-    _sync_lock: threading.Lock
+    _runner: LoopThread
 
     # -- sync API ----------------------------------------------------------------
 
     def _call(self, coro: Coroutine[Any, Any, _T]) -> _T:
-        """Run an async method for a sync caller (see the class docstring)."""
-        loop = self._loop
-        try:
-            running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is not None and (loop is None or running is loop):
-            coro.close()
-            raise asyncio.InvalidStateError(
-                "synchronous ThreadstoreSaver methods cannot run on the saver's event loop "
-                "thread; use the async API (await saver.aget_tuple(...), graph.ainvoke(...)) "
-                "or call them from another thread"
-            )
-        if loop is not None and loop.is_running():
-            return asyncio.run_coroutine_threadsafe(coro, loop).result()
-        if self.store.runs_without_loop:
-            with self._sync_lock:
-                return _drive(coro)
-        coro.close()
-        raise asyncio.InvalidStateError(
-            "the saver's event loop is not running; a database-backed ThreadstoreSaver "
-            "serves sync calls only from other threads while its loop runs. Use the "
-            "async API (graph.ainvoke) or run the loop in a background thread"
-        )
+        return self._runner.run(coro)
+
+    def close(self) -> None:
+        """Stop the private loop thread of the sync API, if one was started."""
+        self._runner.stop()
 
     def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
         """Sync :meth:`aget_tuple`."""

@@ -19,10 +19,10 @@ import langgraph.store.memory as lg_memory
 
 from threadstore import BaseStore, MemoryStore, SQLAlchemyStore
 from threadstore.langgraph import ThreadstoreLongTermStore
-from threadstore.langgraph.loop_thread import SyncRunner
+from threadstore.sync_loop import LoopThread
 
 _URL = os.environ["THREADSTORE_LG_SUITE_URL"]
-_RUNNER = SyncRunner("suite-setup")
+_RUNNER = LoopThread("suite-setup")
 _SHARED: BaseStore = MemoryStore() if _URL == "memory://" else SQLAlchemyStore(_URL)
 _RUNNER.run(_SHARED.initialize())
 
