@@ -2,7 +2,7 @@
 
 ``CREATE DATABASE ... TEMPLATE`` costs 150-400 ms on a 2-core CI machine and
 about 1,600 tests need a database of their own. A background thread with its
-own event loop and one admin connection copies the next databases while the
+own event loop and two admin connections copies the next databases while the
 current test runs and drops used ones after it, so a test waits only when it
 outruns the copies. Each test still gets a database nobody else has touched.
 """
@@ -23,9 +23,9 @@ T = TypeVar("T")
 
 
 class DatabaseSupply:
-    """Databases made from templates ahead of need (``ahead`` per template)."""
+    """Databases made from templates ahead of need (``ahead`` per template, by ``connections``)."""
 
-    def __init__(self, admin_url: str, ahead: int = 2) -> None:
+    def __init__(self, admin_url: str, ahead: int = 4, connections: int = 2) -> None:
         self._admin_url = make_url(admin_url).set(drivername="postgresql")
         self._ahead = ahead
         self._ready: dict[str | None, deque[Future[str]]] = {}
@@ -34,23 +34,30 @@ class DatabaseSupply:
             target=self._loop.run_forever, name="threadstore-test-db-supply", daemon=True
         )
         self._thread.start()
-        self._conn: Any = None
-        self._lock: asyncio.Lock | None = None
-        self._submit(self._connect()).result()
+        self._idle: asyncio.Queue[Any] | None = None
+        self._conns: list[Any] = []
+        self._submit(self._connect(connections)).result()
 
     def _submit(self, coro: Coroutine[Any, Any, T]) -> Future[T]:
         return asyncio.run_coroutine_threadsafe(coro, self._loop)
 
-    async def _connect(self) -> None:
+    async def _connect(self, count: int) -> None:
         import asyncpg
 
-        self._lock = asyncio.Lock()
-        self._conn = await asyncpg.connect(self._admin_url.render_as_string(hide_password=False))
+        self._idle = asyncio.Queue()
+        dsn = self._admin_url.render_as_string(hide_password=False)
+        for _ in range(count):
+            conn = await asyncpg.connect(dsn)
+            self._conns.append(conn)
+            self._idle.put_nowait(conn)
 
     async def _execute(self, statement: str) -> None:
-        assert self._lock is not None
-        async with self._lock:
-            await self._conn.execute(statement)
+        assert self._idle is not None
+        conn = await self._idle.get()
+        try:
+            await conn.execute(statement)
+        finally:
+            self._idle.put_nowait(conn)
 
     async def _create(self, template: str | None) -> str:
         name = f"threadstore_test_{uuid.uuid4().hex[:12]}"
@@ -86,9 +93,9 @@ class DatabaseSupply:
                 self.drop(future.result())
 
         async def finish() -> None:
-            assert self._lock is not None
-            async with self._lock:  # every drop queued before this one has run
-                await self._conn.close()
+            assert self._idle is not None
+            for _ in self._conns:  # each connection, once every statement queued has run
+                await (await self._idle.get()).close()
 
         self._submit(finish()).result()
         self._loop.call_soon_threadsafe(self._loop.stop)
