@@ -4,10 +4,11 @@ Every statement of :class:`~threadstore.store.sql.threaded.ThreadedEngine`
 runs on a worker thread, and its result is read on the event loop: a cursor
 of this module therefore fetches every row while it executes, so reading a
 result never touches the database. Statements that only open a transaction
-or a savepoint (``BEGIN``, ``SAVEPOINT``) are held back and run just before
-the next statement, in the same trip to the worker thread; an error they
-raise surfaces there. A COMMIT or ROLLBACK right after a ``BEGIN`` that never
-ran has nothing to end and does nothing.
+or a savepoint, or release one (``BEGIN``, ``SAVEPOINT``, ``RELEASE``), are
+held back and run just before the next statement, in the same trip to the
+worker thread; an error they raise surfaces there. A COMMIT or ROLLBACK
+drops the releases still held (it ends every savepoint anyway), and right
+after a ``BEGIN`` that never ran it has nothing to end and does nothing.
 """
 
 from __future__ import annotations
@@ -19,11 +20,11 @@ from typing import Any
 
 __all__ = ["BufferedSqlite"]
 
-_OPENERS = ("BEGIN", "SAVEPOINT")
+_HELD_BACK = ("BEGIN", "SAVEPOINT", "RELEASE")
 
 
 def _is_opener(operation: str, parameters: Any) -> bool:
-    return not parameters and operation.lstrip()[:9].upper().startswith(_OPENERS)
+    return not parameters and operation.lstrip()[:9].upper().startswith(_HELD_BACK)
 
 
 class _Cursor:

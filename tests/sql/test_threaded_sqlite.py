@@ -129,9 +129,13 @@ async def test_each_one_call_read_is_one_trip_and_a_one_statement_write_too(
         trips.clear()
         await call()
         assert len(trips) == 1, f"{name}: {trips}"
-    trips.clear()
-    await store.add_message("t1", "user", "two statements")
-    assert len(trips) == 3  # BEGIN + UPDATE, INSERT, COMMIT
+    for append in (
+        lambda: store.add_message("t1", "user", "two statements"),
+        lambda: store.add_messages("t1", [{"role": "user", "content": "a"}] * 3),
+    ):
+        trips.clear()
+        await append()
+        assert len(trips) == 2, trips  # BEGIN + counter UPDATE + INSERT, then COMMIT
     assert engine.pool.checkedout() == 0
 
 

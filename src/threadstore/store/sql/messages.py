@@ -22,6 +22,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Connection
 
 from threadstore.clock import isoformat
 from threadstore.errors import ThreadNotFoundError
@@ -193,27 +194,33 @@ class SqlMessages:
         params: dict[str, Any] = {"p_thread_id": thread_id, "p_n": len(batch), "p_now": now}
         if owner is not None:
             params["owner"] = owner
-        unit = self._unit
         reserve = _reserve_query(scoped=owner is not None)
-        result = await unit.execute(reserve, params, write=True, thread_id=thread_id)
-        count = result.scalar_one_or_none()
-        if count is None:
+
+        def reserve_and_insert(conn: Connection) -> tuple[int, list[int]] | None:
+            count = conn.execute(reserve, params).scalar_one_or_none()
+            if count is None:
+                return None
+            first = count - len(batch)
+            rows = [
+                {
+                    "thread_id": thread_id,
+                    "seq": first + offset,
+                    "role": item.role,
+                    "content": item.content,
+                    "metadata": item.metadata,
+                    "timestamp": now,
+                    "idempotency_key": item.idempotency_key,
+                }
+                for offset, item in enumerate(batch)
+            ]
+            inserted = conn.execute(_INSERT_RETURNING_IDS, rows).all()
+            return first, [row.id for row in sorted(inserted)]
+
+        # both statements in one go: one trip to SQLite's worker thread
+        done = await self._unit.run_sync(reserve_and_insert, write=True, thread_id=thread_id)
+        if done is None:
             raise ThreadNotFoundError(thread_id)
-        first = count - len(batch)
-        rows = [
-            {
-                "thread_id": thread_id,
-                "seq": first + offset,
-                "role": item.role,
-                "content": item.content,
-                "metadata": item.metadata,
-                "timestamp": now,
-                "idempotency_key": item.idempotency_key,
-            }
-            for offset, item in enumerate(batch)
-        ]
-        result = await unit.execute(_INSERT_RETURNING_IDS, rows, write=True, thread_id=thread_id)
-        return first, [row.id for row in sorted(result.all())]
+        return done
 
     async def _append_postgresql(
         self, thread_id: str, batch: Sequence[MessageInput], now: datetime, *, keyed: bool

@@ -6,7 +6,7 @@ same SQL (Core statements, the same dialect and hooks) on a *sync* engine
 over :mod:`sqlite3` and sends each statement to a worker thread in one trip:
 the statement executes there and all its rows are fetched
 (:mod:`threadstore.sqlite_buffered`), so reading the result on the event
-loop never touches the database. ``BEGIN`` and ``SAVEPOINT`` travel with the
+loop never touches the database. ``BEGIN``, ``SAVEPOINT`` and ``RELEASE`` travel with the
 statement after them. Checkout and the first statement of a unit share a
 trip too.
 
@@ -277,7 +277,11 @@ class ThreadedTransaction:
         if tx is None:
             raise RuntimeError("threadstore: the transaction is not started")
         end = tx.commit if commit else tx.rollback
-        if isinstance(tx, RootTransaction) and _driver_idle(self._connection.sync_connection):
+        if isinstance(tx, RootTransaction):
+            inline = _driver_idle(self._connection.sync_connection)
+        else:
+            inline = commit  # RELEASE SAVEPOINT is held back until the next statement
+        if inline:
             end()
         else:
             await self._connection.engine.run(end)

@@ -263,14 +263,26 @@ class SqlUnit:
             return False
         return direct_ready(self.conn)
 
-    async def run_sync(self, fn: Callable[[Connection], _T]) -> _T:
-        """Run ``fn`` on the sync connection (e.g. an Alembic inspection), as a read."""
+    async def run_sync(
+        self, fn: Callable[[Connection], _T], *, write: bool = False, thread_id: str | None = None
+    ) -> _T:
+        """Run ``fn`` on the sync connection in one go (e.g. an Alembic inspection).
+
+        On SQLite's threaded engine that is one trip to the worker for all of
+        ``fn``'s statements. ``write``: they change data (in a transaction, like
+        :meth:`execute`'s writes); ``thread_id`` as for :meth:`execute`.
+        """
+        if self._spent:
+            raise RuntimeError("threadstore: a statement after a one-statement write")
         try:
             if self._tx is None:
-                await self._prepare(False, False)
+                await self._prepare(write, False)
+            if self._frames and self._tx is not None:
+                await self._open_savepoints()
+            self._wrote = self._wrote or write
             return await self.conn.run_sync(fn)
         except DRIVER_ERRORS as exc:
-            raise self.translate(exc) from exc
+            raise self.translate(exc, thread_id=thread_id) from exc
 
     def translate(
         self, exc: BaseException, *, thread_id: str | None = None, duplicate: str | None = None
