@@ -24,6 +24,7 @@ from tests.conftest import FakeClock
 from tests.statements import recorded
 from threadstore import SQLAlchemyStore
 from threadstore.errors import PersistenceConnectionError, SchemaOutOfDateError
+from threadstore.store.checkpoint_rows import WriteRow
 from threadstore.store.sql import checkpoints, messages, threads
 from threadstore.store.sql.direct import DirectStatements
 
@@ -107,6 +108,28 @@ async def test_every_hot_shape_reads_what_sqlalchemy_reads(store: SQLAlchemyStor
         ], name
         selected += bool(fast)
     assert selected == len(_shapes()) - 1  # only the missing thread selects nothing
+
+
+async def test_the_savers_reads_read_what_sqlalchemy_reads(store: SQLAlchemyStore) -> None:
+    """The saver's latest/by-id statements (a UNION with the pending writes) agree both ways."""
+    saver = store._ctx.saver_statements
+    async with store._open_unit(write=True, block=False) as unit:
+        write = WriteRow("task-1", 0, "ch", "json", b"\x00x", "")
+        await unit.checkpoint_rows.put_writes(("root", "", "c2"), [write], replace=True)
+    direct = store._ctx.direct
+    assert isinstance(direct, DirectStatements)
+    base = {"thread_id": "root", "ns": ""}
+    for query, params in (
+        (saver.get_latest, base),
+        (saver.get_by_id, base | {"checkpoint_id": "c1"}),
+    ):
+        assert direct.get(query) is not None
+        async with store._open_unit(write=False, block=False) as unit:
+            fast = [dict(row) for row in await unit.fetch(query, params)]
+        async with store._open_unit(write=False, block=True) as unit:
+            slow = [dict(row) for row in await unit.fetch(query, params)]
+        assert fast == slow
+        assert fast
 
 
 async def test_store_reads_take_the_direct_path(store: SQLAlchemyStore) -> None:

@@ -7,7 +7,7 @@ of the selected checkpoints and the writes joined to them).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -112,34 +112,34 @@ def with_writes(
     return union_all(selected, writes)
 
 
-def found(rows: Sequence[Any]) -> list[Found]:
-    """Split UNION rows into checkpoints (newest id first) with their writes."""
+def found(rows: Sequence[Mapping[Any, Any]]) -> list[Found]:
+    """Split UNION rows (as mappings) into checkpoints (newest id first) with their writes."""
     checkpoints_found: list[CheckpointRow] = []
     writes: dict[CheckpointKey, list[WriteRow]] = {}
     for row in rows:
-        if row.kind == 0:
+        if row["kind"] == 0:
             checkpoints_found.append(
                 CheckpointRow(
-                    thread_id=row.thread_id,
-                    checkpoint_ns=row.checkpoint_ns,
-                    checkpoint_id=row.checkpoint_id,
-                    parent_checkpoint_id=row.parent_checkpoint_id,
-                    checkpoint=row.checkpoint,
-                    metadata=row.metadata,
-                    payload_type=row.payload_type,
-                    payload=row.payload,
+                    thread_id=row["thread_id"],
+                    checkpoint_ns=row["checkpoint_ns"],
+                    checkpoint_id=row["checkpoint_id"],
+                    parent_checkpoint_id=row["parent_checkpoint_id"],
+                    checkpoint=row["checkpoint"],
+                    metadata=row["metadata"],
+                    payload_type=row["payload_type"],
+                    payload=row["payload"],
                 )
             )
         else:
-            key = (row.thread_id, row.checkpoint_ns, row.checkpoint_id)
+            key = (row["thread_id"], row["checkpoint_ns"], row["checkpoint_id"])
             writes.setdefault(key, []).append(
                 WriteRow(
-                    task_id=row.task_id,
-                    idx=row.idx,
-                    channel=row.channel,
-                    value_type=row.payload_type,
-                    value=row.payload,
-                    task_path=row.task_path,
+                    task_id=row["task_id"],
+                    idx=row["idx"],
+                    channel=row["channel"],
+                    value_type=row["payload_type"],
+                    value=row["payload"],
+                    task_path=row["task_path"],
                 )
             )
     checkpoints_found.sort(

@@ -114,8 +114,7 @@ class SqlCheckpointRows:
         if checkpoint_id:
             params["checkpoint_id"] = checkpoint_id
             statement = self._statements.get_by_id
-        rows = (await self._unit.execute(statement, params)).all()
-        checkpoints_found = found(rows)
+        checkpoints_found = found(await self._unit.fetch(statement, params))
         return checkpoints_found[0] if checkpoints_found else None
 
     async def page(self, query: ListQuery, after: ListCursor | None, size: int) -> list[Found]:
@@ -148,7 +147,8 @@ class SqlCheckpointRows:
         statement = statement.order_by(
             _c.checkpoint_id.desc(), _c.thread_id.desc(), _c.checkpoint_ns.desc()
         ).limit(size)
-        return found((await self._unit.execute(with_writes(statement, query.thread_id))).all())
+        result = await self._unit.execute(with_writes(statement, query.thread_id))
+        return found(result.mappings().all())
 
     async def threads_with_metadata_key(self, thread_ids: Sequence[str], key: str) -> list[str]:
         """See :meth:`CheckpointRows.threads_with_metadata_key`."""
