@@ -14,7 +14,6 @@ from threadstore.store.sql.tables import (
     CHECKPOINT_RECORD_COLUMNS,
     checkpoint_record,
     checkpoints,
-    upsert,
 )
 
 if TYPE_CHECKING:
@@ -22,17 +21,6 @@ if TYPE_CHECKING:
 
 __all__ = ["SqlCheckpoints"]
 
-_KEY = ("thread_id", "checkpoint_ns", "checkpoint_id")
-_SAVED = (
-    "parent_checkpoint_id",
-    "checkpoint",
-    "metadata",
-    "created_at",
-    "payload_type",
-    "payload",
-    "run_id",
-)
-"""What saving a checkpoint again replaces (everything but its key)."""
 
 
 def _of(thread_id: str, checkpoint_ns: str, owner: str | None) -> Any:
@@ -57,20 +45,6 @@ def _one(*, scoped: bool, by_id: bool) -> Select[Any]:
         *([checkpoints.c.checkpoint_id == bindparam("checkpoint_id")] if by_id else []),
     )
     return query.order_by(checkpoints.c.checkpoint_id.desc()).limit(1)
-
-
-@functools.cache
-def _save_statement(dialect: str) -> Any:
-    """The checkpoint upsert, built once per dialect (its values are bound per call).
-
-    Building it per call cost more than running it: ``excluded`` makes a
-    column proxy per updated column each time.
-    """
-    statement = upsert(dialect, checkpoints)
-    return statement.on_conflict_do_update(
-        index_elements=[checkpoints.c[name] for name in _KEY],
-        set_={name: statement.excluded[name] for name in _SAVED},
-    )
 
 
 class SqlCheckpoints:
@@ -102,7 +76,8 @@ class SqlCheckpoints:
             "payload": None,
             "run_id": run_id_of(metadata),
         }
-        statement = _save_statement(self._unit.ctx.dialect)
+        # the saver's upsert (built once per store): a save again replaces all but the key
+        statement = self._unit.ctx.saver_statements.put
         await self._unit.execute(
             statement, values, write=True, one_statement=True, thread_id=thread_id
         )
