@@ -22,7 +22,6 @@ if TYPE_CHECKING:
 __all__ = ["SqlCheckpoints"]
 
 
-
 def _of(thread_id: str, checkpoint_ns: str, owner: str | None) -> Any:
     return (
         select(*CHECKPOINT_RECORD_COLUMNS)
