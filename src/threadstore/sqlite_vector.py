@@ -1,21 +1,28 @@
-"""sqlite-vec on threadstore's SQLite engine: whether to use it, the driver, the loading.
+"""sqlite-vec on threadstore's SQLite engine: the process's driver, the extension, the choice.
 
 With the ``sqlite-vec`` extra installed (``pysqlite3-binary``, a DB-API
 sqlite3 with its own SQLite that may load extensions, and ``sqlite-vec``),
-the SQLite engine runs on ``pysqlite3.dbapi2`` instead of the stdlib
-:mod:`sqlite3` and loads sqlite-vec into every connection it opens; the
-LangGraph long-term store then ranks semantic searches in SQL. The choice,
-made once per engine: the ``sqlite_vec`` argument of the store (or of
-``create_store``), else the ``THREADSTORE_SQLITE_VEC`` environment variable,
-else on exactly when both packages import. False (or ``0``/``off``) keeps
-the stdlib driver; True (``1``/``on``) fails at once if the packages are
-missing, rather than searching more slowly than the deployment expects.
+threadstore opens SQLite files with ``pysqlite3.dbapi2`` instead of the
+stdlib :mod:`sqlite3`, and the store's engine loads sqlite-vec into every
+connection it opens; the LangGraph long-term store then ranks semantic
+searches in SQL.
+
+The driver is chosen once for the whole process, by
+``THREADSTORE_SQLITE_VEC`` (``0``/``off``: the stdlib sqlite3 and no
+extension; ``1``/``on``: the extra is required; unset or ``auto``: used when
+installed). Two copies of SQLite in one process do not see each other's
+POSIX locks, so a file opened by both (the store, and an online backup)
+could be corrupted; every connection threadstore opens therefore uses
+:func:`sqlite_driver`. A store's ``sqlite_vec`` argument chooses the
+extension only: False skips it (searches rank in Python), True fails at once
+where the process driver cannot load it, None loads it where it can.
 """
 
 from __future__ import annotations
 
 import importlib
 import os
+import sqlite3
 from types import ModuleType
 from typing import Any
 
@@ -25,7 +32,7 @@ __all__ = [
     "SQLITE_VEC_ENV_VAR",
     "check_sqlite_vec",
     "load_sqlite_vec",
-    "sqlite_vec_driver",
+    "sqlite_driver",
     "use_sqlite_vec",
 ]
 
@@ -48,49 +55,67 @@ def _modules() -> tuple[ModuleType, ModuleType] | None:
         return None
 
 
+def _environment() -> bool | None:
+    raw = os.environ.get(SQLITE_VEC_ENV_VAR, "")
+    word = raw.strip().lower()
+    if word not in _WORDS:
+        raise ValidationError(
+            f"{SQLITE_VEC_ENV_VAR}={raw!r} is not a valid choice",
+            suggestion=f"Set {SQLITE_VEC_ENV_VAR} to 0, 1 or auto (or unset it).",
+        )
+    return _WORDS[word]
+
+
+def sqlite_driver() -> ModuleType:
+    """The DB-API module threadstore opens SQLite files with in this process.
+
+    Raises:
+        ValidationError: ``THREADSTORE_SQLITE_VEC`` is invalid, or asks for
+            the extra when it is not installed.
+    """
+    wanted = _environment()
+    if wanted is False:
+        return sqlite3
+    found = _modules()
+    if found is None:
+        if wanted:
+            raise ValidationError(
+                f"{SQLITE_VEC_ENV_VAR} asks for sqlite-vec, but pysqlite3 or sqlite-vec "
+                "is not installed",
+                suggestion=f"{_INSTALL}, or set {SQLITE_VEC_ENV_VAR}=auto.",
+            )
+        return sqlite3
+    return found[0]
+
+
 def check_sqlite_vec(requested: object) -> None:
     """Refuse a ``sqlite_vec`` argument that is not None, True or False."""
-    if requested not in (None, True, False):
+    if not any(requested is choice for choice in (None, True, False)):  # 1 == True
         raise ValidationError(
             f"sqlite_vec must be None, True or False, not {requested!r}",
             suggestion="Leave it at None to use sqlite-vec when it is installed.",
         )
 
 
-def use_sqlite_vec(requested: bool | None) -> bool:
-    """Whether a new SQLite engine uses sqlite-vec (see the module docstring).
+def use_sqlite_vec(requested: bool | None, driver: ModuleType) -> bool:
+    """Whether an engine on ``driver`` loads sqlite-vec (see the module docstring).
 
     Raises:
-        ValidationError: ``requested`` (or the environment variable) is not a
-            valid choice, or asks for sqlite-vec when it is not installed.
+        ValidationError: ``requested`` is not a valid choice, or is True where
+            ``driver`` is the stdlib sqlite3.
     """
     check_sqlite_vec(requested)
-    source = "sqlite_vec"
-    if requested is None:
-        raw = os.environ.get(SQLITE_VEC_ENV_VAR, "")
-        if raw.strip().lower() not in _WORDS:
-            raise ValidationError(
-                f"{SQLITE_VEC_ENV_VAR}={raw!r} is not a valid choice",
-                suggestion=f"Set {SQLITE_VEC_ENV_VAR} to 0, 1 or auto (or unset it).",
-            )
-        requested, source = _WORDS[raw.strip().lower()], SQLITE_VEC_ENV_VAR
     if requested is False:
         return False
-    installed = _modules() is not None
-    if requested and not installed:
+    able = driver is not sqlite3
+    if requested and not able:
+        why = "is not installed" if _modules() is None else f"is off ({SQLITE_VEC_ENV_VAR})"
         raise ValidationError(
-            f"{source} asks for sqlite-vec, but pysqlite3 or sqlite-vec is not installed",
-            suggestion=f"{_INSTALL}, or pass sqlite_vec=None to use it only when installed.",
+            f"sqlite_vec=True, but the sqlite-vec extra {why}",
+            suggestion=f"{_INSTALL} and leave {SQLITE_VEC_ENV_VAR} unset, or pass "
+            "sqlite_vec=None to use it only where it is available.",
         )
-    return installed
-
-
-def sqlite_vec_driver() -> ModuleType:
-    """``pysqlite3.dbapi2`` (call only after :func:`use_sqlite_vec` said True)."""
-    found = _modules()
-    if found is None:  # uninstalled since the engine was made
-        raise ValidationError("pysqlite3 is not installed", suggestion=_INSTALL)
-    return found[0]
+    return able
 
 
 def load_sqlite_vec(dbapi_connection: Any, _record: Any = None) -> None:

@@ -87,11 +87,11 @@ class SQLAlchemyStore(BaseStore):
             other share one transaction and one commit, each in its own
             savepoint (see docs/transactions.md). Pass False to commit each
             call on its own.
-        sqlite_vec: SQLite only: run on ``pysqlite3`` with the sqlite-vec
-            extension loaded, so LangGraph long-term store searches rank in SQL
-            (see :mod:`threadstore.sqlite_vector`). None (the default): when
-            ``THREADSTORE_SQLITE_VEC`` says so or, unset, when the
-            ``sqlite-vec`` extra is installed; True: required; False: never.
+        sqlite_vec: SQLite only: load the sqlite-vec extension, so LangGraph
+            long-term store searches rank in SQL (see
+            :mod:`threadstore.sqlite_vector`). None (the default): when the
+            ``sqlite-vec`` extra is installed and ``THREADSTORE_SQLITE_VEC``
+            is not ``0``; True: required; False: never.
             Ignored on PostgreSQL, which ranks those searches in Python.
         **engine_options: Passed to ``create_async_engine`` (pool_size, ...).
     """

@@ -15,8 +15,9 @@ shares its pool and its workers. The connections' SQLite write lock is still
 taken up front (``BEGIN IMMEDIATE``) after the store's own cross-loop lock,
 so the workers never wait on each other.
 
-With sqlite-vec (see :mod:`threadstore.sqlite_vector`) the driver is
-``pysqlite3.dbapi2`` and every new connection loads the extension.
+The driver is the process's (:func:`threadstore.sqlite_vector.sqlite_driver`):
+``pysqlite3.dbapi2`` with the sqlite-vec extra, whose extension every new
+connection then loads.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from sqlalchemy.pool import Pool, PoolProxiedConnection, QueuePool, StaticPool
 from threadstore.engine import TRANSACTION_OPEN, configure_sqlite_engine, pool_options_refused
 from threadstore.engine_options import check_engine_options
 from threadstore.sqlite_buffered import BufferedSqlite
-from threadstore.sqlite_vector import load_sqlite_vec, sqlite_vec_driver, use_sqlite_vec
+from threadstore.sqlite_vector import load_sqlite_vec, sqlite_driver, use_sqlite_vec
 
 __all__ = [
     "ThreadedConnection",
@@ -57,14 +58,15 @@ class ThreadedEngine:
     Args:
         url: The ``sqlite+aiosqlite`` (or ``sqlite``) URL; reported as given.
         sqlite_vec: Load sqlite-vec into every connection: None (the default)
-            when ``THREADSTORE_SQLITE_VEC`` says so or, unset, when it is
-            installed; True requires it; False never (the stdlib sqlite3).
+            where the process's driver can (see :mod:`threadstore.sqlite_vector`);
+            True requires it; False never.
         **options: ``create_engine`` options (pool_size, poolclass, ...).
     """
 
     def __init__(self, url: URL, *, sqlite_vec: bool | None = None, **options: Any) -> None:
         self.url = url
-        self.sqlite_vec = use_sqlite_vec(sqlite_vec)
+        driver = sqlite_driver()
+        self.sqlite_vec = use_sqlite_vec(sqlite_vec, driver)
         """Whether every connection has sqlite-vec loaded."""
         connect_args = dict(options.pop("connect_args", {}))
         connect_args.setdefault("check_same_thread", False)
@@ -72,7 +74,7 @@ class ThreadedEngine:
             options.setdefault("poolclass", StaticPool)  # one database, shared by every thread
         self.sync_engine: Engine = create_sync_engine(
             url.set(drivername="sqlite+pysqlite"),
-            module=BufferedSqlite(sqlite_vec_driver()) if self.sqlite_vec else BufferedSqlite(),
+            module=BufferedSqlite(driver),
             connect_args=connect_args,
             **options,
         )
