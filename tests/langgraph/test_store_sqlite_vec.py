@@ -321,3 +321,13 @@ async def test_sql_ranking_equals_the_fallback(
         ]
         for hit in got:
             assert hit.score is None or not math.isnan(hit.score)
+
+
+async def test_non_finite_embeddings_are_refused(stores: dict[bool, SQLAlchemyStore]) -> None:
+    vectors = {"nan": [math.nan, 1.0], "inf": [math.inf, 1.0]}
+    index: Any = {"embed": _lookup(vectors), "dims": 2, "fields": ["text"]}
+    lt = ThreadstoreLongTermStore(stores[True], index=index)
+    for text in vectors:
+        with pytest.raises(ValidationError, match="NaN or infinity"):
+            await lt.aput(("bad",), text, {"text": text})
+    assert await lt.asearch(("bad",)) == []  # nothing was written
