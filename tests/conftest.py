@@ -270,6 +270,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
     optional = ("asyncpg", "langgraph.graph", "langgraph.checkpoint.conformance")
     optional += ("google.adk.sessions",)  # tests/adk
+    optional += ("pysqlite3.dbapi2", "sqlite_vec")  # the sqlite-vec extra's tests
     for module in optional:
         try:
             importlib.import_module(module)

@@ -22,7 +22,7 @@ from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy import text
 from sqlalchemy.engine import URL, Connection
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.pool import NullPool
 
 from threadstore.config import redact_url, resolve_url
@@ -39,7 +39,7 @@ from threadstore.schema_state import (
 from threadstore.search_schema import SEARCH_COLUMNS, SEARCH_INDEXES
 
 if TYPE_CHECKING:
-    from threadstore.store.sql.threaded import ThreadedConnection
+    from threadstore.store.sql.threaded import ThreadedConnection, ThreadedEngine
 
 __all__ = [
     "VERSION_TABLE",
@@ -54,6 +54,7 @@ __all__ = [
     "migration_transaction",
     "run_on_url",
     "script_location",
+    "unpooled_engine",
     "upgrade",
     "upgrade_connection",
 ]
@@ -320,11 +321,24 @@ def _alembic_failed(exc: CommandError, where: str) -> MigrationError:
     )
 
 
+def unpooled_engine(url: URL) -> AsyncEngine | ThreadedEngine:
+    """An engine without a pool; on SQLite, the store's driver (see threadstore.sqlite_vector).
+
+    Two copies of SQLite in one process ignore each other's locks, so a
+    migration run next to an open store must use the store's SQLite library.
+    """
+    if url.get_backend_name() == "sqlite":
+        from threadstore.store.sql.threaded import create_threaded_engine
+
+        return create_threaded_engine(url, sqlite_vec=False, poolclass=NullPool)
+    return create_engine(url, poolclass=NullPool)
+
+
 async def run_on_url(url: str | URL | None, migrate: Any, revision: str) -> None:
     """Run ``migrate`` to ``revision`` in one locked transaction, after checking the state."""
     resolved = resolve_url(url)
     where = redact_url(resolved)
-    engine = create_engine(resolved, poolclass=NullPool)
+    engine = unpooled_engine(resolved)
     try:
         async with engine.connect() as connection, migration_transaction(connection):
             state = await connection.run_sync(read_schema_state)

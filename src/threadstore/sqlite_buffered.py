@@ -9,6 +9,9 @@ held back and run just before the next statement, in the same trip to the
 worker thread; an error they raise surfaces there. A COMMIT or ROLLBACK
 drops the releases still held (it ends every savepoint anyway), and right
 after a ``BEGIN`` that never ran it has nothing to end and does nothing.
+
+The driver is the stdlib :mod:`sqlite3` unless another DB-API module of the
+same shape is given (``pysqlite3.dbapi2``, which can load extensions).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterator
+from types import ModuleType
 from typing import Any
 
 __all__ = ["BufferedSqlite"]
@@ -108,7 +112,7 @@ class _Cursor:
 class _Connection:
     """A sqlite3 connection that runs one statement at a time, openers held back."""
 
-    def __init__(self, driver: sqlite3.Connection) -> None:
+    def __init__(self, driver: Any) -> None:
         self.driver = driver
         self.pending: list[str] = []
         self._mutex = threading.Lock()  # one statement at a time, whatever the thread
@@ -147,7 +151,8 @@ class _Connection:
 
     @property
     def isolation_level(self) -> str | None:
-        return self.driver.isolation_level
+        level: str | None = self.driver.isolation_level
+        return level
 
     @isolation_level.setter
     def isolation_level(self, value: Any) -> None:
@@ -163,7 +168,7 @@ class _Running:
     def __init__(self, connection: _Connection) -> None:
         self._connection = connection
 
-    def __enter__(self) -> sqlite3.Connection:
+    def __enter__(self) -> Any:
         connection = self._connection
         connection._mutex.acquire()
         try:
@@ -180,13 +185,23 @@ class _Running:
 
 
 class BufferedSqlite:
-    """The DBAPI module for SQLAlchemy's pysqlite dialect (``module=`` of create_engine)."""
+    """The DBAPI module for SQLAlchemy's pysqlite dialect (``module=`` of create_engine).
+
+    Args:
+        driver: The sqlite3-compatible DB-API module to wrap (default :mod:`sqlite3`);
+            its error classes are the ones raised, and SQLAlchemy wraps.
+    """
 
     paramstyle = "qmark"
 
+    def __init__(self, driver: ModuleType = sqlite3) -> None:
+        self.driver = driver
+
     def connect(self, *args: Any, **kwargs: Any) -> _Connection:
-        """Open a sqlite3 connection (the arguments are sqlite3's)."""
-        return _Connection(sqlite3.connect(*args, **kwargs))
+        """Open a driver connection (the arguments are sqlite3's)."""
+        return _Connection(self.driver.connect(*args, **kwargs))
 
     def __getattr__(self, name: str) -> Any:  # Error classes, sqlite_version_info, Binary, ...
-        return getattr(sqlite3, name)
+        if name == "driver":  # not yet set (copy, pickle)
+            raise AttributeError(name)
+        return getattr(self.driver, name)

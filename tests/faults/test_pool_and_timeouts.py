@@ -9,7 +9,6 @@ same SQLite connection); a terminated backend is replaced.
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import uuid
 from typing import Any
 
@@ -27,6 +26,7 @@ from threadstore import (
     SQLAlchemyStore,
     VersionConflictError,
 )
+from threadstore.sqlite_vector import sqlite_driver
 
 LOCK_ROW = "SELECT id FROM threadstore_threads WHERE id = 't1' FOR UPDATE"
 
@@ -161,7 +161,8 @@ async def test_sqlite_busy_is_a_timeout_without_a_server(sqlite_url: str) -> Non
         before = (await conn.get_raw_connection()).dbapi_connection
     path = make_url(sqlite_url).database
     assert path is not None
-    other = sqlite3.connect(path, isolation_level=None)  # another process's writer
+    # another process's writer, on the store's SQLite library (one set of POSIX locks)
+    other = sqlite_driver().connect(path, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")
     try:
         with pytest.raises(QueryTimeoutError) as info:

@@ -8,7 +8,6 @@ separate ``sqlite3`` connection, which sees only committed data.
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from typing import Any
 
 import pytest
@@ -21,6 +20,7 @@ from threadstore import (
     ThreadNotFoundError,
     ValidationError,
 )
+from threadstore.sqlite_vector import sqlite_driver
 
 
 @pytest.fixture
@@ -44,7 +44,7 @@ def _count_commits(store: SQLAlchemyStore) -> list[int]:
 def _committed_contents(sqlite_url: str, thread_id: str) -> list[str]:
     path = make_url(sqlite_url).database
     assert path is not None
-    with sqlite3.connect(path) as raw:
+    with sqlite_driver().connect(path) as raw:  # the store's SQLite library
         rows = raw.execute(
             "SELECT content FROM threadstore_messages WHERE thread_id = ? ORDER BY seq",
             (thread_id,),

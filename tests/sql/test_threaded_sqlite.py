@@ -24,6 +24,7 @@ from sqlalchemy.exc import OperationalError
 
 from threadstore import SQLAlchemyStore
 from threadstore.sqlite_buffered import BufferedSqlite
+from threadstore.sqlite_vector import sqlite_driver
 from threadstore.store.sql.threaded import ThreadedConnection, ThreadedEngine
 
 
@@ -53,7 +54,7 @@ async def test_a_held_back_begin_fails_on_the_statement_it_travels_with(
     store: SQLAlchemyStore, sqlite_url: str
 ) -> None:
     engine = _engine(store)
-    other = sqlite3.connect(str(engine.url.database), isolation_level=None)
+    other = sqlite_driver().connect(str(engine.url.database), isolation_level=None)
     other.execute("BEGIN IMMEDIATE")  # another process's writer holds the lock
     try:
         conn = await engine.connect()

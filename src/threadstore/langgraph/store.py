@@ -35,6 +35,7 @@ from langgraph.store.base import (
 from threadstore.errors import ValidationError
 from threadstore.langgraph.store_index import Embedded, Index
 from threadstore.langgraph.store_query import check_filter, matches, matches_conditions
+from threadstore.langgraph.store_ranking import rank_in_database, rankable
 from threadstore.langgraph.store_sweeper import Sweeper
 from threadstore.store.base import BaseStore
 from threadstore.store.memory_item_rows import ItemKey, MemoryItemRow, MemoryItemRows
@@ -87,8 +88,10 @@ class ThreadstoreLongTermStore(Sweeper, LangGraphStore):
             default the whole value; ``dims`` checked on every vector).
         ttl: LangGraph's ``TTLConfig`` (``default_ttl`` minutes,
             ``refresh_on_read``, ``sweep_interval_minutes``).
-        max_candidates: Items a semantic search ranks at most: the newest
-            ones matching its namespace prefix and filter.
+        max_candidates: Items a semantic search ranks at most in Python: the
+            newest ones matching its namespace prefix and filter. On SQLite
+            with sqlite-vec loaded (see :mod:`threadstore.sqlite_vector`)
+            searches rank in SQL over every item, and this bound does not apply.
     """
 
     supports_ttl = True
@@ -275,6 +278,9 @@ class ThreadstoreLongTermStore(Sweeper, LangGraphStore):
         if query is None or self.index is None:
             hits = await self._matching(rows, op, now, op.offset + op.limit)
             return [(row, None) for row in hits[op.offset :]]
+        ranking = rows.vector_ranking()
+        if ranking is not None and rankable(query):
+            return await rank_in_database(ranking, rows, op, now, query)
         candidates = await self._matching(rows, op, now, self._max_candidates)
         if len(candidates) == self._max_candidates:
             logger.warning(

@@ -2,7 +2,9 @@
 
 Embeddings are stored as JSON float arrays and ranked here, in Python, over
 the candidates a search's namespace prefix and filter select (at most
-``max_candidates``, the newest), the same on every backend. Ranking follows
+``max_candidates``, the newest), the same on every backend but SQLite with
+sqlite-vec, which ranks every candidate in SQL to the same result
+(:mod:`threadstore.langgraph.store_ranking`). Ranking follows
 LangGraph's ``InMemoryStore``: an item scores its best field, ties keep
 newest first, and items without an embedding fill a page the scored ones
 leave short.
@@ -10,6 +12,7 @@ leave short.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -65,6 +68,11 @@ class Index:
             )
         out = [[float(x) for x in vector] for vector in vectors]
         for vector in out:
+            if not all(math.isfinite(x) for x in vector):
+                raise ValidationError(
+                    "an embedding holds NaN or infinity",
+                    suggestion="Check the embedding model's output; vectors must be finite.",
+                )
             if self.dims is not None and len(vector) != self.dims:
                 raise ValidationError(
                     f"an embedding has {len(vector)} dimensions, the index expects {self.dims}",

@@ -10,6 +10,7 @@ from sqlalchemy.engine import URL
 
 from threadstore.config import URL_ENV_VAR, is_memory_url
 from threadstore.engine_options import check_engine_options
+from threadstore.sqlite_vector import check_sqlite_vec
 from threadstore.store.base import BaseStore
 from threadstore.store.memory import MemoryStore
 from threadstore.store.sql import SQLAlchemyStore
@@ -53,6 +54,7 @@ def _memory_options(options: dict[str, Any]) -> dict[str, Any]:
         name: options.pop(name) for name in ("max_threads", "clock") if name in options
     }
     options.pop("auto_migrate", None)  # RAM has no schema
+    check_sqlite_vec(options.pop("sqlite_vec", None))  # ranks in Python, like PostgreSQL
     scale_out = [name for name in _SCALE_OUT_OPTIONS if options.pop(name, None) is not None]
     if scale_out:
         logger.warning("memory:// has no database server; ignoring %s", ", ".join(scale_out))

@@ -15,10 +15,12 @@ from typing import Any, Protocol
 
 __all__ = [
     "NAMESPACE_SEPARATOR",
+    "UNRANKED",
     "ItemKey",
     "MemoryItemRow",
     "MemoryItemRows",
     "ScanCursor",
+    "VectorRanking",
     "join_namespace",
     "split_namespace",
 ]
@@ -28,6 +30,9 @@ NAMESPACE_SEPARATOR = "."
 
 ItemKey = tuple[tuple[str, ...], str]
 """(namespace, key)."""
+
+UNRANKED = -1.0
+"""The distance :meth:`VectorRanking.ranked` gives a row the database cannot compare."""
 
 ScanCursor = tuple[datetime, str, str]
 """The last row a scan returned: (updated_at, joined namespace, key)."""
@@ -109,3 +114,35 @@ class MemoryItemRows(Protocol):
 
     async def sweep(self, now: datetime, limit: int) -> int:
         """Delete up to ``limit`` expired rows of every scope; return how many."""
+
+    def vector_ranking(self) -> VectorRanking | None:
+        """The ranking of rows by embedding in the database, if it has one."""
+
+
+class VectorRanking(Protocol):
+    """Rows ranked by cosine distance in the database (SQLite with sqlite-vec)."""
+
+    async def ranked(
+        self,
+        prefix: tuple[str, ...],
+        now: datetime,
+        query: Sequence[float],
+        start: int,
+        size: int,
+    ) -> list[tuple[MemoryItemRow, float]]:
+        """Rows ``start`` to ``start + size`` under ``prefix`` that have an embedding.
+
+        Each with the float32 cosine distance of its nearest embedding to
+        ``query``, nearest first, ties in :meth:`MemoryItemRows.scan` order;
+        :data:`UNRANKED` (first) where it cannot be computed there (a zero vector,
+        another length), for the caller to rank exactly.
+        """
+
+    async def unembedded(
+        self,
+        prefix: tuple[str, ...],
+        now: datetime,
+        after: ScanCursor | None,
+        size: int,
+    ) -> list[MemoryItemRow]:
+        """:meth:`MemoryItemRows.scan` of the rows that have no embedding."""

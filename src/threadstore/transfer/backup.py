@@ -11,14 +11,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 from sqlalchemy.engine import URL
 
 from threadstore.config import redact_url, resolve_url
 from threadstore.errors import DatabaseFileError, ValidationError
+from threadstore.sqlite_vector import sqlite_driver
 
 __all__ = ["BackupSummary", "backup_database"]
 
@@ -61,11 +62,11 @@ def _source_path(url: URL) -> Path:
     return path
 
 
-def _backup(source: Path, partial: Path, pages: int) -> None:
+def _backup(source: Path, partial: Path, pages: int, driver: ModuleType) -> None:
     """Copy ``source`` to ``partial`` (SQLite backup API), then check the copy."""
-    src = sqlite3.connect(source, timeout=30)
+    src = driver.connect(source, timeout=30)
     try:
-        dest = sqlite3.connect(partial)
+        dest = driver.connect(partial)
         try:
             src.backup(dest, pages=pages)
             row = dest.execute("PRAGMA quick_check").fetchone()
@@ -116,9 +117,10 @@ def _run(url: URL, target: Path, overwrite: bool, pages: int) -> BackupSummary:
         )
     partial = target.with_name(target.name + ".partial")
     partial.unlink(missing_ok=True)
+    driver = sqlite_driver()  # the store's SQLite library: one set of POSIX locks
     try:
-        _backup(source, partial, pages)
-    except sqlite3.Error as exc:
+        _backup(source, partial, pages, driver)
+    except driver.Error as exc:
         partial.unlink(missing_ok=True)
         raise DatabaseFileError(
             f"backing up {source} failed: {exc}",

@@ -28,10 +28,10 @@ from typing import Any
 
 from sqlalchemy import Table, Text, cast, text, true
 from sqlalchemy.engine import URL, Row
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from threadstore.config import resolve_url
 from threadstore.errors import PersistenceError, ValidationError
+from threadstore.store.sql.connections import Conn
 from threadstore.transfer.format import Kind, column_kind, decode_value, encode_value
 from threadstore.transfer.session import Database, ProgressCallback, open_database
 from threadstore.transfer.tables import (
@@ -199,7 +199,7 @@ async def copy_database(
     return summary
 
 
-async def _check_target(writer: AsyncConnection, target: Database, merge: bool, path: Path) -> None:
+async def _check_target(writer: Conn, target: Database, merge: bool, path: Path) -> None:
     async with writer.begin():
         await writer.run_sync(check_revision, role="target", where=target.where)
         filled = await writer.run_sync(nonempty_tables)
@@ -211,7 +211,7 @@ async def _check_target(writer: AsyncConnection, target: Database, merge: bool, 
         )
 
 
-async def _verify(reader: AsyncConnection, writer: AsyncConnection, merge: bool) -> VerifyReport:
+async def _verify(reader: Conn, writer: Conn, merge: bool) -> VerifyReport:
     source = await reader.run_sync(summarize_connection)
     async with writer.begin():
         target = await writer.run_sync(summarize_connection)
@@ -230,8 +230,8 @@ class _Run:
 
     def __init__(
         self,
-        reader: AsyncConnection,
-        writer: AsyncConnection,
+        reader: Conn,
+        writer: Conn,
         target: Database,
         state: _State,
         summary: CopySummary,

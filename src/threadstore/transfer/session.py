@@ -9,13 +9,13 @@ from typing import Any
 
 from sqlalchemy import Table
 from sqlalchemy.engine import URL, Connection
-from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlalchemy.pool import NullPool
 
 from threadstore.config import is_memory_url, redact_url, resolve_url
-from threadstore.engine import SQLITE_BEGIN_OPTION, create_engine
+from threadstore.engine import SQLITE_BEGIN_OPTION
 from threadstore.errors import DatabaseFileError, PersistenceError, ValidationError
+from threadstore.migrations import unpooled_engine
 from threadstore.sqlite_files import database_path, missing_file
+from threadstore.store.sql.connections import Engine
 from threadstore.transfer.tables import SelfReference, link_statement, primary_key, self_references
 
 __all__ = ["Database", "Linker", "ProgressCallback", "open_database"]
@@ -33,7 +33,9 @@ class Database:
         self.url = url
         self.where = redact_url(url)
         self.dialect = url.get_backend_name()
-        self.engine: AsyncEngine = create_engine(url, poolclass=NullPool)
+        # SQLite on the store's driver: a second SQLite library in this process
+        # would not see an open store's locks (threadstore.sqlite_vector)
+        self.engine: Engine = unpooled_engine(url)
 
     @contextlib.asynccontextmanager
     async def translated(self) -> AsyncIterator[None]:

@@ -14,9 +14,9 @@ from typing import IO, Any
 
 from sqlalchemy import Table
 from sqlalchemy.engine import URL
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from threadstore.errors import RecordNotFoundError, ValidationError
+from threadstore.store.sql.connections import Conn
 from threadstore.transfer.format import (
     FORMAT_NAME,
     FORMAT_VERSION,
@@ -125,7 +125,7 @@ async def export_database(
 
 
 async def _write_table(
-    conn: AsyncConnection,
+    conn: Conn,
     out: IO[str],
     table: Table,
     selection: Selection,

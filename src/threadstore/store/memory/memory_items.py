@@ -9,7 +9,13 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from threadstore.models.context import GLOBAL_SCOPE
-from threadstore.store.memory_item_rows import ItemKey, MemoryItemRow, ScanCursor, join_namespace
+from threadstore.store.memory_item_rows import (
+    ItemKey,
+    MemoryItemRow,
+    ScanCursor,
+    VectorRanking,
+    join_namespace,
+)
 
 if TYPE_CHECKING:
     from threadstore.store.memory.unit import MemoryUnit
@@ -131,3 +137,7 @@ class MemoryMemoryItems:
             self._journal.pop(self._state.memory_items[scope], key)
             self._journal.pop(self._state.memory_vectors, (scope, *key))
         return len(victims)
+
+    def vector_ranking(self) -> VectorRanking | None:
+        """See :meth:`MemoryItemRows.vector_ranking`: none, the store ranks in Python."""
+        return None

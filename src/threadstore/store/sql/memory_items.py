@@ -1,21 +1,43 @@
-"""LangGraph long-term memory rows in SQL: key lookups, upserts and keyset scans."""
+"""LangGraph long-term memory rows in SQL: key lookups, upserts, keyset scans, vector ranking.
+
+With sqlite-vec loaded (SQLite), :meth:`SqlMemoryItems.ranked` orders rows
+by ``vec_distance_cosine`` over the stored JSON embeddings in SQL.
+"""
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import ColumnElement, Table, and_, case, delete, func, or_, select, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    LargeBinary,
+    Select,
+    Table,
+    and_,
+    case,
+    delete,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.engine import CursorResult
 
 from threadstore.models import MemoryItem, MemoryVector
 from threadstore.models.context import GLOBAL_SCOPE
 from threadstore.store.memory_item_rows import (
     NAMESPACE_SEPARATOR,
+    UNRANKED,
     ItemKey,
     MemoryItemRow,
     ScanCursor,
+    VectorRanking,
     join_namespace,
     split_namespace,
 )
@@ -42,6 +64,10 @@ def under_prefix(column: Any, prefix: tuple[str, ...]) -> ColumnElement[bool]:
     joined = join_namespace(prefix)
     head = joined + NAMESPACE_SEPARATOR
     return or_(column == joined, func.substr(column, 1, len(head)) == head)
+
+
+_SCAN_ORDER = (_i.updated_at.desc(), _i.namespace.desc(), _i.key.desc())
+_SAME_ITEM = and_(_v.scope == _i.scope, _v.namespace == _i.namespace, _v.key == _i.key)
 
 
 def _row(row: Any) -> MemoryItemRow:
@@ -170,13 +196,65 @@ class SqlMemoryItems:
         size: int,
     ) -> list[MemoryItemRow]:
         """See :meth:`MemoryItemRows.scan`."""
-        query = select(memory_items).where(
-            _i.scope == self._scope, under_prefix(_i.namespace, prefix), _unexpired(now)
-        )
+        query = self._under(select(memory_items), prefix, now)
         if after is not None:
             query = query.where(tuple_(_i.updated_at, _i.namespace, _i.key) < after)
-        query = query.order_by(_i.updated_at.desc(), _i.namespace.desc(), _i.key.desc())
-        result = await self._unit.execute(query.limit(size))
+        result = await self._unit.execute(query.order_by(*_SCAN_ORDER).limit(size))
+        return [_row(r) for r in result]
+
+    def _under(self, query: Select[Any], prefix: tuple[str, ...], now: datetime) -> Select[Any]:
+        return query.where(
+            _i.scope == self._scope, under_prefix(_i.namespace, prefix), _unexpired(now)
+        )
+
+    def vector_ranking(self) -> VectorRanking | None:
+        """See :meth:`MemoryItemRows.vector_ranking`: itself when sqlite-vec is loaded."""
+        return self if self._unit.ctx.sqlite_vec else None
+
+    async def ranked(
+        self,
+        prefix: tuple[str, ...],
+        now: datetime,
+        query: Sequence[float],
+        start: int,
+        size: int,
+    ) -> list[tuple[MemoryItemRow, float]]:
+        """See :meth:`VectorRanking.ranked`: one GROUP BY over the item's vectors."""
+        packed = struct.pack(f"{len(query)}f", *query)
+        distance = case(
+            (
+                func.json_array_length(_v.embedding) == len(query),
+                func.coalesce(
+                    func.vec_distance_cosine(_v.embedding, literal(packed, LargeBinary)),
+                    UNRANKED,
+                ),
+            ),
+            else_=UNRANKED,
+        )
+        nearest = func.min(distance).label("distance")
+        statement = (
+            self._under(select(memory_items, nearest), prefix, now)
+            .join(memory_vectors, _SAME_ITEM)
+            .group_by(_i.scope, _i.namespace, _i.key)
+            .order_by(nearest, *_SCAN_ORDER)
+            .offset(start)
+            .limit(size)
+        )
+        result = await self._unit.execute(statement)
+        return [(_row(r), float(r.distance)) for r in result]
+
+    async def unembedded(
+        self,
+        prefix: tuple[str, ...],
+        now: datetime,
+        after: ScanCursor | None,
+        size: int,
+    ) -> list[MemoryItemRow]:
+        """See :meth:`VectorRanking.unembedded`."""
+        query = self._under(select(memory_items), prefix, now).where(~exists().where(_SAME_ITEM))
+        if after is not None:
+            query = query.where(tuple_(_i.updated_at, _i.namespace, _i.key) < after)
+        result = await self._unit.execute(query.order_by(*_SCAN_ORDER).limit(size))
         return [_row(r) for r in result]
 
     async def vectors(self, keys: Sequence[ItemKey]) -> dict[ItemKey, list[list[float]]]:

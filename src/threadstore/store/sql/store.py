@@ -26,6 +26,7 @@ from threadstore.engine_options import pgbouncer_options
 from threadstore.errors import PersistenceError, SchemaOutOfDateError, ValidationError
 from threadstore.migrations import VERSION_TABLE, ensure_schema, head_revision
 from threadstore.records import HealthRecord
+from threadstore.sqlite_vector import check_sqlite_vec
 from threadstore.store.base import BaseStore
 from threadstore.store.health import DEFAULT_TIMEOUT, Probe, check_timeout, run_probe, settle
 from threadstore.store.locks import LoopLock
@@ -86,6 +87,12 @@ class SQLAlchemyStore(BaseStore):
             other share one transaction and one commit, each in its own
             savepoint (see docs/transactions.md). Pass False to commit each
             call on its own.
+        sqlite_vec: SQLite only: load the sqlite-vec extension, so LangGraph
+            long-term store searches rank in SQL (see
+            :mod:`threadstore.sqlite_vector`). None (the default): when the
+            ``sqlite-vec`` extra is installed and ``THREADSTORE_SQLITE_VEC``
+            is not ``0``; True: required; False: never.
+            Ignored on PostgreSQL, which ranks those searches in Python.
         **engine_options: Passed to ``create_async_engine`` (pool_size, ...).
     """
 
@@ -101,6 +108,7 @@ class SQLAlchemyStore(BaseStore):
         read_replicas: Sequence[str | URL] | None = None,
         replica_max_lag: float = DEFAULT_MAX_LAG,
         group_commit: bool = True,
+        sqlite_vec: bool | None = None,
         **engine_options: Any,
     ) -> None:
         clock = check_clock(clock)
@@ -110,7 +118,7 @@ class SQLAlchemyStore(BaseStore):
                 suggestion="Pass pgbouncer=True when the URL points at PgBouncer.",
             )
         if engine is not None:
-            if url is not None or engine_options:
+            if url is not None or engine_options or sqlite_vec is not None:
                 raise ValidationError(
                     "pass either an engine or a URL with engine options, not both",
                     suggestion="Configure the engine you pass, or let the store create one.",
@@ -125,11 +133,11 @@ class SQLAlchemyStore(BaseStore):
             if pgbouncer:
                 _require_postgres(resolved, "pgbouncer=True")
                 primary_options = pgbouncer_options(engine_options)
-            engine = (
-                create_threaded_engine(resolved, **primary_options)
-                if resolved.get_backend_name() == "sqlite"
-                else create_engine(resolved, **primary_options)
-            )
+            if resolved.get_backend_name() == "sqlite":
+                engine = create_threaded_engine(resolved, sqlite_vec=sqlite_vec, **primary_options)
+            else:
+                check_sqlite_vec(sqlite_vec)  # and ignore it: the same code runs on every URL
+                engine = create_engine(resolved, **primary_options)
             self._owns_engine = True
         replicas = replica_urls(read_replicas)
         if replicas:
@@ -165,6 +173,7 @@ class SQLAlchemyStore(BaseStore):
             replicas=self._replicas or None,
             group_commit=GroupCommit() if group_commit and dialect == "sqlite" else None,
             direct=DirectStatements(engine.dialect),
+            sqlite_vec=isinstance(engine, ThreadedEngine) and engine.sqlite_vec,
         )
         self._init_lock = LoopLock()
         self._revision: str | None = None

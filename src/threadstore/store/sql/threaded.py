@@ -14,6 +14,10 @@ A sync engine belongs to no event loop: every loop and thread of the process
 shares its pool and its workers. The connections' SQLite write lock is still
 taken up front (``BEGIN IMMEDIATE``) after the store's own cross-loop lock,
 so the workers never wait on each other.
+
+The driver is the process's (:func:`threadstore.sqlite_vector.sqlite_driver`):
+``pysqlite3.dbapi2`` with the sqlite-vec extra, whose extension every new
+connection then loads.
 """
 
 from __future__ import annotations
@@ -26,12 +30,14 @@ from collections.abc import AsyncIterator, Callable, Generator
 from typing import Any, TypeVar
 
 from sqlalchemy import create_engine as create_sync_engine
+from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine, Result, RootTransaction, Transaction
 from sqlalchemy.pool import Pool, PoolProxiedConnection, QueuePool, StaticPool
 
 from threadstore.engine import TRANSACTION_OPEN, configure_sqlite_engine, pool_options_refused
 from threadstore.engine_options import check_engine_options
 from threadstore.sqlite_buffered import BufferedSqlite
+from threadstore.sqlite_vector import load_sqlite_vec, sqlite_driver, use_sqlite_vec
 
 __all__ = [
     "ThreadedConnection",
@@ -51,21 +57,29 @@ class ThreadedEngine:
 
     Args:
         url: The ``sqlite+aiosqlite`` (or ``sqlite``) URL; reported as given.
+        sqlite_vec: Load sqlite-vec into every connection: None (the default)
+            where the process's driver can (see :mod:`threadstore.sqlite_vector`);
+            True requires it; False never.
         **options: ``create_engine`` options (pool_size, poolclass, ...).
     """
 
-    def __init__(self, url: URL, **options: Any) -> None:
+    def __init__(self, url: URL, *, sqlite_vec: bool | None = None, **options: Any) -> None:
         self.url = url
+        driver = sqlite_driver()
+        self.sqlite_vec = use_sqlite_vec(sqlite_vec, driver)
+        """Whether every connection has sqlite-vec loaded."""
         connect_args = dict(options.pop("connect_args", {}))
         connect_args.setdefault("check_same_thread", False)
         if _in_memory(url):
             options.setdefault("poolclass", StaticPool)  # one database, shared by every thread
         self.sync_engine: Engine = create_sync_engine(
             url.set(drivername="sqlite+pysqlite"),
-            module=BufferedSqlite(),
+            module=BufferedSqlite(driver),
             connect_args=connect_args,
             **options,
         )
+        if self.sqlite_vec:
+            event.listen(self.sync_engine, "connect", load_sqlite_vec)
         self.dialect = self.sync_engine.dialect
         self._workers = concurrent.futures.ThreadPoolExecutor(
             max_workers=_capacity(self.sync_engine.pool),
@@ -320,15 +334,18 @@ def _capacity(pool: Pool) -> int:
     return _MAX_WORKERS
 
 
-def create_threaded_engine(url: URL, **options: Any) -> ThreadedEngine:
+def create_threaded_engine(
+    url: URL, *, sqlite_vec: bool | None = None, **options: Any
+) -> ThreadedEngine:
     """A :class:`ThreadedEngine` for a SQLite ``url`` with threadstore's hooks.
 
     Raises:
-        ValidationError: an option is unknown, badly typed or does not apply.
+        ValidationError: an option is unknown, badly typed or does not apply,
+            or ``sqlite_vec`` is invalid or asks for what is not installed.
     """
     check_engine_options(options)
     try:
-        engine = ThreadedEngine(url, **options)
+        engine = ThreadedEngine(url, sqlite_vec=sqlite_vec, **options)
     except TypeError as exc:  # options valid in general, not for this pool
         raise pool_options_refused(url, options) from exc
     configure_sqlite_engine(engine.sync_engine)

@@ -77,12 +77,35 @@ def translate_error(
     orig = getattr(exc, "orig", None) or exc
     detail = f"{type(orig).__name__}: {orig}".strip()
     sqlstate = str(getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None) or "")
-    sqlite_name = str(getattr(orig, "sqlite_errorname", None) or "")
+    sqlite_name = _sqlite_name(orig)
     error = _server_state(exc, sqlstate, detail, where, database) or _classify(
         exc, sqlstate, sqlite_name, detail, where, thread_id, duplicate
     )
     logger.debug("translated %s into %s", type(orig).__name__, type(error).__name__)
     return error
+
+
+_CONSTRAINT_MESSAGES = (
+    ("FOREIGN KEY constraint failed", "SQLITE_CONSTRAINT_FOREIGNKEY"),
+    ("UNIQUE constraint failed", "SQLITE_CONSTRAINT_UNIQUE"),
+)
+
+
+def _sqlite_name(orig: BaseException) -> str:
+    """SQLite's extended result code name of ``orig`` ("" if none).
+
+    The stdlib sqlite3 names the extended code (``SQLITE_CONSTRAINT_UNIQUE``);
+    pysqlite3 (the sqlite-vec extra's driver) only the primary one
+    (``SQLITE_CONSTRAINT``), so a constraint's kind is read from SQLite's
+    message, which both drivers carry unchanged.
+    """
+    name = str(getattr(orig, "sqlite_errorname", None) or "")
+    if name == "SQLITE_CONSTRAINT":
+        message = str(orig)
+        for prefix, extended in _CONSTRAINT_MESSAGES:
+            if message.startswith(prefix):
+                return extended
+    return name
 
 
 def _pool_exhausted(where: str, pool: Pool | None) -> PoolExhaustedError:

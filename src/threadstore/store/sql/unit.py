@@ -88,6 +88,8 @@ class SqlContext:
     """SQLite: one-call writes share transactions (see :mod:`.group_commit`)."""
     direct: DirectStatements | None = field(default=None, compare=False)
     """Hot reads compiled for the driver (see :mod:`.direct`); None: always SQLAlchemy's path."""
+    sqlite_vec: bool = False
+    """SQLite with sqlite-vec loaded: long-term store searches rank in SQL."""
 
     def upsert(self, table: Table) -> Any:
         """An INSERT accepting ``on_conflict_do_update`` on this dialect."""
