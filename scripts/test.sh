@@ -5,7 +5,7 @@
 # local PostgreSQL cluster is installed (Debian package) and started; without
 # THREADSTORE_TEST_PGBOUNCER_URL a PgBouncer (transaction pooling) is started
 # in front of it for the contract and LangGraph conformance suites.
-# Extra arguments go to pytest.
+# Extra arguments go to pytest (one run, instead of the two below).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -49,5 +49,16 @@ echo "== ruff"
 .venv/bin/ruff format --check src tests alembic bench
 echo "== mypy --strict"
 .venv/bin/mypy src
-echo "== pytest"
-.venv/bin/python -m pytest "$@"
+if [ "$#" -gt 0 ]; then
+  echo "== pytest $*"
+  .venv/bin/python -m pytest "$@"
+  exit
+fi
+# SQLite on the stdlib sqlite3 (what a user without the sqlite-vec extra runs),
+# then the sqlite-vec extra's tests and the SQLite suites again on pysqlite3
+# with the extension loaded (THREADSTORE_SQLITE_VEC picks the process's driver).
+echo "== pytest (SQLite on the stdlib sqlite3)"
+THREADSTORE_SQLITE_VEC=0 .venv/bin/python -m pytest --ignore=tests/langgraph/test_store_sqlite_vec.py
+echo "== pytest (SQLite on pysqlite3 with sqlite-vec)"
+THREADSTORE_SQLITE_VEC=1 .venv/bin/python -m pytest -k sqlite \
+  tests/langgraph/test_store_sqlite_vec.py tests/contract tests/langgraph tests/transfer
