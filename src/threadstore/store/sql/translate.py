@@ -1,8 +1,11 @@
 """The one place where driver exceptions become threadstore errors.
 
 PostgreSQL errors are classified by SQLSTATE, SQLite errors by their extended
-result-code name, never by matching message text. Messages carry the driver's
-own sentence (never SQL parameters) and the redacted URL.
+result-code name, not by message text; the one exception is pysqlite3 (the
+sqlite-vec extra's driver), which names only the primary code of a
+constraint violation, so its kind is read from SQLite's fixed message prefix
+(see :func:`_sqlite_name`). Messages carry the driver's own sentence (never
+SQL parameters) and the redacted URL.
 
 Timeouts and conflicts (statement_timeout, lock_timeout, SQLITE_BUSY,
 serialization failures, deadlocks) leave the connection usable: they become
