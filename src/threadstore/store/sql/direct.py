@@ -95,14 +95,13 @@ class DirectStatements:
 
     def get(self, statement: ClauseElement) -> Compiled | None:
         """The compiled form of ``statement``, or None when it must take SQLAlchemy's path."""
-        try:
+        if statement in self._compiled:
             return self._compiled[statement]
-        except KeyError:
-            pass
+        if len(self._compiled) >= MAX_DIRECT:
+            return None  # SQLAlchemy's own statement cache serves the rest
         compiled = _compile(statement, self._dialect)
         with self._lock:
-            if len(self._compiled) < MAX_DIRECT:
-                self._compiled[statement] = compiled
+            self._compiled[statement] = compiled
         return compiled
 
 
