@@ -213,3 +213,22 @@ async def test_a_statement_listener_sees_every_hot_read(store: SQLAlchemyStore) 
     assert "threadstore_threads" in statements[0][0]
     assert "threadstore_messages" in statements[1][0]
     assert await store.get_thread("root") is not None  # after the listener: direct again
+
+
+def test_past_the_bound_statements_take_sqlalchemys_path() -> None:
+    """A store passing ever new statements compiles at most MAX_DIRECT of them."""
+    from sqlalchemy import bindparam, select
+    from sqlalchemy.dialects import sqlite
+
+    from threadstore.store.sql.direct import MAX_DIRECT
+    from threadstore.store.sql.tables import threads as table
+
+    direct = DirectStatements(sqlite.dialect())
+    made = [
+        select(table.c.id).where(table.c.id == bindparam("i")).limit(n + 1)
+        for n in range(MAX_DIRECT + 3)
+    ]
+    assert all(direct.get(statement) is not None for statement in made[:MAX_DIRECT])
+    assert [direct.get(statement) for statement in made[MAX_DIRECT:]] == [None] * 3
+    assert len(direct._compiled) == MAX_DIRECT
+    assert direct.get(made[0]) is not None  # the compiled ones stay
