@@ -222,14 +222,8 @@ class SqlUnit:
             thread_id: The thread the statement is about, for a FK violation.
             duplicate: The record it creates, for a unique violation.
         """
-        if self._spent:
-            raise RuntimeError("threadstore: a statement after a one-statement write")
         try:
-            if self._tx is None:
-                await self._prepare(write, one_statement)
-            if self._frames and self._tx is not None:
-                await self._open_savepoints()
-            self._wrote = self._wrote or write
+            await self._ready(write, one_statement)
             result: Result[Any] = await self.conn.execute(statement, params)
             return result
         except DRIVER_ERRORS as exc:
@@ -274,17 +268,21 @@ class SqlUnit:
         ``fn``'s statements. ``write``: they change data (in a transaction, like
         :meth:`execute`'s writes); ``thread_id`` as for :meth:`execute`.
         """
-        if self._spent:
-            raise RuntimeError("threadstore: a statement after a one-statement write")
         try:
-            if self._tx is None:
-                await self._prepare(write, False)
-            if self._frames and self._tx is not None:
-                await self._open_savepoints()
-            self._wrote = self._wrote or write
+            await self._ready(write, False)
             return await self.conn.run_sync(fn)
         except DRIVER_ERRORS as exc:
             raise self.translate(exc, thread_id=thread_id) from exc
+
+    async def _ready(self, write: bool, one_statement: bool) -> None:
+        """Put the connection in the transaction state the next statement needs."""
+        if self._spent:
+            raise RuntimeError("threadstore: a statement after a one-statement write")
+        if self._tx is None:
+            await self._prepare(write, one_statement)
+        if self._frames and self._tx is not None:
+            await self._open_savepoints()
+        self._wrote = self._wrote or write
 
     def translate(
         self, exc: BaseException, *, thread_id: str | None = None, duplicate: str | None = None
