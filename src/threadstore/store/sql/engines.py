@@ -125,13 +125,17 @@ class LoopEngines(Generic[_E]):
         try:
             yield
         finally:
+            # Stay home until the pool is gone: a loop calling meanwhile gets a
+            # sibling, not a connection from the pool being disposed (it would
+            # be checked in to that old pool and never closed).
             with self._mutex:
                 ours = self._home is not None and self._home() is loop
-                if ours:
-                    self._home = None
             if ours:
                 with contextlib.suppress(Exception):
                     await self.main.dispose()
+                with self._mutex:
+                    if self._home is not None and self._home() is loop:
+                        self._home = None
 
     def forget(self) -> None:
         """Drop the sibling engines and the home loop (after the pool was disposed)."""
