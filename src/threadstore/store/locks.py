@@ -36,6 +36,11 @@ class LoopSemaphore:
             self._free -= 1
             return True
 
+    def would_wait(self) -> bool:
+        """Whether an :meth:`acquire` now would have to wait."""
+        with self._mutex:
+            return self._free <= 0 or bool(self._waiters)
+
     async def acquire(self) -> None:
         """Wait for a permit and take it."""
         loop = asyncio.get_running_loop()

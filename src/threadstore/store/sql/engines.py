@@ -27,6 +27,7 @@ from sqlalchemy.pool import NullPool, QueuePool
 
 from threadstore.store.locks import LoopSemaphore
 from threadstore.store.sql.connections import Engine
+from threadstore.store.sql.read_lane import ReadLane
 from threadstore.store.sql.threaded import ThreadedEngine
 
 __all__ = ["LoopEngines"]
@@ -75,7 +76,7 @@ class LoopEngines(Generic[_E]):
     A :class:`ThreadedEngine` belongs to no loop: every loop gets it.
     """
 
-    def __init__(self, engine: _E) -> None:
+    def __init__(self, engine: _E, *, read_lane: bool = False) -> None:
         self.main: _E = engine
         self._home: weakref.ref[asyncio.AbstractEventLoop] | None = None
         self._others: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _E] = (
@@ -84,6 +85,11 @@ class LoopEngines(Generic[_E]):
         self._mutex = threading.Lock()
         self._sentinel: AsyncGenerator[None] | None = None
         self._gate = _fair_gate(engine)
+        self._lane: ReadLane | None = (
+            ReadLane(engine, self._gate)
+            if read_lane and isinstance(engine, AsyncEngine) and ReadLane.suits(engine)
+            else None
+        )
 
     def gate(self, engine: Engine) -> LoopSemaphore | None:
         """The first-come-first-served queue in front of ``engine``'s pool, if it has one.
@@ -94,6 +100,15 @@ class LoopEngines(Generic[_E]):
         connections go out in arrival order.
         """
         return self._gate if engine is self.main else None
+
+    def lane(self, engine: Engine) -> ReadLane | None:
+        """The read lane of ``engine`` (the home engine's; see :mod:`.read_lane`)."""
+        return self._lane if engine is self.main else None
+
+    async def close_lane(self) -> None:
+        """Give the read lane's connection back to the pool (before disposing it)."""
+        if self._lane is not None:
+            await self._lane.close()
 
     async def current(self) -> _E:
         """The engine for the running loop."""
@@ -115,6 +130,8 @@ class LoopEngines(Generic[_E]):
             self._home = weakref.ref(loop)
         if stale:
             logger.info("threadstore: the engine's event loop was closed; replacing its pool")
+            if self._lane is not None:
+                self._lane.forget()
             self.main.sync_engine.dispose(close=False)
         sentinel = self._until_loop_ends(loop)
         await anext(sentinel)
@@ -132,6 +149,8 @@ class LoopEngines(Generic[_E]):
                 ours = self._home is not None and self._home() is loop
             if ours:
                 with contextlib.suppress(Exception):
+                    await self.close_lane()
+                with contextlib.suppress(Exception):
                     await self.main.dispose()
                 with self._mutex:
                     if self._home is not None and self._home() is loop:
@@ -142,3 +161,5 @@ class LoopEngines(Generic[_E]):
         with self._mutex:
             self._others.clear()
             self._home = None
+        if self._lane is not None:
+            self._lane.forget()

@@ -19,6 +19,7 @@ from threadstore.errors import PersistenceConnectionError
 from threadstore.store.locks import LoopSemaphore
 from threadstore.store.sql.connections import Conn, Engine
 from threadstore.store.sql.engines import LoopEngines
+from threadstore.store.sql.read_lane import ReadLane
 from threadstore.store.sql.replicas import ReplicaSet
 from threadstore.store.sql.translate import DRIVER_ERRORS, translate_error
 from threadstore.store.sql.unit import SqlContext, SqlUnit
@@ -53,19 +54,25 @@ async def open_unit(
         async with ctx.group_commit.unit(ctx, engine, gate, plain) as grouped:
             yield grouped
         return
-    async with _unit_on(ctx, engine, gate, write=write, block=block) as unit:
+    lane = engines.lane(engine)
+    async with _unit_on(ctx, engine, gate, write=write, block=block, lane=lane) as unit:
         yield unit
 
 
-async def checkout(ctx: SqlContext, engine: Engine, gate: LoopSemaphore | None) -> Conn:
+async def checkout(
+    ctx: SqlContext, engine: Engine, gate: LoopSemaphore | None, lane: ReadLane | None = None
+) -> Conn:
     """A connection of ``engine``, taken in arrival order when its pool has a gate.
 
-    The caller closes the connection, then releases ``gate``.
+    The caller closes the connection, then releases ``gate``. ``lane``: its
+    idle connection goes back to the pool first if this checkout would wait.
 
     Raises:
         PoolExhaustedError: no connection came free within the pool's timeout.
         PersistenceConnectionError: the database could not be reached.
     """
+    if lane is not None:
+        await lane.make_room()
     if gate is not None and not gate.try_acquire():
         try:
             await asyncio.wait_for(gate.acquire(), engine.pool.timeout())  # type: ignore[attr-defined]
@@ -88,9 +95,20 @@ async def checkout(ctx: SqlContext, engine: Engine, gate: LoopSemaphore | None) 
 
 @contextlib.asynccontextmanager
 async def _unit_on(
-    ctx: SqlContext, engine: Engine, gate: LoopSemaphore | None, *, write: bool, block: bool
+    ctx: SqlContext,
+    engine: Engine,
+    gate: LoopSemaphore | None,
+    *,
+    write: bool,
+    block: bool,
+    lane: ReadLane | None = None,
 ) -> AsyncIterator[SqlUnit]:
-    conn = await checkout(ctx, engine, gate)
+    """A unit on a connection of ``engine``; a one-call read may use ``lane``'s."""
+    reads = lane if lane is not None and not write and not block else None
+    conn: Conn | None = await reads.take() if reads is not None else None
+    if conn is None:
+        conn = await checkout(ctx, engine, gate, lane)
+    kept = False
     try:
         unit = SqlUnit(ctx, conn, block=block, write=write)
         try:
@@ -98,9 +116,9 @@ async def _unit_on(
         except BaseException as exc:
             await unit.finish(exc)
             raise
-        await unit.finish(None)
+        kept = await unit.finish(None, keep=None if reads is None else reads.keep)
     finally:
-        if gate is not None:
+        if gate is not None and not kept:
             gate.release()
 
 

@@ -144,7 +144,7 @@ class SQLAlchemyStore(BaseStore):
             _require_postgres(engine.url, "read_replicas")
         self._replicas = ReplicaSet(replicas, engine_options, max_lag=replica_max_lag)
         self._pgbouncer = bool(pgbouncer)
-        self._engines = LoopEngines(engine)
+        self._engines = LoopEngines(engine, read_lane=self._owns_engine)
         dialect = engine.dialect.name
         self._where = redact_url(engine.url)
         if auto_migrate not in (None, True, False):
@@ -253,6 +253,7 @@ class SQLAlchemyStore(BaseStore):
         self._revision = None
         await settle(self._abandoned_probes)
         await self._replicas.dispose()
+        await self._engines.close_lane()
         if self._owns_engine:
             await self._engines.main.dispose()
             self._engines.forget()

@@ -35,6 +35,7 @@ from typing import Any, TypeVar, cast
 
 from sqlalchemy import Table
 from sqlalchemy.engine import Connection, Result
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from threadstore.clock import Clock
 from threadstore.engine import SQLITE_BEGIN_OPTION
@@ -369,8 +370,27 @@ class SqlUnit:
 
     # -- end ---------------------------------------------------------------------
 
-    async def finish(self, error: BaseException | None) -> None:
-        """Commit (no error) or roll back, then give the connection back."""
+    async def finish(
+        self,
+        error: BaseException | None,
+        *,
+        keep: Callable[[AsyncConnection], bool] | None = None,
+    ) -> bool:
+        """Commit (no error) or roll back, then give the connection back.
+
+        ``keep``: offered the connection of a read that ran on the driver only
+        (see :mod:`~threadstore.store.sql.read_lane`); whether it kept it
+        instead of it being closed is returned.
+        """
+        if (
+            keep is not None
+            and error is None
+            and self._tx is None
+            and not self._autocommit
+            and isinstance(self.conn, AsyncConnection)
+            and keep(self.conn)
+        ):
+            return True
         try:
             if self._tx is not None:
                 if error is None:
@@ -391,6 +411,7 @@ class SqlUnit:
                 if self._locked:
                     self._locked = False
                     self.ctx.write_lock.release()
+        return False
 
     async def _rollback(self) -> None:
         assert self._tx is not None
