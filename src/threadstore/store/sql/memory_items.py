@@ -45,7 +45,7 @@ from threadstore.store.memory_item_rows import (
 if TYPE_CHECKING:
     from threadstore.store.sql.unit import SqlUnit
 
-__all__ = ["SqlMemoryItems", "memory_items", "memory_vectors"]
+__all__ = ["VECTOR_KEYS", "SqlMemoryItems", "memory_items", "memory_vectors"]
 
 memory_items = cast(Table, MemoryItem.__table__)
 memory_vectors = cast(Table, MemoryVector.__table__)
@@ -65,6 +65,10 @@ def under_prefix(column: Any, prefix: tuple[str, ...]) -> ColumnElement[bool]:
     head = joined + NAMESPACE_SEPARATOR
     return or_(column == joined, func.substr(column, 1, len(head)) == head)
 
+
+VECTOR_KEYS = 500
+"""Keys one ``vectors`` statement looks up: PostgreSQL parses a list of ten
+thousand ``(namespace, key)`` pairs past its stack depth limit."""
 
 _SCAN_ORDER = (_i.updated_at.desc(), _i.namespace.desc(), _i.key.desc())
 _SAME_ITEM = and_(_v.scope == _i.scope, _v.namespace == _i.namespace, _v.key == _i.key)
@@ -258,17 +262,22 @@ class SqlMemoryItems:
         return [_row(r) for r in result]
 
     async def vectors(self, keys: Sequence[ItemKey]) -> dict[ItemKey, list[list[float]]]:
-        """See :meth:`MemoryItemRows.vectors`."""
+        """See :meth:`MemoryItemRows.vectors`; :data:`VECTOR_KEYS` keys per statement.
+
+        Floats, whatever the JSON text: PostgreSQL's JSONB gives a component
+        written as ``1e+200`` back as ``1000...0`` (a Python int, whose exact
+        squares can overflow ``math.sqrt``).
+        """
         found: dict[ItemKey, list[list[float]]] = {}
-        if not keys:
-            return found
-        query = (
-            select(_v.namespace, _v.key, _v.embedding)
-            .where(self._keyed(memory_vectors, keys))
-            .order_by(_v.namespace, _v.key, _v.field)
-        )
-        for row in await self._unit.execute(query):
-            found.setdefault((split_namespace(row.namespace), row.key), []).append(row.embedding)
+        for start in range(0, len(keys), VECTOR_KEYS):
+            query = (
+                select(_v.namespace, _v.key, _v.embedding)
+                .where(self._keyed(memory_vectors, keys[start : start + VECTOR_KEYS]))
+                .order_by(_v.namespace, _v.key, _v.field)
+            )
+            for row in await self._unit.execute(query):
+                vector = [float(x) for x in row.embedding]
+                found.setdefault((split_namespace(row.namespace), row.key), []).append(vector)
         return found
 
     async def namespaces(self, now: datetime) -> list[tuple[str, ...]]:
