@@ -1,19 +1,18 @@
 """LangGraph long-term memory rows in SQL: key lookups, upserts, keyset scans, vector ranking.
 
-With sqlite-vec loaded (SQLite), :meth:`SqlMemoryItems.ranked` orders rows
-by ``vec_distance_cosine`` over the stored JSON embeddings in SQL.
+On PostgreSQL, and on SQLite with sqlite-vec loaded, :meth:`SqlMemoryItems.ranked`
+orders rows by the cosine distance of their embeddings in SQL
+(:mod:`threadstore.store.sql.vector_distance`).
 """
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import (
     ColumnElement,
-    LargeBinary,
     Select,
     Table,
     and_,
@@ -21,7 +20,6 @@ from sqlalchemy import (
     delete,
     exists,
     func,
-    literal,
     or_,
     select,
     tuple_,
@@ -33,7 +31,6 @@ from threadstore.models import MemoryItem, MemoryVector
 from threadstore.models.context import GLOBAL_SCOPE
 from threadstore.store.memory_item_rows import (
     NAMESPACE_SEPARATOR,
-    UNRANKED,
     ItemKey,
     MemoryItemRow,
     ScanCursor,
@@ -41,6 +38,7 @@ from threadstore.store.memory_item_rows import (
     join_namespace,
     split_namespace,
 )
+from threadstore.store.sql.vector_distance import pg_distance, sqlite_distance
 
 if TYPE_CHECKING:
     from threadstore.store.sql.unit import SqlUnit
@@ -212,8 +210,9 @@ class SqlMemoryItems:
         )
 
     def vector_ranking(self) -> VectorRanking | None:
-        """See :meth:`MemoryItemRows.vector_ranking`: itself when sqlite-vec is loaded."""
-        return self if self._unit.ctx.sqlite_vec else None
+        """See :meth:`MemoryItemRows.vector_ranking`: itself on PostgreSQL and sqlite-vec."""
+        ctx = self._unit.ctx
+        return self if ctx.sqlite_vec or ctx.dialect == "postgresql" else None
 
     async def ranked(
         self,
@@ -224,17 +223,10 @@ class SqlMemoryItems:
         size: int,
     ) -> list[tuple[MemoryItemRow, float]]:
         """See :meth:`VectorRanking.ranked`: one GROUP BY over the item's vectors."""
-        packed = struct.pack(f"{len(query)}f", *query)
-        distance = case(
-            (
-                func.json_array_length(_v.embedding) == len(query),
-                func.coalesce(
-                    func.vec_distance_cosine(_v.embedding, literal(packed, LargeBinary)),
-                    UNRANKED,
-                ),
-            ),
-            else_=UNRANKED,
-        )
+        if self._unit.ctx.dialect == "postgresql":
+            distance = await pg_distance(self._unit, query)
+        else:
+            distance = sqlite_distance(_v.embedding, query)
         nearest = func.min(distance).label("distance")
         statement = (
             self._under(select(memory_items, nearest), prefix, now)
