@@ -29,6 +29,7 @@ from threadstore.config import redact_url, resolve_url
 from threadstore.engine import SQLITE_BEGIN_OPTION, create_engine
 from threadstore.errors import MigrationError, SchemaOutOfDateError
 from threadstore.models.base import SEARCH_TABLE_PREFIX, TABLE_PREFIX
+from threadstore.models.memory_items import EMBEDDING_ARRAY
 from threadstore.partitioning import is_partition
 from threadstore.schema_state import (
     VERSION_TABLE,
@@ -86,7 +87,8 @@ def include_object(
 
     The full-text search objects of revisions 0008 and 0011 (SQLite's FTS5
     table and its shadow tables, PostgreSQL's GIN indexes and generated
-    tsvector column) have no model: left out.
+    tsvector column) have no model: left out, as is revision 0012's generated
+    ``embedding_array`` of the long-term store's vectors (PostgreSQL).
     """
     if type_ == "table":
         # partitions of the opt-in layout (threadstore.partitioning) belong to their parent
@@ -99,6 +101,12 @@ def include_object(
     if type_ == "index" and name in SEARCH_INDEXES:
         return False
     if type_ == "column" and name in SEARCH_COLUMNS and obj.table.name == "threadstore_messages":
+        return False
+    if (
+        type_ == "column"
+        and name == EMBEDDING_ARRAY
+        and obj.table.name == "threadstore_memory_vectors"
+    ):
         return False
     if type_ == "index" and not reflected and getattr(obj, "_ddl_if", None) is not None:
         # A dialect-only index (e.g. PostgreSQL's GIN on metadata): Alembic ignores

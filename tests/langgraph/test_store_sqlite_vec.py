@@ -9,8 +9,7 @@ from __future__ import annotations
 import math
 import random
 import sqlite3
-import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -20,11 +19,18 @@ pytest.importorskip("pysqlite3.dbapi2")
 pytest.importorskip("sqlite_vec")
 
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
 from tests.conftest import FakeClock
+from tests.langgraph.ranking_cases import (
+    items,
+    lookup,
+    odd_vectors,
+    pool_vectors,
+    same_pages,
+    searches,
+)
 from threadstore import (
     DuplicateRecordError,
     QueryTimeoutError,
@@ -37,13 +43,6 @@ from threadstore.langgraph import ThreadstoreLongTermStore
 from threadstore.langgraph.store_query import cosine
 from threadstore.langgraph.store_ranking import tolerance
 from threadstore.sqlite_vector import SQLITE_VEC_ENV_VAR, sqlite_driver
-
-Embedder = Callable[[list[str]], list[list[float]]]
-
-
-def _lookup(vectors: dict[str, list[float]]) -> Embedder:
-    """An embedding function reading each text's vector from ``vectors``."""
-    return lambda texts: [vectors[text] for text in texts]
 
 
 async def _raw(store: SQLAlchemyStore, sql: str) -> Any:
@@ -176,7 +175,7 @@ async def test_sql_ranking_has_no_candidate_bound(
     stores: dict[bool, SQLAlchemyStore], clock: FakeClock
 ) -> None:
     vectors = {f"t{i}": [1.0, i / 10, 0.0] for i in range(40)} | {"q": [1.0, 0.0, 0.0]}
-    index: Any = {"embed": _lookup(vectors), "dims": 3, "fields": ["text"]}
+    index: Any = {"embed": lookup(vectors), "dims": 3, "fields": ["text"]}
     ranked = ThreadstoreLongTermStore(stores[True], index=index, max_candidates=5)
     fallback = ThreadstoreLongTermStore(stores[False], index=index, max_candidates=5)
     for i in range(40):  # the nearest items are the oldest
@@ -200,7 +199,7 @@ async def test_float32_order_is_corrected_at_the_page_edge(
         "b": [-0.21904293437512432, -0.3864313408700196, -0.3455170919256845],
     }
     assert cosine(vectors["q"], vectors["b"]) > cosine(vectors["q"], vectors["a"])
-    index: Any = {"embed": _lookup(vectors), "fields": ["text"]}
+    index: Any = {"embed": lookup(vectors), "fields": ["text"]}
     ranked = ThreadstoreLongTermStore(stores[True], index=index)
     for key in ("b", "a"):
         await ranked.aput(("edge",), key, {"text": key})
@@ -214,7 +213,7 @@ async def test_ties_keep_the_fallbacks_newest_first_order(
 ) -> None:
     """A zero vector (scored 0.0 in Python, not by sqlite-vec) ties an orthogonal one."""
     vectors = {"q": [1.0, 0.0], "zero": [0.0, 0.0], "side": [0.0, 1.0], "near": [1.0, 1.0]}
-    index: Any = {"embed": _lookup(vectors), "fields": ["text"]}
+    index: Any = {"embed": lookup(vectors), "fields": ["text"]}
     ranked = ThreadstoreLongTermStore(stores[True], index=index)
     fallback = ThreadstoreLongTermStore(stores[False], index=index)
     for key in ("zero", "near", "side", "near2"):  # oldest first
@@ -247,38 +246,6 @@ def test_tolerance_bounds_sqlite_vec_float32_cosine() -> None:
 
 # -- the differential test: SQL ranking equals the Python fallback ------------------
 
-components = st.one_of(
-    st.integers(min_value=-2, max_value=2).map(float),  # many exact ties
-    st.floats(min_value=1e-6, max_value=1),
-    st.floats(min_value=-1, max_value=-1e-6),
-)
-pool_vectors = st.lists(st.lists(components, min_size=3, max_size=3), min_size=1, max_size=6)
-odd_vectors = st.sampled_from(([0.0, 0.0, 0.0], [1.0, 2.0]))  # zero; another length
-items = st.lists(
-    st.tuples(
-        st.sampled_from(((), ("a",), ("a", "b"), ("c",))),  # namespace under the root
-        st.sampled_from(("k1", "k2", "k3", "k4", "k5", "k6")),
-        st.integers(min_value=0, max_value=9),  # value n
-        st.sampled_from(("none", "one", "one", "two", "odd")),  # embedded fields
-        st.integers(min_value=0, max_value=5),  # first vector (pool index)
-        st.integers(min_value=0, max_value=5),  # second vector
-        st.booleans(),  # advance the clock first (else: the same updated_at)
-    ),
-    min_size=0,
-    max_size=30,
-)
-searches = st.lists(
-    st.tuples(
-        st.sampled_from(((), ("a",), ("a", "b"), ("c",))),
-        st.one_of(st.none(), st.integers(min_value=0, max_value=5), st.just(-1)),  # query
-        st.sampled_from((None, {"n": {"$gte": 5}}, {"n": 3})),
-        st.integers(min_value=0, max_value=6),  # offset
-        st.integers(min_value=0, max_value=8),  # limit
-    ),
-    min_size=1,
-    max_size=6,
-)
-
 
 @settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
@@ -293,39 +260,18 @@ async def test_sql_ranking_equals_the_fallback(
     asked: list[Any],
     query: list[list[float]],
 ) -> None:
-    root = f"r{uuid.uuid4().hex[:10]}"
-    vectors: dict[str, list[float]] = {"odd": odd}
-    vectors.update({f"p{i}": v for i, v in enumerate(pool)})
-    vectors.update({f"q{i}": v for i, v in enumerate(query)})
-    index: Any = {"embed": _lookup(vectors), "fields": ["a", "b"]}
-    ranked = ThreadstoreLongTermStore(stores[True], index=index)
-    fallback = ThreadstoreLongTermStore(stores[False], index=index)
-    for ns, key, n, fields, first, second, advance in written:
-        if advance:
-            clock.advance(1)
-        value: dict[str, Any] = {"n": n}
-        if fields in ("one", "two"):
-            value["a"] = f"p{first % len(pool)}"
-        if fields == "two":
-            value["b"] = f"p{second % len(pool)}"
-        if fields == "odd":
-            value["a"], value["b"] = "odd", f"p{first % len(pool)}"
-        await ranked.aput((root, *ns), key, value)
-    for ns, which, wanted, offset, limit in asked:
-        text = None if which is None else ("odd" if which < 0 else f"q{which % len(query)}")
-        args: dict[str, Any] = {"query": text, "filter": wanted, "offset": offset, "limit": limit}
-        got = await ranked.asearch((root, *ns), **args)
-        expected = await fallback.asearch((root, *ns), **args)
-        assert [(h.namespace, h.key, h.score) for h in got] == [
-            (h.namespace, h.key, h.score) for h in expected
-        ]
-        for hit in got:
-            assert hit.score is None or not math.isnan(hit.score)
+    await same_pages(
+        lambda index: ThreadstoreLongTermStore(stores[True], index=index),
+        lambda index: ThreadstoreLongTermStore(stores[False], index=index),
+        clock,
+        (pool, odd, written, asked, query),
+        shared=True,
+    )
 
 
 async def test_non_finite_embeddings_are_refused(stores: dict[bool, SQLAlchemyStore]) -> None:
     vectors = {"nan": [math.nan, 1.0], "inf": [math.inf, 1.0]}
-    index: Any = {"embed": _lookup(vectors), "dims": 2, "fields": ["text"]}
+    index: Any = {"embed": lookup(vectors), "dims": 2, "fields": ["text"]}
     lt = ThreadstoreLongTermStore(stores[True], index=index)
     for text in vectors:
         with pytest.raises(ValidationError, match="NaN or infinity"):

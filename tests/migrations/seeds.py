@@ -639,4 +639,9 @@ SEEDS: dict[str, Seed | None] = {
         check=seeds_search.check_vector,
         check_rows=seeds_search.check_vector_rows,
     ),
+    "0012": Seed(
+        write=seeds_memory.write_array,
+        check=seeds_memory.check_array,
+        check_rows=seeds_memory.check_array_rows,
+    ),
 }

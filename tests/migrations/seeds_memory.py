@@ -1,8 +1,8 @@
-"""Seed data of revision 0009 (LangGraph long-term memory items and vectors).
+"""Seed data of revisions 0009 (LangGraph long-term memory items and vectors) and 0012.
 
 Written with plain SQL on 0009's tables; read back at head through
 ``ThreadstoreLongTermStore``. ``tests/migrations/seeds.py`` registers
-``write`` and ``check`` under "0009".
+``write`` and ``check`` under "0009", and the ``*_array`` ones under "0012".
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection
 
 from threadstore import BaseStore
 
-__all__ = ["check", "write"]
+__all__ = ["check", "check_array", "check_array_rows", "write", "write_array"]
 
 _JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 _TS = sa.DateTime(timezone=True)
@@ -82,3 +82,52 @@ async def check(store: BaseStore) -> None:
     assert [(i.key, i.score) for i in hits] == [("m", 1.0)]
     app.close()
     dave.close()
+
+
+def write_array(conn: Connection) -> None:
+    """Revision 0012 (PostgreSQL's stored float8 arrays): a vector written after the column."""
+    conn.execute(
+        _items.insert(),
+        [
+            {"scope": "dave", "namespace": "notes", "key": "n", "depth": 1}
+            | {"value": {"text": "likes coffee"}, "created_at": _WHEN, "updated_at": _WHEN}
+            | {"ttl_minutes": None, "expires_at": None}
+        ],
+    )
+    conn.execute(
+        _vectors.insert(),
+        [
+            {
+                "scope": "dave",
+                "namespace": "notes",
+                "key": "n",
+                "field": "text",
+                "embedding": [0.6, 0.8],
+            }
+        ],
+    )
+
+
+async def check_array(store: BaseStore) -> None:
+    """Vectors of before 0012 (arrays backfilled) and after it rank together."""
+    from threadstore.langgraph import ThreadstoreLongTermStore
+
+    dave = ThreadstoreLongTermStore(
+        store.for_user("dave"), index={"embed": lambda texts: [[0.0, 1.0] for _ in texts]}
+    )
+    hits = await dave.asearch((), query="coffee")
+    assert [(i.key, round(i.score or 0, 9)) for i in hits] == [("n", 0.8), ("m", 0.0)]
+    dave.close()
+
+
+def check_array_rows(conn: Connection) -> None:
+    """On PostgreSQL every vector has its stored array, equal to the function's."""
+    if conn.dialect.name != "postgresql":
+        return
+    stale = conn.execute(
+        sa.text(
+            "SELECT count(*) FROM threadstore_memory_vectors WHERE embedding_array IS NULL "
+            "OR embedding_array <> threadstore_embedding_array(embedding)"
+        )
+    ).scalar()
+    assert stale == 0

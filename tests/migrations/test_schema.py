@@ -62,13 +62,20 @@ async def test_drift_check_sees_what_it_should(empty_url: str, sql_backend: str)
         assert {"message_count", "metadata", "comment"} <= modified
 
 
-async def test_every_revision_goes_up_down_and_up_again(empty_url: str) -> None:
+POSTGRES_ONLY = frozenset({"0012"})
+"""Revisions that change nothing on SQLite (their docstrings say so)."""
+
+
+async def test_every_revision_goes_up_down_and_up_again(empty_url: str, sql_backend: str) -> None:
     before = await schema_snapshot(empty_url)
     assert before == {}
     for script in chain():
         await upgrade(empty_url, script.revision)
         after = await schema_snapshot(empty_url)
-        assert after != before, f"{script.revision} changed nothing"
+        if sql_backend == "sqlite" and script.revision in POSTGRES_ONLY:
+            assert after == before, f"{script.revision} changed SQLite"
+        else:
+            assert after != before, f"{script.revision} changed nothing"
         await downgrade(empty_url, below(script.revision))
         assert await schema_snapshot(empty_url) == before, f"{script.revision} downgrade"
         await upgrade(empty_url, script.revision)

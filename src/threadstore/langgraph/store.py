@@ -89,9 +89,10 @@ class ThreadstoreLongTermStore(Sweeper, LangGraphStore):
         ttl: LangGraph's ``TTLConfig`` (``default_ttl`` minutes,
             ``refresh_on_read``, ``sweep_interval_minutes``).
         max_candidates: Items a semantic search ranks at most in Python: the
-            newest ones matching its namespace prefix and filter. On SQLite
-            with sqlite-vec loaded (see :mod:`threadstore.sqlite_vector`)
-            searches rank in SQL over every item, and this bound does not apply.
+            newest ones matching its namespace prefix and filter. On
+            PostgreSQL, and on SQLite with sqlite-vec loaded (see
+            :mod:`threadstore.sqlite_vector`), searches rank in SQL over every
+            item, and this bound does not apply.
     """
 
     supports_ttl = True

@@ -1,10 +1,12 @@
 """The semantic index of the long-term store: what to embed, and ranking by cosine.
 
-Embeddings are stored as JSON float arrays and ranked here, in Python, over
-the candidates a search's namespace prefix and filter select (at most
-``max_candidates``, the newest), the same on every backend but SQLite with
-sqlite-vec, which ranks every candidate in SQL to the same result
-(:mod:`threadstore.langgraph.store_ranking`). Ranking follows
+Embeddings are stored as JSON float arrays. On PostgreSQL (pgvector or a
+portable float8 computation) and on SQLite with sqlite-vec, a search ranks
+every matching item in SQL (:mod:`threadstore.langgraph.store_ranking`);
+elsewhere (MemoryStore, SQLite without the extension) :meth:`Index.rank`
+ranks here, in Python, the candidates a search's namespace prefix and
+filter select (at most ``max_candidates``, the newest). Both give the same
+pages. Ranking follows
 LangGraph's ``InMemoryStore``: an item scores its best field, ties keep
 newest first, and items without an embedding fill a page the scored ones
 leave short.

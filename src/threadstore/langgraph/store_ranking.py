@@ -1,15 +1,20 @@
-"""Semantic search ranked in the database (SQLite with sqlite-vec), page for page as in Python.
+"""Semantic search ranked in the database, page for page as in Python.
 
-sqlite-vec orders the rows under the namespace prefix by the float32 cosine
-distance of their nearest embedding, over every row: no ``max_candidates``
-bound. :meth:`~threadstore.langgraph.store_index.Index.rank` scores in
+PostgreSQL and SQLite with sqlite-vec order the rows under the namespace
+prefix by the cosine distance of their nearest embedding, over every row: no
+``max_candidates`` bound (:mod:`threadstore.store.sql.vector_distance`).
+sqlite-vec and pgvector compute in float32, PostgreSQL without pgvector in
+float64. :meth:`~threadstore.langgraph.store_index.Index.rank` scores in
 float64; to return the very page it would (same rows, order, ties and
 scores), rows are read nearest first, filtered, and scored again with the
 same :func:`~threadstore.langgraph.store_query.cosine`, until no unread row
 could still reach the page: float32 moves a cosine by at most
 :func:`tolerance`. That bound holds while embeddings stay inside float32's
 range (components below 1e15 in magnitude, norms above 1e-15), as every
-model's do. Rows without embeddings fill a short page as in the fallback.
+model's do; float64's error (about ``dims`` units of 2**-53, its components
+kept inside 1e-150 to 1e150 by revision 0012, the rest ranked here) is far
+inside it, so one margin serves every database. Rows without embeddings
+fill a short page as in the fallback.
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ _LIMIT = 1e15
 
 
 def tolerance(dims: int) -> float:
-    """How far sqlite-vec's float32 cosine may be from the float64 one, for ``dims``.
+    """How far the database's cosine (float32 at worst) may be from Python's, for ``dims``.
 
     Rounding both vectors to float32 moves a cosine by at most 4u (u = 2**-24),
     the float32 dot product and norms over ``dims`` terms by about 2 * dims * u,
@@ -46,7 +51,7 @@ def tolerance(dims: int) -> float:
 
 
 def rankable(query: list[float]) -> bool:
-    """Whether sqlite-vec can rank for ``query`` within :func:`tolerance`."""
+    """Whether the database can rank for ``query`` within :func:`tolerance`."""
     return bool(query) and all(x == 0 or 1 / _LIMIT <= abs(x) <= _LIMIT for x in query)
 
 

@@ -17,10 +17,18 @@ from sqlalchemy.orm import Mapped, mapped_column
 from threadstore.models.base import Base
 from threadstore.types import Identifier, JSONDocument
 
-__all__ = ["MemoryItem", "MemoryVector", "PathText"]
+__all__ = ["EMBEDDING_ARRAY", "MemoryItem", "MemoryVector", "PathText"]
 
 PathText: Any = Text().with_variant(Text(collation="C"), "postgresql")
 """Namespaces, keys and field paths: unbounded text, byte-wise order on PostgreSQL."""
+
+EMBEDDING_ARRAY = "embedding_array"
+"""PostgreSQL's generated ``float8[]`` copy of ``MemoryVector.embedding`` (revision 0012).
+
+NULL where a component is outside 1e-150 to 1e150 in magnitude (zero aside).
+It has no model attribute: it is generated, never written, and only the SQL
+ranking reads it (:mod:`threadstore.store.sql.vector_distance`).
+"""
 
 
 class MemoryItem(Base):
@@ -52,7 +60,8 @@ class MemoryVector(Base):
     """The embedding of one indexed text of an item (``field``: its path, ``$`` whole).
 
     ``embedding`` is a JSON array of floats, so every backend reads it the
-    same way; it goes with its item (cascade).
+    same way; it goes with its item (cascade). PostgreSQL also stores it as
+    a float8 array (:data:`EMBEDDING_ARRAY`).
     """
 
     __tablename__ = "threadstore_memory_vectors"

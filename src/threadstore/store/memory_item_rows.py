@@ -116,11 +116,11 @@ class MemoryItemRows(Protocol):
         """Delete up to ``limit`` expired rows of every scope; return how many."""
 
     def vector_ranking(self) -> VectorRanking | None:
-        """The ranking of rows by embedding in the database, if it has one."""
+        """The ranking of rows by embedding in the database, if it has one (sync: no I/O)."""
 
 
 class VectorRanking(Protocol):
-    """Rows ranked by cosine distance in the database (SQLite with sqlite-vec)."""
+    """Rows ranked by cosine distance in the database (PostgreSQL, SQLite with sqlite-vec)."""
 
     async def ranked(
         self,
@@ -132,10 +132,11 @@ class VectorRanking(Protocol):
     ) -> list[tuple[MemoryItemRow, float]]:
         """Rows ``start`` to ``start + size`` under ``prefix`` that have an embedding.
 
-        Each with the float32 cosine distance of its nearest embedding to
-        ``query``, nearest first, ties in :meth:`MemoryItemRows.scan` order;
-        :data:`UNRANKED` (first) where it cannot be computed there (a zero vector,
-        another length), for the caller to rank exactly.
+        Each with the cosine distance (float32 or better) of its nearest
+        embedding to ``query``, nearest first, ties in :meth:`MemoryItemRows.scan`
+        order; :data:`UNRANKED` (first) where it cannot be computed there (a zero
+        vector or query, another length, on PostgreSQL a component outside 1e-150
+        to 1e150), for the caller to rank exactly.
         """
 
     async def unembedded(

@@ -1,19 +1,18 @@
 """LangGraph long-term memory rows in SQL: key lookups, upserts, keyset scans, vector ranking.
 
-With sqlite-vec loaded (SQLite), :meth:`SqlMemoryItems.ranked` orders rows
-by ``vec_distance_cosine`` over the stored JSON embeddings in SQL.
+On PostgreSQL, and on SQLite with sqlite-vec loaded, :meth:`SqlMemoryItems.ranked`
+orders rows by the cosine distance of their embeddings in SQL
+(:mod:`threadstore.store.sql.vector_distance`).
 """
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import (
     ColumnElement,
-    LargeBinary,
     Select,
     Table,
     and_,
@@ -21,7 +20,6 @@ from sqlalchemy import (
     delete,
     exists,
     func,
-    literal,
     or_,
     select,
     tuple_,
@@ -33,7 +31,6 @@ from threadstore.models import MemoryItem, MemoryVector
 from threadstore.models.context import GLOBAL_SCOPE
 from threadstore.store.memory_item_rows import (
     NAMESPACE_SEPARATOR,
-    UNRANKED,
     ItemKey,
     MemoryItemRow,
     ScanCursor,
@@ -41,11 +38,12 @@ from threadstore.store.memory_item_rows import (
     join_namespace,
     split_namespace,
 )
+from threadstore.store.sql.vector_distance import pg_distance, sqlite_distance
 
 if TYPE_CHECKING:
     from threadstore.store.sql.unit import SqlUnit
 
-__all__ = ["SqlMemoryItems", "memory_items", "memory_vectors"]
+__all__ = ["VECTOR_KEYS", "SqlMemoryItems", "memory_items", "memory_vectors"]
 
 memory_items = cast(Table, MemoryItem.__table__)
 memory_vectors = cast(Table, MemoryVector.__table__)
@@ -65,6 +63,10 @@ def under_prefix(column: Any, prefix: tuple[str, ...]) -> ColumnElement[bool]:
     head = joined + NAMESPACE_SEPARATOR
     return or_(column == joined, func.substr(column, 1, len(head)) == head)
 
+
+VECTOR_KEYS = 500
+"""Keys one ``vectors`` statement looks up: PostgreSQL parses a list of ten
+thousand ``(namespace, key)`` pairs past its stack depth limit."""
 
 _SCAN_ORDER = (_i.updated_at.desc(), _i.namespace.desc(), _i.key.desc())
 _SAME_ITEM = and_(_v.scope == _i.scope, _v.namespace == _i.namespace, _v.key == _i.key)
@@ -208,8 +210,9 @@ class SqlMemoryItems:
         )
 
     def vector_ranking(self) -> VectorRanking | None:
-        """See :meth:`MemoryItemRows.vector_ranking`: itself when sqlite-vec is loaded."""
-        return self if self._unit.ctx.sqlite_vec else None
+        """See :meth:`MemoryItemRows.vector_ranking`: itself on PostgreSQL and sqlite-vec."""
+        ctx = self._unit.ctx
+        return self if ctx.sqlite_vec or ctx.dialect == "postgresql" else None
 
     async def ranked(
         self,
@@ -220,17 +223,10 @@ class SqlMemoryItems:
         size: int,
     ) -> list[tuple[MemoryItemRow, float]]:
         """See :meth:`VectorRanking.ranked`: one GROUP BY over the item's vectors."""
-        packed = struct.pack(f"{len(query)}f", *query)
-        distance = case(
-            (
-                func.json_array_length(_v.embedding) == len(query),
-                func.coalesce(
-                    func.vec_distance_cosine(_v.embedding, literal(packed, LargeBinary)),
-                    UNRANKED,
-                ),
-            ),
-            else_=UNRANKED,
-        )
+        if self._unit.ctx.dialect == "postgresql":
+            distance = await pg_distance(self._unit, query)
+        else:
+            distance = sqlite_distance(_v.embedding, query)
         nearest = func.min(distance).label("distance")
         statement = (
             self._under(select(memory_items, nearest), prefix, now)
@@ -258,17 +254,22 @@ class SqlMemoryItems:
         return [_row(r) for r in result]
 
     async def vectors(self, keys: Sequence[ItemKey]) -> dict[ItemKey, list[list[float]]]:
-        """See :meth:`MemoryItemRows.vectors`."""
+        """See :meth:`MemoryItemRows.vectors`; :data:`VECTOR_KEYS` keys per statement.
+
+        Floats, whatever the JSON text: PostgreSQL's JSONB gives a component
+        written as ``1e+200`` back as ``1000...0`` (a Python int, whose exact
+        squares can overflow ``math.sqrt``).
+        """
         found: dict[ItemKey, list[list[float]]] = {}
-        if not keys:
-            return found
-        query = (
-            select(_v.namespace, _v.key, _v.embedding)
-            .where(self._keyed(memory_vectors, keys))
-            .order_by(_v.namespace, _v.key, _v.field)
-        )
-        for row in await self._unit.execute(query):
-            found.setdefault((split_namespace(row.namespace), row.key), []).append(row.embedding)
+        for start in range(0, len(keys), VECTOR_KEYS):
+            query = (
+                select(_v.namespace, _v.key, _v.embedding)
+                .where(self._keyed(memory_vectors, keys[start : start + VECTOR_KEYS]))
+                .order_by(_v.namespace, _v.key, _v.field)
+            )
+            for row in await self._unit.execute(query):
+                vector = [float(x) for x in row.embedding]
+                found.setdefault((split_namespace(row.namespace), row.key), []).append(vector)
         return found
 
     async def namespaces(self, now: datetime) -> list[tuple[str, ...]]:

@@ -63,6 +63,7 @@ from threadstore.store.sql.tables import upsert
 from threadstore.store.sql.threads import SqlThreads
 from threadstore.store.sql.tool_calls import SqlToolCalls
 from threadstore.store.sql.translate import DRIVER_ERRORS, translate_error
+from threadstore.store.sql.vector_distance import PgVectorProbe
 
 __all__ = ["SqlContext", "SqlUnit"]
 
@@ -91,6 +92,8 @@ class SqlContext:
     """Hot reads compiled for the driver (see :mod:`.direct`); None: always SQLAlchemy's path."""
     sqlite_vec: bool = False
     """SQLite with sqlite-vec loaded: long-term store searches rank in SQL."""
+    pgvector: PgVectorProbe = field(default_factory=PgVectorProbe, compare=False)
+    """PostgreSQL: whether the database has pgvector, asked on the first ranked search."""
 
     def upsert(self, table: Table) -> Any:
         """An INSERT accepting ``on_conflict_do_update`` on this dialect."""
