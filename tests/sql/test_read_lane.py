@@ -1,4 +1,4 @@
-"""The read lane (PostgreSQL): one connection kept between one-call reads, never in anyone's way."""
+"""The read lane: one connection kept between one-call reads, never in anyone's way."""
 
 from __future__ import annotations
 
@@ -15,8 +15,6 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from tests.faults.conftest import eventually, raw_connect
 from threadstore import SQLAlchemyStore
 
-pytestmark = pytest.mark.postgres
-
 
 def _open_asyncpg_connections() -> int:
     gc.collect()
@@ -27,10 +25,9 @@ def _open_asyncpg_connections() -> int:
 
 def _store(url: str, **options: Any) -> tuple[SQLAlchemyStore, str]:
     app = f"threadstore-lane-{uuid.uuid4().hex[:8]}"
-    store = SQLAlchemyStore(
-        url, connect_args={"server_settings": {"application_name": app}}, **options
-    )
-    return store, app
+    if url.startswith("postgresql"):
+        options["connect_args"] = {"server_settings": {"application_name": app}}
+    return SQLAlchemyStore(url, **options), app
 
 
 def _connections_made(store: SQLAlchemyStore) -> list[object]:
@@ -39,9 +36,9 @@ def _connections_made(store: SQLAlchemyStore) -> list[object]:
     return made
 
 
-async def test_one_call_reads_share_one_connection_until_close(postgres_url_fresh: str) -> None:
+async def test_one_call_reads_share_one_connection_until_close(db_url: str) -> None:
     baseline = _open_asyncpg_connections()
-    store, _ = _store(postgres_url_fresh)
+    store, _ = _store(db_url)
     await store.initialize()
     await store.create_thread("t1", "alice", "helper")
     made = _connections_made(store)
@@ -56,24 +53,43 @@ async def test_one_call_reads_share_one_connection_until_close(postgres_url_fres
     assert _open_asyncpg_connections() == baseline
 
 
-async def test_a_writer_takes_the_lanes_connection_when_the_pool_is_full(
-    postgres_url_fresh: str,
-) -> None:
-    store, _ = _store(postgres_url_fresh, pool_size=2, max_overflow=0, pool_timeout=2)
+async def test_a_writer_takes_the_lanes_connection_when_the_pool_is_full(db_url: str) -> None:
+    store, _ = _store(db_url, pool_size=2, max_overflow=0, pool_timeout=2)
     await store.initialize()
     await store.create_thread("t1", "alice", "helper")
     await store.create_thread("t2", "alice", "helper")
     await store.get_thread("t1")  # the lane now holds one of the two connections
     async with store.transaction() as tx:  # holds the other
         await tx.add_message("t1", "user", "in a block")
-        # a third caller: without the lane giving its connection back it would
-        # wait pool_timeout and fail with PoolExhaustedError
-        await asyncio.wait_for(store.add_message("t2", "user", "beside it"), 5)
+
+        async def beside() -> object:
+            async with store.transaction() as other:  # a block never uses the lane itself
+                return await other.get_thread("t2")
+
+        # without the lane handing its connection over this would wait
+        # pool_timeout and fail with PoolExhaustedError
+        assert await asyncio.wait_for(beside(), 5) is not None
     assert [m["content"] for m in await store.get_messages("t1")] == ["in a block"]
-    assert [m["content"] for m in await store.get_messages("t2")] == ["beside it"]
     await store.close()
 
 
+async def test_a_write_after_reads_takes_the_lanes_connection_rather_than_a_new_one(
+    db_url: str,
+) -> None:
+    store, _ = _store(db_url)
+    await store.initialize()
+    await store.create_thread("t1", "alice", "helper")
+    made = _connections_made(store)
+    for i in range(5):
+        await store.get_thread("t1")  # kept by the lane
+        await store.add_message("t1", "user", f"m{i}")  # the pool has none idle: the lane's
+    assert made == []
+    assert store.engine.pool.checkedout() == 0  # the write gave it back to the pool
+    assert len(await store.get_messages("t1")) == 5
+    await store.close()
+
+
+@pytest.mark.postgres
 async def test_a_lane_connection_the_server_closed_is_replaced(postgres_url_fresh: str) -> None:
     store, app = _store(postgres_url_fresh)
     await store.initialize()
@@ -99,8 +115,8 @@ async def test_a_lane_connection_the_server_closed_is_replaced(postgres_url_fres
     await store.close()
 
 
-async def test_no_lane_while_statements_are_watched(postgres_url_fresh: str) -> None:
-    store, _ = _store(postgres_url_fresh)
+async def test_no_lane_while_statements_are_watched(db_url: str) -> None:
+    store, _ = _store(db_url)
     await store.initialize()
     await store.create_thread("t1", "alice", "helper")
     seen: list[str] = []
@@ -115,6 +131,7 @@ async def test_no_lane_while_statements_are_watched(postgres_url_fresh: str) -> 
     await store.close()
 
 
+@pytest.mark.postgres
 async def test_no_lane_on_an_engine_passed_in(postgres_url_fresh: str) -> None:
     engine = create_async_engine(postgres_url_fresh)
     store = SQLAlchemyStore(engine=engine)
@@ -126,6 +143,7 @@ async def test_no_lane_on_an_engine_passed_in(postgres_url_fresh: str) -> None:
     await engine.dispose()
 
 
+@pytest.mark.postgres
 def test_the_lane_is_given_back_when_its_loop_ends(postgres_url_fresh: str) -> None:
     baseline = _open_asyncpg_connections()
     store, _ = _store(postgres_url_fresh)

@@ -86,9 +86,7 @@ class LoopEngines(Generic[_E]):
         self._sentinel: AsyncGenerator[None] | None = None
         self._gate = _fair_gate(engine)
         self._lane: ReadLane | None = (
-            ReadLane(engine, self._gate)
-            if read_lane and isinstance(engine, AsyncEngine) and ReadLane.suits(engine)
-            else None
+            ReadLane(engine, self._gate) if read_lane and ReadLane.suits(engine) else None
         )
 
     def gate(self, engine: Engine) -> LoopSemaphore | None:

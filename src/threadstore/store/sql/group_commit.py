@@ -24,6 +24,7 @@ from threadstore.engine import SQLITE_BEGIN_OPTION
 from threadstore.errors import PersistenceError, TransactionAbortedError
 from threadstore.store.locks import LoopSemaphore
 from threadstore.store.sql.connections import Conn, Engine, Tx
+from threadstore.store.sql.read_lane import ReadLane
 from threadstore.store.sql.translate import DRIVER_ERRORS, translate_error
 
 if TYPE_CHECKING:
@@ -95,6 +96,7 @@ class GroupCommit:
         engine: Engine,
         gate: LoopSemaphore | None,
         plain: AbstractAsyncContextManager[SqlUnit],
+        lane: ReadLane | None = None,
     ) -> AsyncIterator[SqlUnit]:
         """A write unit inside the current group; returns once the group has committed.
 
@@ -122,7 +124,7 @@ class GroupCommit:
                 return
             group = local.group
             if group is None:
-                group = local.group = await self._begin(ctx, engine, gate)
+                group = local.group = await self._begin(ctx, engine, gate, lane)
             unit = SqlUnit(ctx, group.conn, block=True, write=True)
             unit.join(group.tx)
             token = unit.savepoint() if group.size else None
@@ -147,14 +149,16 @@ class GroupCommit:
         if not committed_here:
             await asyncio.shield(group.done)
 
-    async def _begin(self, ctx: SqlContext, engine: Engine, gate: LoopSemaphore | None) -> _Group:
+    async def _begin(
+        self, ctx: SqlContext, engine: Engine, gate: LoopSemaphore | None, lane: ReadLane | None
+    ) -> _Group:
         from threadstore.store.sql.routing import checkout
 
         lock = ctx.write_lock
         if not lock.try_acquire():
             await lock.acquire()
         try:
-            conn = await checkout(ctx, engine, gate)
+            conn = await checkout(ctx, engine, gate, lane)
         except BaseException:
             lock.release()
             raise

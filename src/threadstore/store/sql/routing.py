@@ -48,13 +48,12 @@ async def open_unit(
                 yield unit
             return
     engine = await engines.current()
-    gate = engines.gate(engine)
+    gate, lane = engines.gate(engine), engines.lane(engine)
     if write and not block and ctx.group_commit is not None:
-        plain = _unit_on(ctx, engine, gate, write=write, block=block)
-        async with ctx.group_commit.unit(ctx, engine, gate, plain) as grouped:
+        plain = _unit_on(ctx, engine, gate, write=write, block=block, lane=lane)
+        async with ctx.group_commit.unit(ctx, engine, gate, plain, lane) as grouped:
             yield grouped
         return
-    lane = engines.lane(engine)
     async with _unit_on(ctx, engine, gate, write=write, block=block, lane=lane) as unit:
         yield unit
 
@@ -65,14 +64,16 @@ async def checkout(
     """A connection of ``engine``, taken in arrival order when its pool has a gate.
 
     The caller closes the connection, then releases ``gate``. ``lane``: its
-    idle connection goes back to the pool first if this checkout would wait.
+    idle connection, when the pool has none ready (it holds a permit already).
 
     Raises:
         PoolExhaustedError: no connection came free within the pool's timeout.
         PersistenceConnectionError: the database could not be reached.
     """
     if lane is not None:
-        await lane.make_room()
+        spare = await lane.spare()
+        if spare is not None:
+            return spare
     if gate is not None and not gate.try_acquire():
         try:
             await asyncio.wait_for(gate.acquire(), engine.pool.timeout())  # type: ignore[attr-defined]

@@ -35,7 +35,6 @@ from typing import Any, TypeVar, cast
 
 from sqlalchemy import Table
 from sqlalchemy.engine import Connection, Result
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from threadstore.clock import Clock
 from threadstore.engine import SQLITE_BEGIN_OPTION
@@ -377,7 +376,7 @@ class SqlUnit:
         self,
         error: BaseException | None,
         *,
-        keep: Callable[[AsyncConnection], bool] | None = None,
+        keep: Callable[[Conn], bool] | None = None,
     ) -> bool:
         """Commit (no error) or roll back, then give the connection back.
 
@@ -390,7 +389,6 @@ class SqlUnit:
             and error is None
             and self._tx is None
             and not self._autocommit
-            and isinstance(self.conn, AsyncConnection)
             and keep(self.conn)
         ):
             return True
