@@ -41,6 +41,11 @@ class LoopSemaphore:
         with self._mutex:
             return self._free <= 0 or bool(self._waiters)
 
+    def queued(self) -> bool:
+        """Whether some task waits for a permit."""
+        with self._mutex:
+            return bool(self._waiters)
+
     async def acquire(self) -> None:
         """Wait for a permit and take it."""
         loop = asyncio.get_running_loop()

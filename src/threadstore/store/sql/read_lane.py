@@ -97,6 +97,9 @@ class ReadLane:
         """
         if self._idle is None:
             return None
+        if self._gate is not None and self._gate.queued():
+            await self.close()  # its permit goes to the oldest waiter, not to this caller
+            return None
         full = self._gate is not None and self._gate.would_wait()
         pool = self._engine.sync_engine.pool
         if not full and isinstance(pool, QueuePool) and pool.checkedin() > 0:
