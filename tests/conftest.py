@@ -13,6 +13,7 @@ Databases are migrated once by running the Alembic revisions into a template
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import uuid
@@ -29,6 +30,7 @@ from sqlalchemy.pool import NullPool
 from tests.pg_supply import DatabaseSupply
 from threadstore import BaseStore, MemoryStore, SQLAlchemyStore
 from threadstore.migrations import upgrade_connection
+from threadstore.sqlite_vector import sqlite_driver
 
 PG_ENV = "THREADSTORE_TEST_POSTGRES_URL"
 PGBOUNCER_ENV = "THREADSTORE_TEST_PGBOUNCER_URL"
@@ -66,6 +68,22 @@ def require_postgres() -> str:
             pytest.fail(f"{message} (CI=true: PostgreSQL is required)")
         pytest.skip(message)
     return url
+
+
+@contextlib.contextmanager
+def another_writer(path: str) -> Iterator[None]:
+    """Hold ``path``'s SQLite write lock from a second connection, as another process's writer.
+
+    On the store's own SQLite library: a second copy of SQLite in this process
+    would not see the store's POSIX locks (see ``threadstore.sqlite_vector``).
+    """
+    other = sqlite_driver().connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
 
 
 def in_ci() -> bool:

@@ -17,6 +17,7 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
+from tests.conftest import another_writer
 from tests.faults.conftest import backend_pid, eventually, raw_connect, waiting_on_lock
 from threadstore import (
     PersistenceConnectionError,
@@ -26,7 +27,6 @@ from threadstore import (
     SQLAlchemyStore,
     VersionConflictError,
 )
-from threadstore.sqlite_vector import sqlite_driver
 
 LOCK_ROW = "SELECT id FROM threadstore_threads WHERE id = 't1' FOR UPDATE"
 
@@ -161,15 +161,8 @@ async def test_sqlite_busy_is_a_timeout_without_a_server(sqlite_url: str) -> Non
         before = (await conn.get_raw_connection()).dbapi_connection
     path = make_url(sqlite_url).database
     assert path is not None
-    # another process's writer, on the store's SQLite library (one set of POSIX locks)
-    other = sqlite_driver().connect(path, isolation_level=None)
-    other.execute("BEGIN IMMEDIATE")
-    try:
-        with pytest.raises(QueryTimeoutError) as info:
-            await store.add_message("t1", "user", "blocked")
-    finally:
-        other.execute("ROLLBACK")
-        other.close()
+    with another_writer(path), pytest.raises(QueryTimeoutError) as info:
+        await store.add_message("t1", "user", "blocked")
     error = info.value
     assert error.retryable is True
     assert "locked by another writer" in error.message

@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
-from tests.conftest import FakeClock
+from tests.conftest import FakeClock, another_writer
 from tests.langgraph.ranking_cases import (
     items,
     lookup,
@@ -42,7 +42,7 @@ from threadstore import (
 from threadstore.langgraph import ThreadstoreLongTermStore
 from threadstore.langgraph.store_query import cosine
 from threadstore.langgraph.store_ranking import tolerance
-from threadstore.sqlite_vector import SQLITE_VEC_ENV_VAR, sqlite_driver
+from threadstore.sqlite_vector import SQLITE_VEC_ENV_VAR
 
 
 async def _raw(store: SQLAlchemyStore, sql: str) -> Any:
@@ -135,16 +135,8 @@ async def test_errors_translate_the_same_under_pysqlite3(sqlite_url: str) -> Non
             await store.add_messages("missing", [{"role": "user", "content": "x"}])
         path = make_url(sqlite_url).database
         assert path is not None
-        # another writer, on the same SQLite library: a second copy of SQLite in
-        # this process would not see the store's POSIX locks (sqlite_vector.py)
-        other = sqlite_driver().connect(path, isolation_level=None)
-        other.execute("BEGIN IMMEDIATE")
-        try:
-            with pytest.raises(QueryTimeoutError) as busy:
-                await store.add_message("t1", "user", "blocked")
-        finally:
-            other.execute("ROLLBACK")
-            other.close()
+        with another_writer(path), pytest.raises(QueryTimeoutError) as busy:
+            await store.add_message("t1", "user", "blocked")
         assert "locked by another writer" in busy.value.message
         assert busy.value.retryable is True
         await store.add_message("t1", "user", "after")

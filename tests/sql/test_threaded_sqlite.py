@@ -22,9 +22,9 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
+from tests.conftest import another_writer
 from threadstore import SQLAlchemyStore
 from threadstore.sqlite_buffered import BufferedSqlite
-from threadstore.sqlite_vector import sqlite_driver
 from threadstore.store.sql.threaded import ThreadedConnection, ThreadedEngine
 
 
@@ -54,9 +54,7 @@ async def test_a_held_back_begin_fails_on_the_statement_it_travels_with(
     store: SQLAlchemyStore, sqlite_url: str
 ) -> None:
     engine = _engine(store)
-    other = sqlite_driver().connect(str(engine.url.database), isolation_level=None)
-    other.execute("BEGIN IMMEDIATE")  # another process's writer holds the lock
-    try:
+    with another_writer(str(engine.url.database)):
         conn = await engine.connect()
         await conn.execution_options(threadstore_sqlite_begin="NONE")
         await conn.exec_driver_sql("PRAGMA busy_timeout=50")
@@ -67,9 +65,6 @@ async def test_a_held_back_begin_fails_on_the_statement_it_travels_with(
             await conn.execute(text("UPDATE threadstore_threads SET title = 'x'"))
         await tx.rollback()
         await conn.close()
-    finally:
-        other.execute("ROLLBACK")
-        other.close()
     assert (await store.get_thread("t1") or {}).get("title") is None
 
 
