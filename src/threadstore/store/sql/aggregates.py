@@ -92,7 +92,7 @@ class SqlStats:
         )
         if keys:
             statement = statement.group_by(*keys)
-        rows = (await self._unit.execute(statement)).all()
+        rows = [tuple(row.values()) for row in await self._unit.fetch(statement, per_call=True)]
         if query.bucket is None:
             return [(None, *row) for row in rows]
         return [(bucket_label(row[0]), *row[1:]) for row in rows]

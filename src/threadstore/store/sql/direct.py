@@ -11,6 +11,11 @@ runs it on the pooled connection's driver connection: ``fetch`` on asyncpg,
 one cursor on the SQLite worker. The SQL is the one SQLAlchemy would send;
 only the execution path is shorter.
 
+A read built per call (a filtered query, a search, an aggregate) is looked
+up by its SQLAlchemy cache key instead, as SQLAlchemy's own compiled cache
+does: compiled once per structure (a bounded LRU), its values taken from the
+new statement's bound parameters (``construct_params(extracted_parameters=)``).
+
 Driver errors are wrapped into SQLAlchemy's ``DBAPIError`` exactly as its
 own execution would wrap them, so one translator
 (:func:`~threadstore.store.sql.translate.translate_error`) serves both paths.
@@ -21,18 +26,21 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
+from sqlalchemy import Float, Numeric
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.util import LRUCache
 
 from threadstore.store.sql.connections import Conn
 from threadstore.store.sql.threaded import ThreadedConnection
 
 __all__ = [
     "MAX_DIRECT",
+    "MAX_KEYED",
     "Compiled",
     "DirectStatements",
     "direct_ready",
@@ -41,6 +49,9 @@ __all__ = [
 
 MAX_DIRECT = 256
 """Statements compiled for the direct path at most; beyond, statements take SQLAlchemy's path."""
+
+MAX_KEYED = 200
+"""Statement structures built per call kept compiled (least recently used ones go first)."""
 
 _Processor = Callable[[Any], Any] | None
 
@@ -92,6 +103,7 @@ class DirectStatements:
         self._dialect = dialect
         self._compiled: dict[ClauseElement, Compiled | None] = {}
         self._lock = threading.Lock()
+        self._keyed: LRUCache[Any, tuple[Compiled, SQLCompiler] | None] = LRUCache(MAX_KEYED)
 
     def get(self, statement: ClauseElement) -> Compiled | None:
         """The compiled form of ``statement``, or None when it must take SQLAlchemy's path."""
@@ -99,14 +111,37 @@ class DirectStatements:
             return self._compiled[statement]
         if len(self._compiled) >= MAX_DIRECT:
             return None  # SQLAlchemy's own statement cache serves the rest
-        compiled = _compile(statement, self._dialect)
+        compiled = _compile(statement.compile(dialect=self._dialect), self._dialect)
         with self._lock:
             self._compiled[statement] = compiled
         return compiled
 
+    def keyed(
+        self, statement: ClauseElement, params: Mapping[str, Any] | None
+    ) -> tuple[Compiled, dict[str, Any]] | None:
+        """A statement built per call: its structure's compiled form and this call's values.
 
-def _compile(statement: ClauseElement, dialect: Dialect) -> Compiled | None:
-    compiled = statement.compile(dialect=dialect)
+        None when it must take SQLAlchemy's path (as for :meth:`get`, or it has
+        no cache key).
+        """
+        key = statement._generate_cache_key()
+        if key is None:
+            return None
+        if key.key in self._keyed:
+            entry = self._keyed[key.key]
+        else:
+            compiler = statement._compiler(self._dialect, cache_key=key)
+            compiled = _compile(compiler, self._dialect)  # None unless an SQLCompiler
+            entry = None if compiled is None else (compiled, cast(SQLCompiler, compiler))
+            self._keyed[key.key] = entry
+        if entry is None:
+            return None
+        compiled, compiler = entry
+        values = compiler.construct_params(dict(params or {}), extracted_parameters=key.bindparams)
+        return compiled, dict(values)
+
+
+def _compile(compiled: Any, dialect: Dialect) -> Compiled | None:
     if not isinstance(compiled, SQLCompiler) or not compiled._result_columns:
         return None
     if compiled.literal_execute_params or compiled.post_compile_params:
@@ -120,6 +155,8 @@ def _compile(statement: ClauseElement, dialect: Dialect) -> Compiled | None:
     }
     if any(bind.expanding for bind in compiled.bind_names):
         return None
+    if any(_numeric(entry[3]) for entry in compiled._result_columns):
+        return None  # its result processor depends on the driver's column type
     columns = tuple(
         (entry[0], entry[3]._cached_result_processor(dialect, None))
         for entry in compiled._result_columns
@@ -138,6 +175,11 @@ def _compile(statement: ClauseElement, dialect: Dialect) -> Compiled | None:
         defaults=defaults,
         columns=columns,
     )
+
+
+def _numeric(type_: Any) -> bool:
+    affinity = type_._type_affinity
+    return affinity is not None and issubclass(affinity, (Numeric, Float))
 
 
 def direct_ready(conn: Conn) -> bool:

@@ -85,7 +85,7 @@ class SqlQueries:
             .order_by(*order)
             .limit(page.limit)
         )
-        rows = (await self._unit.execute(statement)).mappings().all()
+        rows = await self._unit.fetch(statement, per_call=True)
         return [thread_record(row) for row in rows]
 
     async def messages(self, query: MessageQuery, page: KeysetPage) -> list[MessageRecord]:
@@ -114,7 +114,7 @@ class SqlQueries:
             .order_by(*order)
             .limit(page.limit)
         )
-        rows = (await self._unit.execute(statement)).mappings().all()
+        rows = await self._unit.fetch(statement, per_call=True)
         return [message_record(row) for row in rows]
 
     async def tool_calls(self, query: ToolCallQuery, page: KeysetPage) -> list[ToolCallRecord]:
@@ -122,7 +122,7 @@ class SqlQueries:
         where, order = keyset([tool_calls.c.created_at, tool_calls.c.id], page)
         conditions = tool_call_conditions(query, self._unit.owner)
         statement = select(tool_calls).where(*conditions, *where).order_by(*order).limit(page.limit)
-        rows = (await self._unit.execute(statement)).mappings().all()
+        rows = await self._unit.fetch(statement, per_call=True)
         return [tool_call_record(row) for row in rows]
 
     async def invocation_logs(
@@ -133,5 +133,5 @@ class SqlQueries:
         after, order = keyset([table.c.timestamp, table.c.id], page)
         conditions = log_conditions(where, self._unit.owner)
         statement = select(table).where(*conditions, *after).order_by(*order).limit(page.limit)
-        rows = (await self._unit.execute(statement)).mappings().all()
+        rows = await self._unit.fetch(statement, per_call=True)
         return [log_record(row) for row in rows]

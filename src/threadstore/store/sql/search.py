@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
-from sqlalchemy.engine import RowMapping
 
 from threadstore.clock import isoformat
 from threadstore.records import SearchHitRecord, ThreadHitRecord
@@ -49,7 +49,7 @@ class SqlSearch:
         page: KeysetPage,
         conditions: dict[str, tuple[str, Any]],
         join: str,
-    ) -> list[RowMapping]:
+    ) -> list[Mapping[str, Any]]:
         """One statement: the index finds the matches, the filters and keyset narrow them."""
         params: dict[str, Any] = {"limit": page.limit}
         where: list[str] = []
@@ -62,7 +62,7 @@ class SqlSearch:
         query, extra = statement(
             self._unit.ctx.dialect, target, args, where, join, page.after is not None
         )
-        return list((await self._unit.execute(query, {**params, **extra})).mappings().all())
+        return list(await self._unit.fetch(query, {**params, **extra}, per_call=True))
 
     async def messages(self, args: SearchInput, page: KeysetPage) -> list[SearchHitRecord]:
         """See :meth:`SearchRepository.messages`."""

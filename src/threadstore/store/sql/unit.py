@@ -236,18 +236,28 @@ class SqlUnit:
                 self._spent = not self._block
 
     async def fetch(
-        self, statement: Any, params: Mapping[str, Any] | None = None
+        self,
+        statement: Any,
+        params: Mapping[str, Any] | None = None,
+        *,
+        per_call: bool = False,
     ) -> Sequence[Mapping[str, Any]]:
-        """The rows of a read built once per shape, as mappings.
+        """The rows of a read, as mappings.
 
         A one-call read in autocommit runs straight on the driver
         (:mod:`~threadstore.store.sql.direct`); anything else runs through
-        :meth:`execute`.
+        :meth:`execute`. ``per_call``: the statement is built per call (it is
+        found by its cache key, not kept by identity as one built once per shape).
         """
         direct = self.ctx.direct
         compiled = None
         if direct is not None and self._direct_ready():
-            compiled = direct.get(statement)
+            if per_call:
+                found = direct.keyed(statement, params)
+                if found is not None:
+                    compiled, params = found
+            else:
+                compiled = direct.get(statement)
         if compiled is None:
             result = await self.execute(statement, params)
             return cast("Sequence[Mapping[str, Any]]", result.mappings().all())
