@@ -1,7 +1,8 @@
-"""Reads built per call run on the driver too, found by their SQLAlchemy cache key.
+"""Filtered queries, searches and aggregates run on the driver too.
 
-Filtered queries, searches and aggregates build their statement on every
-call. :meth:`DirectStatements.keyed` compiles each statement *structure*
+query_threads and query_messages build their statements once per shape
+(:mod:`threadstore.store.sql.query_shapes`); searches, aggregates and
+SQLite's metadata containment build theirs on every call. :meth:`DirectStatements.keyed` compiles each statement *structure*
 once and takes this call's values from the new statement's bound parameters.
 These tests pin that the values really are this call's (a second call with
 other filters reads other rows through the same compiled entry), that every
@@ -88,6 +89,11 @@ READS: dict[str, Read] = {
 }
 
 
+def _entries(direct: DirectStatements) -> int:
+    """Statements compiled for the driver: built once per shape, or found by cache key."""
+    return len(direct._compiled) + len(direct._keyed)
+
+
 async def _walk(store: SQLAlchemyStore, read: Read) -> list[Any]:
     """Every page of ``read``, following ``next_cursor`` where it pages."""
     pages = [await read(store, None)]
@@ -104,8 +110,9 @@ async def test_a_per_call_read_reads_what_sqlalchemy_reads(
     """Driver path and SQLAlchemy's path (forced by a statement listener) agree, page by page."""
     direct = store._ctx.direct
     assert isinstance(direct, DirectStatements)
+    before = _entries(direct)
     fast = await _walk(store, READS[name])
-    assert len(direct._keyed) > 0, "the read did not take the keyed path"
+    assert _entries(direct) > before, "the read did not take the driver's path"
     with recorded(store) as statements:
         slow = await _walk(store, READS[name])
     assert statements, "the listener saw no statement"
@@ -119,13 +126,16 @@ async def test_one_structure_compiles_once_and_reads_each_calls_values(
     direct = store._ctx.direct
     assert isinstance(direct, DirectStatements)
     alice = await store.query_threads(user_id="alice")
-    entries = len(direct._keyed)
+    entries = _entries(direct)
     bob = await store.query_threads(user_id="bob")
     carol = await store.query_threads(user_id="carol", limit=1)
-    assert len(direct._keyed) == entries  # same structure: no new entry
+    assert _entries(direct) == entries  # same structure: no new entry
     assert [t["id"] for t in alice["items"]] == ["t2", "t0"]
     assert [t["id"] for t in bob["items"]] == ["t1"]
     assert [t["id"] for t in carol["items"]] == ["t3"]
+    tagged = {n: await store.query_messages(metadata_contains={"i": n}) for n in (1, 2)}
+    assert {m["metadata"]["i"] for m in tagged[1]["items"]} == {1}
+    assert {m["metadata"]["i"] for m in tagged[2]["items"]} == {2}
     hits = {w: await store.search_messages(w) for w in ("refund", "hello")}
     assert {h["content"].split()[0] for h in hits["refund"]["items"]} == {"refund"}
     assert {h["content"].split()[0] for h in hits["hello"]["items"]} == {"hello"}
