@@ -20,6 +20,8 @@ def utcnow() -> datetime:
 
 def isoformat(value: datetime) -> str:
     """Render an aware datetime as ISO-8601 in UTC with microseconds and ``+00:00``."""
+    if value.tzinfo is UTC:
+        return value.isoformat(timespec="microseconds")
     if value.tzinfo is None:
         raise ValueError("naive datetime; threadstore only handles aware UTC times")
     return value.astimezone(UTC).isoformat(timespec="microseconds")

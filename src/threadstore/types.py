@@ -32,6 +32,13 @@ class _SqliteDateTime(sqlite.DATETIME):
         return process
 
 
+def _utc(value: datetime) -> datetime:
+    """``value`` as an aware UTC datetime (a naive one is taken to be UTC)."""
+    if value.tzinfo is UTC:
+        return value
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """A timezone-aware UTC timestamp on every backend.
 
@@ -59,9 +66,29 @@ class UTCDateTime(TypeDecorator[datetime]):
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         """Return an aware UTC datetime."""
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return None if value is None else _utc(value)
+
+    def result_processor(self, dialect: Dialect, coltype: object) -> Any:
+        """:meth:`process_result_value` in one call per value (it runs once per row read).
+
+        On SQLite the text is parsed in the same call; elsewhere a value the
+        driver already gives in UTC (asyncpg always does) is returned as is.
+        """
+        if dialect.name == "sqlite":
+            parse = datetime.fromisoformat
+
+            def from_text(value: str | None) -> datetime | None:
+                return None if value is None else _utc(parse(value))
+
+            return from_text
+        inner = self.impl_instance.dialect_impl(dialect).result_processor(dialect, coltype)
+
+        def to_utc(value: Any) -> datetime | None:
+            if inner is not None:
+                value = inner(value)
+            return None if value is None else _utc(value)
+
+        return to_utc
 
 
 JSONDocument: Any = JSON().with_variant(JSONB(), "postgresql")

@@ -79,17 +79,17 @@ class Compiled:
 
     def rows(self, raw: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
         """Driver rows as dicts keyed like SQLAlchemy's ``mappings()``."""
-        columns = self.columns
-        if all(process is None for _, process in columns):
-            keys = [key for key, _ in columns]
-            return [dict(zip(keys, row, strict=True)) for row in raw]
-        return [
-            {
-                key: value if process is None or value is None else process(value)
-                for (key, process), value in zip(columns, row, strict=True)
-            }
-            for row in raw
-        ]
+        keys = [key for key, _ in self.columns]
+        processed = [(key, process) for key, process in self.columns if process is not None]
+        found = []
+        for row in raw:
+            values = dict(zip(keys, row, strict=True))
+            for key, process in processed:
+                value = values[key]
+                if value is not None:
+                    values[key] = process(value)
+            found.append(values)
+        return found
 
 
 class DirectStatements:
