@@ -5,6 +5,8 @@ indexes, the natural statement shape (a JOIN to the thread for per-user
 filters, ``json_extract`` for a metadata key on SQLite, ``@>`` on PostgreSQL,
 FTS5 ``MATCH``/``bm25()`` and ``@@``/``ts_rank()``, one GROUP BY per table for
 the aggregates), nothing threadstore-specific beyond the table layout.
+JSON columns (metadata) are decoded with ``json.loads``, as code using the
+rows must, and as bench/hot_paths.py's reference does.
 """
 
 from __future__ import annotations
@@ -15,6 +17,10 @@ from typing import Any
 
 from bench.rawdb import RawDB
 
+_THREAD_COLUMNS = (
+    "id, user_id, agent_name, title, metadata, created_at, updated_at, message_count, "
+    "parent_thread_id, fork_message_index, version"
+)
 _MESSAGE_COLUMNS = "m.thread_id, m.seq, m.id, m.role, m.content, m.metadata, m.timestamp"
 _NEWEST = "ORDER BY m.timestamp DESC, m.thread_id DESC, m.seq DESC LIMIT ?"
 _PG_SEARCH = """
@@ -43,6 +49,11 @@ LIMIT ?
 _USER_JOIN = " JOIN threadstore_threads AS t ON t.id = d.thread_id"
 
 
+def _json_at(rows: list[Any], index: int) -> list[tuple[Any, ...]]:
+    """``rows`` with the JSON text at ``index`` decoded."""
+    return [(*row[:index], json.loads(row[index]), *row[index + 1 :]) for row in rows]
+
+
 class RawQueries:
     """The hand-written twin of each benchmarked threadstore call."""
 
@@ -60,13 +71,13 @@ class RawQueries:
             self.vector = "d.search_vector"
 
     async def user_threads(self, user: str, limit: int, after: Any) -> list[Any]:
-        sql = "SELECT * FROM threadstore_threads WHERE user_id = ?"
+        sql = f"SELECT {_THREAD_COLUMNS} FROM threadstore_threads WHERE user_id = ?"
         args: list[Any] = [user]
         if after is not None:
             sql += " AND (updated_at, id) < (?, ?)"
             args += [self.raw.stamp(after[0]), after[1]]
         sql += " ORDER BY updated_at DESC, id DESC LIMIT ?"
-        return await self.raw.fetch(sql, *args, limit)
+        return _json_at(await self.raw.fetch(sql, *args, limit), 4)
 
     async def flagged_messages(self, limit: int) -> list[Any]:
         if self.pg:
@@ -74,7 +85,7 @@ class RawQueries:
         else:
             where, args = "json_extract(m.metadata, '$.flagged') = 1", []
         sql = f"SELECT {_MESSAGE_COLUMNS} FROM threadstore_messages AS m WHERE {where} {_NEWEST}"
-        return await self.raw.fetch(sql, *args, limit)
+        return _json_at(await self.raw.fetch(sql, *args, limit), 5)
 
     async def user_intent_messages(self, user: str, intent: str, limit: int) -> list[Any]:
         if self.pg:
@@ -86,7 +97,7 @@ class RawQueries:
             "JOIN threadstore_threads AS t ON t.id = m.thread_id "
             f"WHERE t.user_id = ? AND {where} {_NEWEST}"
         )
-        return await self.raw.fetch(sql, user, needle, limit)
+        return _json_at(await self.raw.fetch(sql, user, needle, limit), 5)
 
     async def search(self, word: str, user: str | None, limit: int) -> list[Any]:
         join, where = (_USER_JOIN, " AND t.user_id = ?") if user else ("", "")

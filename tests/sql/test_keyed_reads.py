@@ -2,8 +2,9 @@
 
 query_threads and query_messages build their statements once per shape
 (:mod:`threadstore.store.sql.query_shapes`); searches, aggregates and
-SQLite's metadata containment build theirs on every call. :meth:`DirectStatements.keyed` compiles each statement *structure*
-once and takes this call's values from the new statement's bound parameters.
+SQLite's metadata containment build theirs on every call, and
+:meth:`DirectStatements.keyed` compiles each statement *structure* once and
+takes this call's values from the new statement's bound parameters.
 These tests pin that the values really are this call's (a second call with
 other filters reads other rows through the same compiled entry), that every
 such read returns what SQLAlchemy's own execution returns, and that the
@@ -17,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, literal, select
+from sqlalchemy import Numeric, cast, func, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from tests.conftest import FakeClock
@@ -163,10 +164,18 @@ def test_the_keyed_cache_is_bounded_and_evicted_structures_recompile() -> None:
     assert values["user_id_1"] == "u0"
 
 
-def test_a_numeric_result_column_takes_sqlalchemys_path() -> None:
-    """asyncpg's numeric processors need the driver's column type, so those reads fall back."""
+def test_a_decimal_result_column_takes_sqlalchemys_path() -> None:
+    """asyncpg's Numeric processors need the driver's column type: those reads fall back.
+
+    A Float result (``asdecimal=False``, e.g. a sum of costs) is read directly
+    and converted with ``float`` (PostgreSQL may send a numeric for it).
+    """
     direct = DirectStatements(postgresql.asyncpg.dialect())
+    exact = select(cast(invocation_logs.c.cost, Numeric(12, 4)))
+    assert direct.keyed(exact, None) is None
     costs = select(func.coalesce(func.sum(invocation_logs.c.cost), 0))
-    assert direct.keyed(costs, None) is None
+    found = direct.keyed(costs, None)
+    assert found is not None
+    assert found[0].columns[0][1] is float
     counts = select(func.count()).select_from(invocation_logs)
     assert direct.keyed(counts, None) is not None

@@ -155,12 +155,15 @@ def _compile(compiled: Any, dialect: Dialect) -> Compiled | None:
     }
     if any(bind.expanding for bind in compiled.bind_names):
         return None
-    if any(_numeric(entry[3]) for entry in compiled._result_columns):
-        return None  # its result processor depends on the driver's column type
-    columns = tuple(
-        (entry[0], entry[3]._cached_result_processor(dialect, None))
-        for entry in compiled._result_columns
-    )
+    columns: list[tuple[str, _Processor]] = []
+    for entry in compiled._result_columns:
+        type_ = entry[3]
+        if not _numeric(type_):
+            columns.append((entry[0], type_._cached_result_processor(dialect, None)))
+        elif isinstance(type_, Float) and not type_.asdecimal:
+            columns.append((entry[0], float))  # a float, or a Decimal from a numeric column
+        else:
+            return None  # its result processor depends on the driver's column type
     if len({key for key, _ in columns}) != len(columns):
         return None  # duplicate keys: leave the disambiguation to SQLAlchemy
     binds: list[tuple[str, _Processor]] = []
@@ -173,7 +176,7 @@ def _compile(compiled: Any, dialect: Dialect) -> Compiled | None:
         sql=compiled.string,
         binds=tuple(binds),
         defaults=defaults,
-        columns=columns,
+        columns=tuple(columns),
     )
 
 
