@@ -644,4 +644,5 @@ SEEDS: dict[str, Seed | None] = {
         check=seeds_memory.check_array,
         check_rows=seeds_memory.check_array_rows,
     ),
+    "0013": None,  # covering indexes for aggregate_stats only
 }

@@ -34,6 +34,13 @@ RUN_STATUSES = ("ok", "error", "suspended", "running", "cancelled")
 APPROVAL_STATES = ("pending", "approved", "denied")
 """Approval states of a tool call; None means no approval was involved."""
 
+_RUNS_BY_AGENT = "ix_threadstore_invocation_logs_agent_time"  # the full name is > 63 bytes
+_RUNS_BY_AGENT_SQLITE = f"{_RUNS_BY_AGENT}_totals"  # its own name: other columns
+_RUN_KEYS = ("agent_name", "timestamp", "id")
+_RUN_TOTALS = ["status", "input_tokens", "output_tokens", "cost"]
+_CALL_KEYS = ("agent_name", "created_at", "id")
+_CALL_GROUPS = ["tool_name", "is_error"]
+
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(value) for value in values)})"
@@ -83,6 +90,13 @@ class InvocationLog(Base):
         Index(None, "user_id", "timestamp", "id"),
         Index(None, "run_id"),
         Index(None, "timestamp", "id"),
+        # aggregate_stats per agent (and list_invocation_logs by agent alone): a range of
+        # (agent_name, timestamp) with the totals in the index (0013). PostgreSQL INCLUDEs
+        # them; SQLite, which has no INCLUDE, keys on them.
+        Index(_RUNS_BY_AGENT, *_RUN_KEYS, postgresql_include=_RUN_TOTALS).ddl_if(
+            dialect="postgresql"
+        ),
+        Index(_RUNS_BY_AGENT_SQLITE, *_RUN_KEYS, *_RUN_TOTALS).ddl_if(dialect="sqlite"),
         {"info": {"owner": "user_id"}},
     )
 
@@ -116,7 +130,9 @@ class ToolCall(Base):
         # query_tool_calls: newest first by (created_at, id) under its leading filter.
         Index(None, "thread_id", "created_at", "id"),
         Index(None, "run_id", "created_at", "id"),
-        Index(None, "agent_name", "created_at", "id"),
+        # per agent, it also holds what aggregate_stats groups by (0013), as for runs
+        Index(None, *_CALL_KEYS, postgresql_include=_CALL_GROUPS).ddl_if(dialect="postgresql"),
+        Index(None, *_CALL_KEYS, *_CALL_GROUPS).ddl_if(dialect="sqlite"),
         Index(None, "tool_name", "created_at", "id"),
         Index(None, "user_id", "created_at", "id"),
         Index(None, "created_at", "id"),
