@@ -242,6 +242,9 @@ async def run_on(url: str, data: DataSet, rounds: int) -> list[Row]:
         await query_data.load_postgres(dsn, data)
         raw = await RawPostgres.connect(dsn)
     print(f"{backend}: loaded in {time.perf_counter() - started:.0f} s", flush=True)
+    if backend == "postgres":  # the server's cache decides how a common word's matches read
+        buffers = await raw.fetchval("SELECT current_setting('shared_buffers')")
+        print(f"postgres: shared_buffers = {buffers}", flush=True)
     print(f"{backend}: threadstore vs {raw.name}", flush=True)
     store = SQLAlchemyStore(url)
     queries = RawQueries(raw)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -116,5 +117,53 @@ async def test_listing_is_one_statement_on_its_index(
         assert index in text, text
         assert "Seq Scan" not in text
         assert "TEMP B-TREE" not in text  # SQLite sorts by the index, not afterwards
+    finally:
+        await store.close()
+
+
+_SCAN = "Index Only Scan using "
+COVERING = {
+    "postgres": {
+        "threadstore_invocation_logs": _SCAN + "ix_threadstore_invocation_logs_agent_time",
+        "threadstore_tool_calls": _SCAN + "ix_threadstore_tool_calls_agent_name_created_at_id",
+    },
+    "sqlite": {
+        "threadstore_invocation_logs": "COVERING INDEX "
+        "ix_threadstore_invocation_logs_agent_time_totals",
+        "threadstore_tool_calls": "COVERING INDEX "
+        "ix_threadstore_tool_calls_agent_name_created_at_id_tool_name_is_error",
+    },
+}
+
+
+async def test_an_agents_aggregate_counts_runs_and_calls_from_indexes_alone(
+    db_url: str, sql_backend: str, clock: FakeClock
+) -> None:
+    """aggregate_stats(agent_name=, since=) reads no run or tool-call row (revision 0013)."""
+    store = SQLAlchemyStore(db_url, clock=clock)
+    await store.initialize()
+    try:
+        await _fill(store, clock)
+        with recorded(store) as statements:
+            stats = await store.aggregate_stats(
+                agent_name="a1", since=clock.now - timedelta(days=1)
+            )
+        assert stats["runs"] == 10
+        async with store.engine.connect() as conn:
+            if sql_backend == "postgres":
+                auto = await conn.execution_options(isolation_level="AUTOCOMMIT")
+                await auto.exec_driver_sql("VACUUM ANALYZE threadstore_invocation_logs")
+                await auto.exec_driver_sql("VACUUM ANALYZE threadstore_tool_calls")
+            for table, wanted in COVERING[sql_backend].items():
+                (statement, params), *others = [s for s in statements if f"FROM {table}" in s[0]]
+                assert not others, table
+                if sql_backend == "postgres":
+                    await conn.exec_driver_sql("SET enable_seqscan = off")
+                    result = await conn.exec_driver_sql(f"EXPLAIN {statement}", params)
+                    plan = "\n".join(str(row[0]) for row in result)
+                else:
+                    result = await conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params)
+                    plan = "\n".join(str(row[-1]) for row in result)
+                assert wanted in plan, plan
     finally:
         await store.close()
