@@ -100,6 +100,17 @@ def _equal(table: Any, names: tuple[str, ...], shape: frozenset[str]) -> list[An
     return [table.c[n] == bindparam(n, type_=table.c[n].type) for n in names if n in shape]
 
 
+def _bounds(
+    table: Any, bounds: tuple[tuple[str, str, _Compare], ...], shape: frozenset[str]
+) -> list[Any]:
+    """The exclusive time bounds the shape binds (``created_at > :created_after``, ...)."""
+    return [
+        compare(table.c[column], bindparam(name, type_=table.c[column].type))
+        for name, column, compare in bounds
+        if name in shape
+    ]
+
+
 def _contains(column: Any) -> ColumnElement[bool]:
     return type_coerce(column, JSONB).contains(bindparam("metadata_contains", type_=JSONB))
 
@@ -122,11 +133,7 @@ def _threads(sort: ThreadSort, descending: bool, shape: frozenset[str]) -> Selec
     c = threads.c
     where: list[Any] = [c.user_id == OWNER] if "owner" in shape else []
     where += _equal(threads, ("user_id", "agent_name"), shape)
-    where += [
-        compare(c[column], bindparam(name, type_=c[column].type))
-        for name, column, compare in _THREAD_BOUNDS
-        if name in shape
-    ]
+    where += _bounds(threads, _THREAD_BOUNDS, shape)
     if "metadata_contains" in shape:
         where.append(_contains(c.metadata))
     bound, order = _keyset([c[sort], c.id], descending, "after_0" in shape)
@@ -156,11 +163,7 @@ def _messages(descending: bool, shape: frozenset[str]) -> Select[Any]:
     owners += _equal(threads, ("user_id", "agent_name"), shape)
     if owners:
         where.append(c.thread_id.in_(select(t.id).where(*owners)))
-    where += [
-        compare(c[column], bindparam(name, type_=c[column].type))
-        for name, column, compare in _MESSAGE_BOUNDS
-        if name in shape
-    ]
+    where += _bounds(messages, _MESSAGE_BOUNDS, shape)
     if "metadata_contains" in shape:
         where.append(_contains(c.metadata))
     keys = [c.timestamp, c.seq] if "thread_id" in shape else [c.timestamp, c.thread_id, c.seq]
