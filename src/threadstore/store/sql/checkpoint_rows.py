@@ -69,9 +69,7 @@ class SqlCheckpointRows:
             "payload": row.payload,
             "run_id": run_id_of(row.metadata),
         }
-        await self._unit.execute(
-            self._statements.put, params, write=True, one_statement=True, thread_id=row.thread_id
-        )
+        await self._unit.write_one(self._statements.put, params, thread_id=row.thread_id)
 
     async def put_writes(
         self, key: CheckpointKey, writes: Sequence[WriteRow], *, replace: bool
@@ -99,9 +97,7 @@ class SqlCheckpointRows:
             return
         params = {f"{name}_{i}": value for i, row in enumerate(rows) for name, value in row.items()}
         statement = self._statements.writes(len(rows), replace)
-        await self._unit.execute(
-            statement, params, write=True, one_statement=True, thread_id=thread_id
-        )
+        await self._unit.write_one(statement, params, thread_id=thread_id)
 
     # -- reads -------------------------------------------------------------------
 

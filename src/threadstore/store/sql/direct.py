@@ -45,6 +45,7 @@ __all__ = [
     "DirectStatements",
     "direct_ready",
     "run_direct",
+    "run_direct_write",
 ]
 
 MAX_DIRECT = 256
@@ -102,6 +103,7 @@ class DirectStatements:
     def __init__(self, dialect: Dialect) -> None:
         self._dialect = dialect
         self._compiled: dict[ClauseElement, Compiled | None] = {}
+        self._writes: dict[ClauseElement, Compiled | None] = {}
         self._lock = threading.Lock()
         self._keyed: LRUCache[Any, tuple[Compiled, SQLCompiler] | None] = LRUCache(MAX_KEYED)
 
@@ -114,6 +116,17 @@ class DirectStatements:
         compiled = _compile(statement.compile(dialect=self._dialect), self._dialect)
         with self._lock:
             self._compiled[statement] = compiled
+        return compiled
+
+    def get_write(self, statement: ClauseElement) -> Compiled | None:
+        """:meth:`get` for a write without RETURNING (an INSERT or upsert built once)."""
+        if statement in self._writes:
+            return self._writes[statement]
+        if len(self._writes) >= MAX_DIRECT:
+            return None
+        compiled = _compile(statement.compile(dialect=self._dialect), self._dialect, write=True)
+        with self._lock:
+            self._writes[statement] = compiled
         return compiled
 
     def keyed(
@@ -141,9 +154,11 @@ class DirectStatements:
         return compiled, dict(values)
 
 
-def _compile(compiled: Any, dialect: Dialect) -> Compiled | None:
-    if not isinstance(compiled, SQLCompiler) or not compiled._result_columns:
+def _compile(compiled: Any, dialect: Dialect, *, write: bool = False) -> Compiled | None:
+    if not isinstance(compiled, SQLCompiler) or compiled._result_columns is None:
         return None
+    if bool(compiled._result_columns) == write:
+        return None  # a read returns rows; a write here returns none (no RETURNING)
     if compiled.literal_execute_params or compiled.post_compile_params:
         return None
     names = compiled.positiontup or []
@@ -235,6 +250,33 @@ async def run_direct(
     except Exception as exc:
         raise _driver_error(exc, compiled, args, conn.dialect, fairy.dbapi_connection) from exc
     return compiled.rows(records)
+
+
+async def run_direct_write(
+    conn: ThreadedConnection, compiled: Compiled, params: Mapping[str, Any]
+) -> None:
+    """Run the write ``compiled`` on the SQLite worker's driver cursor, in one trip.
+
+    The connection is in autocommit (the store's write lock held): SQLite
+    commits the statement by itself, as SQLAlchemy's execution of it would.
+
+    Raises:
+        DBAPIError: what SQLAlchemy's own execution would have raised.
+    """
+    args = compiled.arguments(params)
+    dbapi_connection: Any = conn.sync_connection.connection.dbapi_connection
+    try:
+        await conn.engine.run(_sqlite_write, dbapi_connection, compiled.sql, args)
+    except Exception as exc:
+        raise _driver_error(exc, compiled, args, conn.dialect, dbapi_connection) from exc
+
+
+def _sqlite_write(dbapi_connection: Any, sql: str, args: list[Any]) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(sql, args)
+    finally:
+        cursor.close()
 
 
 def _sqlite_rows(dbapi_connection: Any, sql: str, args: list[Any]) -> list[Any]:

@@ -28,7 +28,8 @@ from threadstore.store.sql.read_lane import ReadLane
 from threadstore.store.sql.translate import DRIVER_ERRORS, translate_error
 
 if TYPE_CHECKING:
-    from threadstore.store.sql.unit import SqlContext, SqlUnit
+    from threadstore.store.sql.unit import SqlUnit
+    from threadstore.store.sql.unit_context import SqlContext
 
 __all__ = ["MAX_GROUP", "GroupCommit"]
 

@@ -22,7 +22,8 @@ from threadstore.store.sql.engines import LoopEngines
 from threadstore.store.sql.read_lane import ReadLane
 from threadstore.store.sql.replicas import ReplicaSet
 from threadstore.store.sql.translate import DRIVER_ERRORS, translate_error
-from threadstore.store.sql.unit import SqlContext, SqlUnit
+from threadstore.store.sql.unit import SqlUnit
+from threadstore.store.sql.unit_context import SqlContext
 
 __all__ = ["checkout", "open_unit"]
 

@@ -38,7 +38,8 @@ from threadstore.store.sql.replicas import DEFAULT_MAX_LAG, ReplicaSet
 from threadstore.store.sql.routing import open_unit
 from threadstore.store.sql.threaded import ThreadedEngine, create_threaded_engine
 from threadstore.store.sql.translate import DRIVER_ERRORS, translate_error
-from threadstore.store.sql.unit import SqlContext, SqlUnit
+from threadstore.store.sql.unit import SqlUnit
+from threadstore.store.sql.unit_context import SqlContext
 
 __all__ = ["SQLAlchemyStore"]
 

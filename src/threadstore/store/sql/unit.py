@@ -30,73 +30,38 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Table
 from sqlalchemy.engine import Connection, Result
 
-from threadstore.clock import Clock
 from threadstore.engine import SQLITE_BEGIN_OPTION
 from threadstore.errors import PersistenceConnectionError, PersistenceError
-from threadstore.store.locks import LoopLock
 from threadstore.store.sql.agents import SqlAgents
 from threadstore.store.sql.aggregates import SqlStats
 from threadstore.store.sql.approvals import SqlApprovals
-from threadstore.store.sql.checkpoint_queries import SaverStatements
 from threadstore.store.sql.checkpoint_rows import SqlCheckpointRows
 from threadstore.store.sql.checkpoints import SqlCheckpoints
 from threadstore.store.sql.connections import Conn, Tx
 from threadstore.store.sql.context import SqlContextItems
-from threadstore.store.sql.direct import DirectStatements, direct_ready, run_direct
+from threadstore.store.sql.direct import Compiled, direct_ready, run_direct, run_direct_write
 from threadstore.store.sql.feedback import SqlFeedback
-from threadstore.store.sql.group_commit import GroupCommit
 from threadstore.store.sql.maintenance import SqlMaintenance
 from threadstore.store.sql.memory_items import SqlMemoryItems
 from threadstore.store.sql.messages import SqlMessages
 from threadstore.store.sql.queries import SqlQueries
-from threadstore.store.sql.replicas import ReplicaSet
 from threadstore.store.sql.runs import SqlRuns
 from threadstore.store.sql.search import SqlSearch
-from threadstore.store.sql.tables import upsert
+from threadstore.store.sql.threaded import ThreadedConnection
 from threadstore.store.sql.threads import SqlThreads
 from threadstore.store.sql.tool_calls import SqlToolCalls
 from threadstore.store.sql.translate import DRIVER_ERRORS, translate_error
-from threadstore.store.sql.vector_distance import PgVectorProbe
+from threadstore.store.sql.unit_context import SqlContext
 
-__all__ = ["SqlContext", "SqlUnit"]
+__all__ = ["SqlUnit"]
 
 logger = logging.getLogger("threadstore")
 
 _T = TypeVar("_T")
-
-
-@dataclass(frozen=True)
-class SqlContext:
-    """What every unit of one store shares."""
-
-    dialect: str
-    where: str
-    autocommit: bool
-    """Whether reads and one-statement writes may run outside a transaction (not
-    behind PgBouncer, where a statement's parse and execute could reach two servers)."""
-    database: str | None
-    clock: Clock
-    write_lock: LoopLock
-    saver_statements: SaverStatements
-    replicas: ReplicaSet | None = None
-    group_commit: GroupCommit | None = None
-    """SQLite: one-call writes share transactions (see :mod:`.group_commit`)."""
-    direct: DirectStatements | None = field(default=None, compare=False)
-    """Hot reads compiled for the driver (see :mod:`.direct`); None: always SQLAlchemy's path."""
-    sqlite_vec: bool = False
-    """SQLite with sqlite-vec loaded: long-term store searches rank in SQL."""
-    pgvector: PgVectorProbe = field(default_factory=PgVectorProbe, compare=False)
-    """PostgreSQL: whether the database has pgvector, asked on the first ranked search."""
-
-    def upsert(self, table: Table) -> Any:
-        """An INSERT accepting ``on_conflict_do_update`` on this dialect."""
-        return upsert(self.dialect, table)
 
 
 class _Frame:
@@ -265,6 +230,43 @@ class SqlUnit:
             return await run_direct(self.conn, compiled, params)
         except DRIVER_ERRORS as exc:
             raise self.translate(exc) from exc
+
+    async def write_one(
+        self, statement: Any, params: Mapping[str, Any], *, thread_id: str | None = None
+    ) -> None:
+        """A write built once per shape that is the call's only statement (no RETURNING).
+
+        On SQLite's threaded engine in autocommit it runs on the worker's driver
+        cursor (:func:`~threadstore.store.sql.direct.run_direct_write`), skipping
+        SQLAlchemy's execution; otherwise, and while anyone watches statements,
+        as :meth:`execute` runs it (``write=True, one_statement=True``).
+        """
+        try:
+            await self._ready(True, True)
+            direct = self._direct_write(statement, params)
+            if direct is None:
+                await self.conn.execute(statement, params)
+            else:
+                await run_direct_write(*direct, params)
+        except DRIVER_ERRORS as exc:
+            raise self.translate(exc, thread_id=thread_id) from exc
+        finally:
+            if self._autocommit:
+                self._spent = not self._block
+
+    def _direct_write(
+        self, statement: Any, params: Mapping[str, Any]
+    ) -> tuple[ThreadedConnection, Compiled] | None:
+        """The write's connection and compiled form when it can run on the SQLite driver."""
+        direct, conn = self.ctx.direct, self.conn
+        if direct is None or not self._autocommit or self._tx is not None or self._frames:
+            return None
+        if not isinstance(conn, ThreadedConnection) or not direct_ready(conn):
+            return None
+        compiled = direct.get_write(statement)
+        if compiled is None or any(name not in params for name, _ in compiled.binds):
+            return None  # a column left to its default: SQLAlchemy fills it in
+        return conn, compiled
 
     def _direct_ready(self) -> bool:
         """Whether this unit is a one-call read with nothing begun."""
