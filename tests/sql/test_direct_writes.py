@@ -1,8 +1,8 @@
-"""The saver's one-statement writes run on SQLite's driver cursor (``SqlUnit.write_one``).
+"""One-statement writes run on SQLite's driver cursor (``SqlUnit.write_one``).
 
-A checkpoint upsert or a batch of pending writes that is the call's only
-statement runs straight on the worker's sqlite3 cursor, in autocommit under
-the store's write lock. These tests pin that the shortcut is taken, that it
+The saver's checkpoint upsert and pending writes, create_thread and
+save_checkpoint: a write that is the call's only statement runs straight on
+the worker's sqlite3 cursor, in autocommit under the store's write lock. These tests pin that the shortcut is taken, that it
 writes exactly what SQLAlchemy's execution writes, and that a failure on it
 is the same threadstore error, with nothing written.
 """
@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 from tests.conftest import another_writer
 from tests.statements import recorded
 from threadstore import SQLAlchemyStore
-from threadstore.errors import QueryTimeoutError
+from threadstore.errors import DuplicateRecordError, QueryTimeoutError
 from threadstore.langgraph import ThreadstoreSaver
 from threadstore.store.sql.direct import DirectStatements
 from threadstore.store.sql.tables import checkpoint_writes, checkpoints
@@ -101,3 +101,21 @@ async def test_a_direct_write_blocked_by_another_writer_is_a_timeout_and_writes_
     assert [row[1] for row in (await _rows(store, "t"))[0]] == ["cp-0000"]
     await _put(saver, "t", 1)  # the lock is free again: the same call succeeds
     assert [row[1] for row in (await _rows(store, "t"))[0]] == ["cp-0000", "cp-0001"]
+
+
+async def test_create_thread_and_save_checkpoint_run_on_the_driver(store: SQLAlchemyStore) -> None:
+    """The store's own one-statement writes share the path; a duplicate is still named."""
+    direct = store._ctx.direct
+    assert isinstance(direct, DirectStatements)
+    thread = await store.create_thread("t1", "alice", "helper", metadata={"k": [1]})
+    await store.save_checkpoint("t1", "", "c1", None, {"step": 1}, {"run_id": "r"})
+    assert len(direct._writes) == 2
+    assert await store.get_thread("t1") == thread
+    saved = await store.get_checkpoint("t1", "", "c1")
+    assert saved is not None
+    assert (saved["checkpoint"], saved["metadata"]) == ({"step": 1}, {"run_id": "r"})
+    with pytest.raises(DuplicateRecordError, match="thread 't1'"):
+        await store.create_thread("t1", "bob", "helper")
+    found = await store.get_thread("t1")
+    assert found is not None
+    assert found["user_id"] == "alice"

@@ -77,9 +77,7 @@ class SqlCheckpoints:
         }
         # the saver's upsert (built once per store): a save again replaces all but the key
         statement = self._unit.ctx.saver_statements.put
-        await self._unit.execute(
-            statement, values, write=True, one_statement=True, thread_id=thread_id
-        )
+        await self._unit.write_one(statement, values, thread_id=thread_id)
 
     async def get(
         self, thread_id: str, checkpoint_ns: str, checkpoint_id: str

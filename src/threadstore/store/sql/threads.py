@@ -83,6 +83,8 @@ def _counts_of(owner: str) -> Any:
     )
 
 
+_INSERT = insert(threads)
+"""A new thread (built once, so SQLite's driver path keeps it compiled)."""
 _BY_ID = select(threads).where(threads.c.id == bindparam("thread_id"))
 """One thread (built once: building a statement costs more than running this one)."""
 _BY_ID_OWNED = _BY_ID.where(threads.c.user_id == OWNER)
@@ -144,13 +146,8 @@ class SqlThreads:
         """See :meth:`ThreadRepository.create`."""
         refuse_foreign_user(self._unit.owner, args.user_id)
         values = args.new_thread(self._unit.ctx.clock())
-        await self._unit.execute(
-            insert(threads),
-            values,
-            write=True,
-            one_statement=True,
-            duplicate=f"thread {args.thread_id!r}",
-        )
+        duplicate = f"thread {args.thread_id!r}"
+        await self._unit.write_one(_INSERT, values, duplicate=duplicate)
         return thread_record(values)
 
     def _mine(self) -> list[ColumnElement[bool]]:

@@ -232,14 +232,20 @@ class SqlUnit:
             raise self.translate(exc) from exc
 
     async def write_one(
-        self, statement: Any, params: Mapping[str, Any], *, thread_id: str | None = None
+        self,
+        statement: Any,
+        params: Mapping[str, Any],
+        *,
+        thread_id: str | None = None,
+        duplicate: str | None = None,
     ) -> None:
         """A write built once per shape that is the call's only statement (no RETURNING).
 
         On SQLite's threaded engine in autocommit it runs on the worker's driver
         cursor (:func:`~threadstore.store.sql.direct.run_direct_write`), skipping
         SQLAlchemy's execution; otherwise, and while anyone watches statements,
-        as :meth:`execute` runs it (``write=True, one_statement=True``).
+        as :meth:`execute` runs it (``write=True, one_statement=True``);
+        ``thread_id`` and ``duplicate`` as there.
         """
         try:
             await self._ready(True, True)
@@ -249,7 +255,7 @@ class SqlUnit:
             else:
                 await run_direct_write(*direct, params)
         except DRIVER_ERRORS as exc:
-            raise self.translate(exc, thread_id=thread_id) from exc
+            raise self.translate(exc, thread_id=thread_id, duplicate=duplicate) from exc
         finally:
             if self._autocommit:
                 self._spent = not self._block
