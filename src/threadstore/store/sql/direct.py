@@ -55,6 +55,7 @@ MAX_KEYED = 200
 """Statement structures built per call kept compiled (least recently used ones go first)."""
 
 _Processor = Callable[[Any], Any] | None
+_UNSEEN: Any = object()
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,24 +110,22 @@ class DirectStatements:
 
     def get(self, statement: ClauseElement) -> Compiled | None:
         """The compiled form of ``statement``, or None when it must take SQLAlchemy's path."""
-        if statement in self._compiled:
-            return self._compiled[statement]
-        if len(self._compiled) >= MAX_DIRECT:
-            return None  # SQLAlchemy's own statement cache serves the rest
-        compiled = _compile(statement.compile(dialect=self._dialect), self._dialect)
-        with self._lock:
-            self._compiled[statement] = compiled
-        return compiled
+        return self._cached(self._compiled, statement, write=False)
 
     def get_write(self, statement: ClauseElement) -> Compiled | None:
         """:meth:`get` for a write without RETURNING (an INSERT or upsert built once)."""
-        if statement in self._writes:
-            return self._writes[statement]
-        if len(self._writes) >= MAX_DIRECT:
-            return None
-        compiled = _compile(statement.compile(dialect=self._dialect), self._dialect, write=True)
+        return self._cached(self._writes, statement, write=True)
+
+    def _cached(
+        self, cache: dict[ClauseElement, Compiled | None], statement: ClauseElement, *, write: bool
+    ) -> Compiled | None:
+        if statement in cache:
+            return cache[statement]
+        if len(cache) >= MAX_DIRECT:
+            return None  # SQLAlchemy's own statement cache serves the rest
+        compiled = _compile(statement.compile(dialect=self._dialect), self._dialect, write=write)
         with self._lock:
-            self._writes[statement] = compiled
+            cache[statement] = compiled
         return compiled
 
     def keyed(
@@ -140,9 +139,8 @@ class DirectStatements:
         key = statement._generate_cache_key()
         if key is None:
             return None
-        if key.key in self._keyed:
-            entry = self._keyed[key.key]
-        else:
+        entry = self._keyed.get(key.key, _UNSEEN)
+        if entry is _UNSEEN:
             compiler = statement._compiler(self._dialect, cache_key=key)
             compiled = _compile(compiler, self._dialect)  # None unless an SQLCompiler
             entry = None if compiled is None else (compiled, cast(SQLCompiler, compiler))
