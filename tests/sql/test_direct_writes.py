@@ -2,9 +2,10 @@
 
 The saver's checkpoint upsert and pending writes, create_thread and
 save_checkpoint: a write that is the call's only statement runs straight on
-the worker's sqlite3 cursor, in autocommit under the store's write lock. These tests pin that the shortcut is taken, that it
-writes exactly what SQLAlchemy's execution writes, and that a failure on it
-is the same threadstore error, with nothing written.
+the worker's sqlite3 cursor, in autocommit under the store's write lock.
+These tests pin that the shortcut is taken, that it writes exactly what
+SQLAlchemy's execution writes, and that a failure on it is the same
+threadstore error, with nothing written.
 """
 
 from __future__ import annotations
