@@ -1,8 +1,10 @@
 """SQLAlchemyStore's unit of work: one connection, transactions begun only when needed.
 
 The single place where connections are used, SQLite write locks taken and
-driver errors translated. Every statement goes through :meth:`SqlUnit.execute`,
-which prepares the connection for it:
+driver errors translated. Every statement goes through :meth:`SqlUnit.execute`
+(or its shortcuts to the driver, :meth:`SqlUnit.fetch` for reads and
+:meth:`SqlUnit.write_one` for SQLite's one-statement writes), which prepares
+the connection for it:
 
 * a one-call read unit runs in autocommit (no BEGIN/COMMIT round trips);
 * a one-call write unit begins a transaction at its first statement, except a
