@@ -59,10 +59,10 @@ class SqlSearch:
                 params[name] = value
         if page.after is not None:
             params["after_score"], params["after_id"] = page.after
-        query, extra = statement(
+        query, extra, per_call = statement(
             self._unit.ctx.dialect, target, args, where, join, page.after is not None
         )
-        return list(await self._unit.fetch(query, {**params, **extra}, per_call=True))
+        return list(await self._unit.fetch(query, {**params, **extra}, per_call=per_call))
 
     async def messages(self, args: SearchInput, page: KeysetPage) -> list[SearchHitRecord]:
         """See :meth:`SearchRepository.messages`."""

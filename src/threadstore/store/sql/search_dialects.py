@@ -29,6 +29,7 @@ of the document's length); snippet ``ts_headline()``, of one page's hits only.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -122,6 +123,8 @@ THREADS = Target(
     },
 )
 
+_TARGETS = {target.fts: target for target in (MESSAGES, THREADS)}
+
 _SQLITE = """
 SELECT {hit}, {score} AS score,
        snippet({fts}, 0, :open, :close, '…', {words}) AS snippet
@@ -170,22 +173,51 @@ def _pg_query(args: SearchInput) -> str:
     return _PG_QUERY.format(config=PG_CONFIG, literal=tsquery_literal(args))
 
 
-def _score(dialect: str, target: Target, args: SearchInput) -> str:
+def _score(dialect: str, target: Target, args: SearchInput | None) -> str:
     if dialect == "sqlite":
         return f"-bm25({target.fts})"
+    assert args is not None
     return f"CAST(ts_rank({target.pg_vector}, {_pg_query(args)}, 1) AS double precision)"
 
 
 def statement(
     dialect: str, target: Target, args: SearchInput, conditions: list[str], join: str, after: bool
-) -> tuple[TextualSelect, dict[str, Any]]:
-    """The search statement and its dialect-specific parameters.
+) -> tuple[TextualSelect, dict[str, Any], bool]:
+    """The search statement, its dialect-specific parameters, and whether it is per call.
 
     ``conditions`` are fixed SQL fragments over ``d`` (the document: a
     message or a thread) and whatever ``join`` adds (e.g. ``t``, a message's
     thread); ``after`` adds the keyset bound on ``(score, key)``, whose
-    values are ``:after_score`` and ``:after_id``.
+    values are ``:after_score`` and ``:after_id``. On SQLite every value is a
+    parameter, so the statement is built once per shape; on PostgreSQL the
+    tsquery is part of the text (see the module), so it is built per call.
     """
+    opened, closed = args.highlight
+    if dialect == "sqlite":
+        params: dict[str, Any] = {"query": match_text(args), "open": opened, "close": closed}
+        return _sqlite_shape(target.fts, tuple(conditions), join, after), params, False
+    params = {"options": _PG_HEADLINE.format(open=opened, close=closed)}
+    return _build(dialect, target, args, tuple(conditions), join, after), params, True
+
+
+@functools.cache
+def _sqlite_shape(fts: str, conditions: tuple[str, ...], join: str, after: bool) -> TextualSelect:
+    """SQLite's statement for the target of ``fts``, built once per shape.
+
+    Its conditions are fixed fragments, so there are finitely many shapes.
+    """
+    return _build("sqlite", _TARGETS[fts], None, conditions, join, after)
+
+
+def _build(
+    dialect: str,
+    target: Target,
+    args: SearchInput | None,
+    conditions: tuple[str, ...],
+    join: str,
+    after: bool,
+) -> TextualSelect:
+    """The statement of :func:`statement` (``args`` only for PostgreSQL's tsquery)."""
     score = _score(dialect, target, args)
     where = list(conditions)
     if after:
@@ -198,13 +230,12 @@ def statement(
         "join": join,
         "where": "".join(f"\n  AND {condition}" for condition in where),
     }
-    opened, closed = args.highlight
     if dialect == "sqlite":
         sql = _SQLITE.format(
             fts=target.fts, words=SNIPPET_WORDS, source=target.sqlite_from, **parts
         )
-        params: dict[str, Any] = {"query": match_text(args), "open": opened, "close": closed}
     else:
+        assert args is not None  # PostgreSQL's statement holds the tsquery
         sql = _PG.format(
             config=PG_CONFIG,
             query=_pg_query(args),
@@ -214,11 +245,10 @@ def statement(
             key_name=target.key_name,
             **parts,
         )
-        params = {"options": _PG_HEADLINE.format(open=opened, close=closed)}
     key_type = target.columns[target.key_name]
     binds: list[BindParameter[Any]] = [bindparam("limit", type_=Integer())]
     if dialect == "sqlite":
         binds.append(bindparam("query", type_=Text()))
     if after:
         binds += [bindparam("after_score", type_=Float()), bindparam("after_id", type_=key_type)]
-    return text(sql).bindparams(*binds).columns(**target.columns), params
+    return text(sql).bindparams(*binds).columns(**target.columns)
