@@ -69,19 +69,12 @@ class UTCDateTime(TypeDecorator[datetime]):
         return None if value is None else _utc(value)
 
     def result_processor(self, dialect: Dialect, coltype: object) -> Any:
-        """:meth:`process_result_value` in one call per value (it runs once per row read).
+        """:meth:`process_result_value` after the dialect's own processor, in one wrapper.
 
-        On SQLite the text is parsed in the same call; elsewhere a value the
-        driver already gives in UTC (asyncpg always does) is returned as is.
+        A value the driver already gives in UTC (asyncpg always does) is
+        returned as is; SQLite's text is parsed by :class:`_SqliteDateTime`.
         """
-        if dialect.name == "sqlite":
-            parse = datetime.fromisoformat
-
-            def from_text(value: str | None) -> datetime | None:
-                return None if value is None else _utc(parse(value))
-
-            return from_text
-        inner = self.impl_instance.dialect_impl(dialect).result_processor(dialect, coltype)
+        inner = self.load_dialect_impl(dialect).result_processor(dialect, coltype)
 
         def to_utc(value: Any) -> datetime | None:
             if inner is not None:

@@ -18,12 +18,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, Select, bindparam, select, tuple_, type_coerce
+from sqlalchemy import BigInteger, ColumnElement, Select, bindparam, select, type_coerce
 from sqlalchemy.dialects.postgresql import JSONB
 
 from threadstore.store.paging import KeysetPage, ThreadSort
 from threadstore.store.query_inputs import MessageQuery, ThreadQuery
 from threadstore.store.sql.containment import metadata_contains
+from threadstore.store.sql.keyset import keyset_bound
 from threadstore.store.sql.scoping import OWNER
 from threadstore.store.sql.tables import messages, threads
 
@@ -55,20 +56,16 @@ _LIMIT = bindparam("limit", type_=BigInteger())
 
 
 def _keyset(columns: list[Any], descending: bool, after: bool) -> tuple[list[Any], list[Any]]:
-    """:func:`.keyset.keyset` with the cursor's values as ``after_0``, ``after_1``, ..."""
-    order = [column.desc() if descending else column.asc() for column in columns]
-    if not after:
-        return [], order
-    mine = tuple_(*columns)
-    theirs = tuple_(*(bindparam(f"after_{n}", type_=c.type) for n, c in enumerate(columns)))
-    return [mine < theirs if descending else mine > theirs], order
+    """The keyset page with the cursor's values as ``after_0``, ``after_1``, ..."""
+    values = [bindparam(f"after_{n}", type_=c.type) for n, c in enumerate(columns)]
+    return keyset_bound(columns, descending, values if after else None)
 
 
 def _given(query: Any, names: tuple[str, ...]) -> dict[str, Any]:
     return {name: getattr(query, name) for name in names if getattr(query, name) is not None}
 
 
-def _common(query: Any, owner: str | None, page: KeysetPage) -> dict[str, Any]:
+def _common(owner: str | None, page: KeysetPage) -> dict[str, Any]:
     """The parameters every shape may bind: owner and limit."""
     params: dict[str, Any] = {"limit": page.limit}
     if owner is not None:
@@ -120,7 +117,7 @@ def thread_statement(
 ) -> Shaped:
     """The statement and parameters of a query_threads page."""
     names = ("user_id", "agent_name", *(name for name, _, _ in _THREAD_BOUNDS))
-    params = _common(query, owner, page) | _given(query, names)
+    params = _common(owner, page) | _given(query, names)
     if page.after is not None:
         params |= {f"after_{n}": value for n, value in enumerate(page.after)}
     return _finish(
@@ -145,7 +142,7 @@ def message_statement(
 ) -> Shaped:
     """The statement and parameters of a query_messages page."""
     names = ("thread_id", "role", "user_id", "agent_name", "created_after", "created_before")
-    params = _common(query, owner, page) | _given(query, names)
+    params = _common(owner, page) | _given(query, names)
     if page.after is not None:
         # within one thread the key is (timestamp, seq): its thread id is fixed
         after = page.after if query.thread_id is None else (page.after[0], page.after[2])
