@@ -31,13 +31,19 @@ async def store(sqlite_url: str) -> Any:
     await instance.close()
 
 
-def _count_commits(store: SQLAlchemyStore) -> list[int]:
+async def _count_commits(store: SQLAlchemyStore) -> list[int]:
+    """COMMITs SQLite runs from now on, whichever path sent them (SQLAlchemy or the driver)."""
     commits = [0]
 
-    def on_commit(_conn: Any) -> None:
-        commits[0] += 1
+    def on_statement(sql: str) -> None:
+        if sql.lstrip().upper().startswith("COMMIT"):
+            commits[0] += 1
 
-    event.listen(store.engine.sync_engine, "commit", on_commit)
+    @event.listens_for(store.engine.sync_engine, "connect")  # not a statement listener
+    def trace(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.set_trace_callback(on_statement)
+
+    await store.engine.dispose()  # every connection from now on is traced
     return commits
 
 
@@ -54,7 +60,7 @@ def _committed_contents(sqlite_url: str, thread_id: str) -> list[str]:
 
 async def test_queued_writers_share_commits(store: SQLAlchemyStore) -> None:
     await store.create_thread("t", "u", "a")
-    commits = _count_commits(store)
+    commits = await _count_commits(store)
     await asyncio.gather(*(store.add_message("t", "user", f"m{i}") for i in range(40)))
     messages = await store.get_messages("t", limit=100)
     assert sorted(m["content"] for m in messages) == sorted(f"m{i}" for i in range(40))
@@ -64,7 +70,7 @@ async def test_queued_writers_share_commits(store: SQLAlchemyStore) -> None:
 
 async def test_a_lone_writer_commits_each_call(store: SQLAlchemyStore) -> None:
     await store.create_thread("t", "u", "a")
-    commits = _count_commits(store)
+    commits = await _count_commits(store)
     for i in range(5):
         await store.add_message("t", "user", f"m{i}")
     assert commits[0] == 5
@@ -157,7 +163,7 @@ async def test_group_commit_can_be_turned_off(sqlite_url: str) -> None:
     await store.initialize()
     try:
         await store.create_thread("t", "u", "a")
-        commits = _count_commits(store)
+        commits = await _count_commits(store)
         await asyncio.gather(*(store.add_message("t", "user", f"m{i}") for i in range(10)))
         assert commits[0] == 10
     finally:

@@ -44,6 +44,7 @@ __all__ = [
     "Compiled",
     "DirectStatements",
     "direct_ready",
+    "driver_error",
     "run_direct",
     "run_direct_write",
 ]
@@ -240,13 +241,13 @@ async def run_direct(
                 _sqlite_rows, dbapi_connection, compiled.sql, args
             )
         except Exception as exc:
-            raise _driver_error(exc, compiled, args, conn.dialect, dbapi_connection) from exc
+            raise driver_error(exc, compiled.sql, args, conn.dialect, dbapi_connection) from exc
         return compiled.rows(rows)
     fairy = conn.sync_connection.connection  # type: ignore[union-attr]
     try:
         records = await fairy.driver_connection.fetch(compiled.sql, *args)  # type: ignore[union-attr]
     except Exception as exc:
-        raise _driver_error(exc, compiled, args, conn.dialect, fairy.dbapi_connection) from exc
+        raise driver_error(exc, compiled.sql, args, conn.dialect, fairy.dbapi_connection) from exc
     return compiled.rows(records)
 
 
@@ -266,7 +267,7 @@ async def run_direct_write(
     try:
         await conn.engine.run(_sqlite_write, dbapi_connection, compiled.sql, args)
     except Exception as exc:
-        raise _driver_error(exc, compiled, args, conn.dialect, dbapi_connection) from exc
+        raise driver_error(exc, compiled.sql, args, conn.dialect, dbapi_connection) from exc
 
 
 def _sqlite_write(dbapi_connection: Any, sql: str, args: list[Any]) -> None:
@@ -287,8 +288,8 @@ def _sqlite_rows(dbapi_connection: Any, sql: str, args: list[Any]) -> list[Any]:
         cursor.close()
 
 
-def _driver_error(
-    exc: Exception, compiled: Compiled, args: Sequence[Any], dialect: Dialect, dbapi_connection: Any
+def driver_error(
+    exc: Exception, sql: str, args: Sequence[Any], dialect: Dialect, dbapi_connection: Any
 ) -> sa_exc.DBAPIError | sa_exc.StatementError:
     """``exc`` wrapped as SQLAlchemy's execution would have wrapped it.
 
@@ -307,7 +308,7 @@ def _driver_error(
         orig, dbapi_connection, None
     )
     return sa_exc.DBAPIError.instance(
-        compiled.sql,
+        sql,
         list(args),
         orig,
         dbapi.Error,

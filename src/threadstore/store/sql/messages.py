@@ -22,7 +22,6 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.engine import Connection
 
 from threadstore.clock import isoformat
 from threadstore.errors import ThreadNotFoundError
@@ -34,6 +33,7 @@ from threadstore.types import UTCDateTime
 
 if TYPE_CHECKING:
     from threadstore.store.sql.unit import SqlUnit
+    from threadstore.store.sql.write_steps import Steps
 
 __all__ = ["SqlMessages"]
 
@@ -78,10 +78,24 @@ _PG_APPEND_KEYED = text(_PG_APPEND_SQL.format(scope="", **_KEYED)).bindparams(
 )
 """The same with idempotency keys, run after the thread row was locked and checked."""
 
-_INSERT_RETURNING_IDS = insert(messages).returning(messages.c.seq, messages.c.id)
-"""One multi-row INSERT (SQLAlchemy's insertmanyvalues): the rows come back in any order,
-so they carry their seq (asking SQLAlchemy to keep the parameters' order makes it
-insert row by row on SQLite)."""
+_MESSAGE_COLUMNS = (
+    "thread_id",
+    "seq",
+    "role",
+    "content",
+    "metadata",
+    "timestamp",
+    "idempotency_key",
+)
+_INSERT_RETURNING_IDS = (
+    insert(messages)
+    .values({name: bindparam(name) for name in _MESSAGE_COLUMNS})
+    .returning(messages.c.seq, messages.c.id)
+)
+"""Insert messages, returning their seq and id: one multi-row INSERT through SQLAlchemy
+(insertmanyvalues, rows back in any order, so they carry their seq: asking SQLAlchemy to
+keep the parameters' order makes it insert row by row on SQLite), or one row per
+statement on SQLite's driver."""
 
 
 @functools.cache
@@ -196,11 +210,11 @@ class SqlMessages:
             params["owner"] = owner
         reserve = _reserve_query(scoped=owner is not None)
 
-        def reserve_and_insert(conn: Connection) -> tuple[int, list[int]] | None:
-            count = conn.execute(reserve, params).scalar_one_or_none()
-            if count is None:
+        def reserve_and_insert(steps: Steps) -> tuple[int, list[int]] | None:
+            bumped = steps.rows(reserve, params)
+            if not bumped:
                 return None
-            first = count - len(batch)
+            first = bumped[0]["message_count"] - len(batch)
             rows = [
                 {
                     "thread_id": thread_id,
@@ -213,11 +227,13 @@ class SqlMessages:
                 }
                 for offset, item in enumerate(batch)
             ]
-            inserted = conn.execute(_INSERT_RETURNING_IDS, rows).all()
-            return first, [row.id for row in sorted(inserted)]
+            inserted = steps.each(_INSERT_RETURNING_IDS, rows)
+            return first, [row["id"] for row in sorted(inserted, key=lambda row: row["seq"])]
 
-        # both statements in one go: one trip to SQLite's worker thread
-        done = await self._unit.run_sync(reserve_and_insert, write=True, thread_id=thread_id)
+        # both statements in one trip to SQLite's worker thread
+        done = await self._unit.write_steps(
+            reserve_and_insert, (reserve, _INSERT_RETURNING_IDS), thread_id=thread_id
+        )
         if done is None:
             raise ThreadNotFoundError(thread_id)
         return done

@@ -22,8 +22,6 @@ connection then loads.
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import contextlib
 import functools
 from collections.abc import AsyncIterator, Callable, Generator
@@ -38,6 +36,7 @@ from threadstore.engine import TRANSACTION_OPEN, configure_sqlite_engine, pool_o
 from threadstore.engine_options import check_engine_options
 from threadstore.sqlite_buffered import BufferedSqlite
 from threadstore.sqlite_vector import load_sqlite_vec, sqlite_driver, use_sqlite_vec
+from threadstore.store.sql.worker_threads import WorkerThreads
 
 __all__ = [
     "ThreadedConnection",
@@ -81,10 +80,7 @@ class ThreadedEngine:
         if self.sqlite_vec:
             event.listen(self.sync_engine, "connect", load_sqlite_vec)
         self.dialect = self.sync_engine.dialect
-        self._workers = concurrent.futures.ThreadPoolExecutor(
-            max_workers=_capacity(self.sync_engine.pool),
-            thread_name_prefix="threadstore-sqlite",
-        )
+        self._workers = WorkerThreads(_capacity(self.sync_engine.pool), "threadstore-sqlite")
 
     @property
     def pool(self) -> Pool:
@@ -93,8 +89,7 @@ class ThreadedEngine:
 
     async def run(self, fn: Callable[..., _T], *args: Any) -> _T:
         """Run ``fn(*args)`` on a worker thread."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._workers, functools.partial(fn, *args))
+        return await self._workers.run(fn, *args)
 
     def idle_connections(self) -> bool:
         """Whether a checkout would take an idle connection and do no I/O (no pre-ping)."""
@@ -117,11 +112,8 @@ class ThreadedEngine:
 
     def shutdown(self) -> None:
         """Stop the worker threads once their work is done (the engine stays usable)."""
-        self._workers.shutdown(wait=False)
-        self._workers = concurrent.futures.ThreadPoolExecutor(
-            max_workers=_capacity(self.sync_engine.pool),
-            thread_name_prefix="threadstore-sqlite",
-        )
+        self._workers.shutdown()
+        self._workers = WorkerThreads(_capacity(self.sync_engine.pool), "threadstore-sqlite")
 
 
 class ThreadedConnection:

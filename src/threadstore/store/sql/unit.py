@@ -38,26 +38,13 @@ from sqlalchemy.engine import Connection, Result
 
 from threadstore.engine import SQLITE_BEGIN_OPTION
 from threadstore.errors import PersistenceConnectionError, PersistenceError
-from threadstore.store.sql.agents import SqlAgents
-from threadstore.store.sql.aggregates import SqlStats
-from threadstore.store.sql.approvals import SqlApprovals
-from threadstore.store.sql.checkpoint_rows import SqlCheckpointRows
-from threadstore.store.sql.checkpoints import SqlCheckpoints
 from threadstore.store.sql.connections import Conn, Tx
-from threadstore.store.sql.context import SqlContextItems
 from threadstore.store.sql.direct import Compiled, direct_ready, run_direct, run_direct_write
-from threadstore.store.sql.feedback import SqlFeedback
-from threadstore.store.sql.maintenance import SqlMaintenance
-from threadstore.store.sql.memory_items import SqlMemoryItems
-from threadstore.store.sql.messages import SqlMessages
-from threadstore.store.sql.queries import SqlQueries
-from threadstore.store.sql.runs import SqlRuns
-from threadstore.store.sql.search import SqlSearch
 from threadstore.store.sql.threaded import ThreadedConnection
-from threadstore.store.sql.threads import SqlThreads
-from threadstore.store.sql.tool_calls import SqlToolCalls
 from threadstore.store.sql.translate import DRIVER_ERRORS, translate_error
 from threadstore.store.sql.unit_context import SqlContext
+from threadstore.store.sql.unit_repositories import UnitRepositories
+from threadstore.store.sql.write_steps import ConnectionSteps, Steps, run_driver_transaction
 
 __all__ = ["SqlUnit"]
 
@@ -75,7 +62,7 @@ class _Frame:
         self.savepoint: Tx | None = None
 
 
-class SqlUnit:
+class SqlUnit(UnitRepositories):
     """One connection and the transaction state of one call or block."""
 
     def __init__(self, ctx: SqlContext, conn: Conn, *, block: bool, write: bool) -> None:
@@ -92,83 +79,6 @@ class SqlUnit:
         self._wrote = False
         self.owner: str | None = None
         """The user a scoped view limits this unit's calls to (None: unscoped)."""
-
-    # -- repositories ------------------------------------------------------
-
-    @property
-    def threads(self) -> SqlThreads:
-        """Threads, forks and lineage."""
-        return SqlThreads(self)
-
-    @property
-    def messages(self) -> SqlMessages:
-        """Messages."""
-        return SqlMessages(self)
-
-    @property
-    def feedback(self) -> SqlFeedback:
-        """Feedback."""
-        return SqlFeedback(self)
-
-    @property
-    def approvals(self) -> SqlApprovals:
-        """Suspended states."""
-        return SqlApprovals(self)
-
-    @property
-    def checkpoints(self) -> SqlCheckpoints:
-        """Checkpoint records."""
-        return SqlCheckpoints(self)
-
-    @property
-    def checkpoint_rows(self) -> SqlCheckpointRows:
-        """The LangGraph saver's rows."""
-        return SqlCheckpointRows(self)
-
-    @property
-    def context(self) -> SqlContextItems:
-        """Context items."""
-        return SqlContextItems(self)
-
-    @property
-    def agents(self) -> SqlAgents:
-        """Agent topics and permissions."""
-        return SqlAgents(self)
-
-    @property
-    def runs(self) -> SqlRuns:
-        """Invocation logs, log analyses and optimization runs."""
-        return SqlRuns(self)
-
-    @property
-    def tool_calls(self) -> SqlToolCalls:
-        """Tool calls."""
-        return SqlToolCalls(self)
-
-    @property
-    def queries(self) -> SqlQueries:
-        """Filtered queries over threads and messages."""
-        return SqlQueries(self)
-
-    @property
-    def stats(self) -> SqlStats:
-        """Aggregates."""
-        return SqlStats(self)
-
-    @property
-    def maintenance(self) -> SqlMaintenance:
-        """Erasure and retention."""
-        return SqlMaintenance(self)
-
-    @property
-    def search(self) -> SqlSearch:
-        """Full-text search."""
-        return SqlSearch(self)
-
-    @property
-    def memory_items(self) -> SqlMemoryItems:
-        """LangGraph long-term memory rows."""
-        return SqlMemoryItems(self)
 
     # -- statements ----------------------------------------------------------
 
@@ -275,6 +185,49 @@ class SqlUnit:
         if compiled is None or any(name not in params for name, _ in compiled.binds):
             return None  # a column left to its default: SQLAlchemy fills it in
         return conn, compiled
+
+    async def write_steps(
+        self,
+        fn: Callable[[Steps], _T],
+        statements: Sequence[Any],
+        *,
+        thread_id: str | None = None,
+    ) -> _T:
+        """A write of several statements with logic between them (see :mod:`.write_steps`).
+
+        ``statements``: every statement ``fn`` runs. A lone one-call write on
+        SQLite's threaded engine runs them in one trip, in a transaction of its
+        own on the driver; anything else (a block, a group commit's savepoint,
+        someone watching statements) as :meth:`run_sync` runs them.
+        ``thread_id`` as for :meth:`execute`.
+        """
+        compiled = self._driver_transaction(statements)
+        if compiled is None:
+            return await self.run_sync(
+                lambda conn: fn(ConnectionSteps(conn)), write=True, thread_id=thread_id
+            )
+        try:
+            await self._ready(True, True)
+            return await run_driver_transaction(cast(ThreadedConnection, self.conn), fn, compiled)
+        except DRIVER_ERRORS as exc:
+            raise self.translate(exc, thread_id=thread_id) from exc
+        finally:
+            if self._autocommit:
+                self._spent = True
+
+    def _driver_transaction(self, statements: Sequence[Any]) -> dict[Any, Compiled] | None:
+        """The compiled statements of a lone one-call SQLite write, or None."""
+        direct, conn = self.ctx.direct, self.conn
+        if direct is None or self._block or self._tx is not None or self._frames:
+            return None
+        if not (self._may_write and self.ctx.autocommit and isinstance(conn, ThreadedConnection)):
+            return None
+        if not direct_ready(conn):
+            return None
+        compiled = {statement: direct.get(statement) for statement in statements}
+        if any(value is None for value in compiled.values()):
+            return None
+        return cast("dict[Any, Compiled]", compiled)
 
     def _direct_ready(self) -> bool:
         """Whether this unit is a one-call read with nothing begun."""

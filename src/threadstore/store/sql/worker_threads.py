@@ -1,0 +1,155 @@
+"""Worker threads for SQLite's blocking calls, each result set straight on the caller's loop.
+
+:class:`WorkerThreads` queues a call (one queue for all its threads) and
+resolves the caller's asyncio future with ``call_soon_threadsafe``: one
+wake-up of the loop per call, as aiosqlite does for its own thread.
+``loop.run_in_executor`` on a ``concurrent.futures`` executor does the same
+work with a second future and a condition on each side, chained through the
+loop; on this machine that cost about 20-30 us more per call (``bench/``'s
+SQLite hot paths make one or two calls each).
+
+Threads start when calls are waiting and every thread is busy, up to
+``max_workers``, so a call never waits for a thread while another call
+blocks (a writer waiting on SQLite's lock holds its thread). Threads are
+daemons stopped by a finalizer: when the pool is collected, on
+:meth:`WorkerThreads.shutdown`, and at interpreter exit, where queued calls
+still run before the threads are joined (as ``concurrent.futures`` does).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import queue
+import threading
+import weakref
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+__all__ = ["WorkerThreads"]
+
+_T = TypeVar("_T")
+
+_Call = tuple[asyncio.AbstractEventLoop, "asyncio.Future[Any]", Callable[..., Any], tuple[Any, ...]]
+
+
+class WorkerThreads:
+    """Up to ``max_workers`` threads running calls awaited from any event loop."""
+
+    def __init__(self, max_workers: int, name: str) -> None:
+        if max_workers < 1:
+            raise ValueError("max_workers must be at least 1")
+        self._threads = _Threads(max_workers, name)
+        self._stop = weakref.finalize(self, self._threads.stop, wait=True)
+
+    async def run(self, fn: Callable[..., _T], *args: Any) -> _T:
+        """``fn(*args)`` on a worker thread.
+
+        Cancelled before a thread took it, the call does not run; once running,
+        it finishes and its result is dropped.
+
+        Raises:
+            RuntimeError: the threads were shut down.
+        """
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[_T] = loop.create_future()
+        self._threads.submit((loop, future, fn, args))
+        return await future
+
+    @property
+    def started(self) -> int:
+        """Threads started so far (alive or not)."""
+        return self._threads.started
+
+    def shutdown(self) -> None:
+        """Refuse new calls; the threads end once the queued ones ran (not waited for)."""
+        self._stop.detach()
+        self._threads.stop(wait=False)
+
+
+class _Threads:
+    """The queue and threads of one :class:`WorkerThreads` (which they do not reference)."""
+
+    def __init__(self, max_workers: int, name: str) -> None:
+        self._queue: queue.SimpleQueue[_Call | None] = queue.SimpleQueue()
+        self._lock = threading.RLock()  # the finalizer may run in a worker holding it
+        self._max = max_workers
+        self._name = name
+        self._threads: list[threading.Thread] = []
+        self._pending = 0
+        self._stopped = False
+        self.started = 0
+
+    def submit(self, call: _Call) -> None:
+        with self._lock:
+            if self._stopped:
+                raise RuntimeError("threadstore: the store's SQLite worker threads were shut down")
+            self._pending += 1
+            if self._pending > len(self._threads) and len(self._threads) < self._max:
+                self.started += 1
+                thread = threading.Thread(
+                    target=self._work, name=f"{self._name}_{self.started}", daemon=True
+                )
+                thread.start()
+                self._threads.append(thread)
+        self._queue.put(call)
+
+    def stop(self, *, wait: bool) -> None:
+        with self._lock:
+            self._stopped = True
+            threads = list(self._threads)
+        for _ in threads:
+            self._queue.put(None)
+        if wait:
+            for thread in threads:
+                if thread is not threading.current_thread():
+                    thread.join()
+
+    def _work(self) -> None:
+        while True:
+            call = self._queue.get()
+            if call is None:
+                return
+            loop, future, fn, args = call
+            try:
+                if not future.cancelled():
+                    _run(loop, future, fn, args)
+            finally:
+                with self._lock:
+                    self._pending -= 1
+
+
+def _run(
+    loop: asyncio.AbstractEventLoop,
+    future: asyncio.Future[Any],
+    fn: Callable[..., Any],
+    args: tuple[Any, ...],
+) -> None:
+    try:
+        result = fn(*args)
+    except BaseException as exc:  # handed to the awaiting coroutine
+        if isinstance(exc, StopIteration):  # cannot be raised into a future
+            exc = RuntimeError(repr(exc))
+        _resolve(loop, _set_exception, future, exc)
+    else:
+        _resolve(loop, _set_result, future, result)
+
+
+def _resolve(
+    loop: asyncio.AbstractEventLoop,
+    setter: Callable[[asyncio.Future[Any], Any], None],
+    future: asyncio.Future[Any],
+    value: Any,
+) -> None:
+    with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nobody waits
+        loop.call_soon_threadsafe(setter, future, value)
+
+
+def _set_result(future: asyncio.Future[Any], value: Any) -> None:
+    if not future.done():
+        future.set_result(value)
+
+
+def _set_exception(future: asyncio.Future[Any], exc: BaseException) -> None:
+    if not future.done():
+        future.set_exception(exc)

@@ -1,0 +1,158 @@
+"""Writes of several statements, written once: run through SQLAlchemy or on SQLite's driver.
+
+Some writes compute between their statements (an append reads the bumped
+message counter, then numbers its rows). Such a write is a function of
+:class:`Steps`, run on the connection's thread:
+
+* :class:`ConnectionSteps` runs each statement through a SQLAlchemy sync
+  ``Connection`` (inside whatever transaction the unit of work holds: a
+  ``transaction()`` block, a group commit's savepoint);
+* :func:`run_driver_transaction` runs a lone one-call write on SQLite in one
+  trip to the worker: ``BEGIN IMMEDIATE``, the statements as SQLAlchemy
+  compiled them (:class:`~threadstore.store.sql.direct.Compiled`) on the
+  sqlite3 connection, ``COMMIT``, all under the connection's own mutex, so
+  nothing else runs on that connection in between, even after the awaiting
+  call was cancelled.
+
+The statements are the same SQLAlchemy Core objects on both paths.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol, TypeVar, cast
+
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.sql import Executable
+
+from threadstore.engine import TRANSACTION_OPEN
+from threadstore.store.sql.direct import Compiled, driver_error
+from threadstore.store.sql.threaded import ThreadedConnection
+
+__all__ = ["ConnectionSteps", "Steps", "run_driver_transaction"]
+
+_T = TypeVar("_T")
+
+
+class Steps(Protocol):
+    """Runs the statements of one write, on the connection's thread."""
+
+    def rows(self, statement: Executable, params: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+        """The rows ``statement`` returns (RETURNING) for ``params``."""
+        ...
+
+    def each(
+        self, statement: Executable, rows: Sequence[Mapping[str, Any]]
+    ) -> list[Mapping[str, Any]]:
+        """``statement`` once per parameter set; what they return, in any order."""
+        ...
+
+
+class ConnectionSteps:
+    """:class:`Steps` through a SQLAlchemy sync connection."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def rows(self, statement: Executable, params: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+        """See :meth:`Steps.rows`."""
+        return cast(
+            "list[Mapping[str, Any]]", self._conn.execute(statement, params).mappings().all()
+        )
+
+    def each(
+        self, statement: Executable, rows: Sequence[Mapping[str, Any]]
+    ) -> list[Mapping[str, Any]]:
+        """See :meth:`Steps.each`: one multi-row statement (SQLAlchemy's insertmanyvalues)."""
+        return cast(
+            "list[Mapping[str, Any]]", self._conn.execute(statement, list(rows)).mappings().all()
+        )
+
+
+class _DriverSteps:
+    """:class:`Steps` on a sqlite3 connection, with statements compiled beforehand."""
+
+    def __init__(
+        self,
+        driver: Any,
+        compiled: Mapping[Executable, Compiled],
+        dialect: Dialect,
+        dbapi_connection: Any,
+    ) -> None:
+        self._driver = driver
+        self._compiled = compiled
+        self._dialect = dialect
+        self._dbapi_connection = dbapi_connection
+
+    def rows(self, statement: Executable, params: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+        compiled = self._compiled[statement]
+        args = compiled.arguments(params)
+        cursor = self._driver.cursor()
+        try:
+            cursor.execute(compiled.sql, args)
+            raw = cursor.fetchall()
+        except Exception as exc:
+            raise driver_error(
+                exc, compiled.sql, args, self._dialect, self._dbapi_connection
+            ) from exc
+        finally:
+            cursor.close()
+        return list(compiled.rows(raw))
+
+    def each(
+        self, statement: Executable, rows: Sequence[Mapping[str, Any]]
+    ) -> list[Mapping[str, Any]]:
+        found: list[Mapping[str, Any]] = []
+        for params in rows:
+            found.extend(self.rows(statement, params))
+        return found
+
+
+async def run_driver_transaction(
+    conn: ThreadedConnection,
+    fn: Callable[[Steps], _T],
+    compiled: Mapping[Executable, Compiled],
+) -> _T:
+    """``fn`` in a transaction of its own on ``conn``'s sqlite3 connection, in one trip.
+
+    ``conn`` is in autocommit with the store's write lock held; ``compiled``
+    holds every statement ``fn`` runs. The transaction commits when ``fn``
+    returns and rolls back when it raises.
+
+    Raises:
+        DBAPIError: what SQLAlchemy's own execution would have raised.
+    """
+    fairy = conn.sync_connection.connection
+    dbapi_connection: Any = fairy.dbapi_connection
+    dialect = conn.dialect
+
+    def transaction() -> _T:
+        with dbapi_connection.running() as driver:
+            fairy.info[TRANSACTION_OPEN] = True  # until it ended: the pool then rolls back
+            _run(driver, "BEGIN IMMEDIATE", dialect, dbapi_connection)
+            try:
+                result = fn(_DriverSteps(driver, compiled, dialect, dbapi_connection))
+                _run(driver, "COMMIT", dialect, dbapi_connection)
+            except BaseException:
+                if driver.in_transaction:
+                    _run(driver, "ROLLBACK", dialect, dbapi_connection)
+                raise
+            finally:
+                fairy.info[TRANSACTION_OPEN] = _in_transaction(driver)
+            return result
+
+    return await conn.engine.run(transaction)
+
+
+def _run(driver: Any, sql: str, dialect: Dialect, dbapi_connection: Any) -> None:
+    try:
+        driver.execute(sql)
+    except Exception as exc:
+        raise driver_error(exc, sql, [], dialect, dbapi_connection) from exc
+
+
+def _in_transaction(driver: Any) -> bool:
+    try:
+        return bool(driver.in_transaction)
+    except Exception:  # a closed or broken connection: let the pool find out
+        return True
