@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from threadstore.errors import ValidationError
 
-__all__ = ["Clock", "check_clock", "isoformat", "parse_iso", "utcnow"]
+__all__ = ["Clock", "check_clock", "isoformat", "parse_iso", "stamp", "utcnow"]
 
 Clock = Callable[[], datetime]
 """A callable returning the current time as an aware datetime."""
@@ -25,6 +25,14 @@ def isoformat(value: datetime) -> str:
     if value.tzinfo is None:
         raise ValueError("naive datetime; threadstore only handles aware UTC times")
     return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def stamp(value: datetime | str) -> str:
+    """A record's timestamp: :func:`isoformat` of a datetime; text already in that form as is.
+
+    Reads straight on the driver give the text (see ``UTCDateTime.iso_processor``).
+    """
+    return value if isinstance(value, str) else isoformat(value)
 
 
 def parse_iso(value: str) -> datetime:

@@ -11,6 +11,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeEngine
 
+from threadstore.clock import isoformat
+
 __all__ = ["BigIntId", "Identifier", "JSONDocument", "UTCDateTime"]
 
 
@@ -82,6 +84,29 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None if value is None else _utc(value)
 
         return to_utc
+
+    def iso_processor(self, dialect: Dialect, coltype: object) -> Any:
+        """A result processor giving a record's ISO 8601 text (``clock.isoformat``) directly.
+
+        On SQLite the stored text as SQLAlchemy writes it
+        (``2026-01-02 03:04:05.000006``, UTC) is rearranged without parsing;
+        any other text, and every other backend, goes through the datetime.
+        """
+        to_utc = self.result_processor(dialect, coltype)
+
+        def to_iso(value: Any) -> str | None:
+            value = to_utc(value)
+            return None if value is None else isoformat(value)
+
+        if dialect.name != "sqlite":
+            return to_iso
+
+        def text_to_iso(value: Any) -> str | None:
+            if type(value) is str and len(value) == 26 and value[10] == " " and value[19] == ".":
+                return f"{value[:10]}T{value[11:]}+00:00"
+            return to_iso(value)
+
+        return text_to_iso
 
 
 JSONDocument: Any = JSON().with_variant(JSONB(), "postgresql")

@@ -28,6 +28,7 @@ from threadstore import SQLAlchemyStore
 from threadstore.errors import DuplicateRecordError, PersistenceError, QueryTimeoutError
 from threadstore.sqlite_vector import sqlite_driver
 from threadstore.store.sql.direct import DirectStatements
+from threadstore.store.sql.threaded import ThreadedEngine
 
 
 @pytest.fixture
@@ -160,3 +161,32 @@ async def test_cancelled_appends_are_all_or_nothing(
     assert batches == [f"m{i}" for i in range(7)] * (len(batches) // 7)  # whole batches only
     await asyncio.sleep(0.05)  # a cancelled call's trip may still be finishing
     assert store.engine.pool.checkedout() == 0
+
+
+async def test_appends_in_a_block_run_on_the_driver_inside_its_savepoints(
+    store: SQLAlchemyStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In a block each append is one trip; a failing nested block rolls back alone."""
+    with _raw(store) as raw:  # a row at seq 1, which the block's second append takes
+        raw.execute(
+            "INSERT INTO threadstore_messages (thread_id, seq, role, content, metadata, "
+            "timestamp) VALUES ('t', 1, 'user', 'squatter', '{}', '2026-01-01 00:00:00.000000')"
+        )
+    trips: list[str] = []
+    run = ThreadedEngine.run
+
+    async def counted(self: ThreadedEngine, fn: Any, *args: Any) -> Any:
+        trips.append(getattr(fn, "__name__", type(fn).__name__))
+        return await run(self, fn, *args)
+
+    monkeypatch.setattr(ThreadedEngine, "run", counted)
+    async with store.transaction() as tx:
+        await tx.add_message("t", "user", "kept")
+        assert trips == ["trip"]  # BEGIN IMMEDIATE, the UPDATE and the INSERT
+        with pytest.raises(DuplicateRecordError):
+            async with tx.transaction() as inner:
+                await inner.add_message("t", "user", "rolled back")  # seq 1: the squatter's
+        assert trips[1] == "trip"  # its SAVEPOINT, UPDATE and INSERT; then ROLLBACK TO
+    count, rows = _stored(store, "t")
+    assert count == 1  # the nested block's counter bump rolled back with it
+    assert [row[2] for row in rows] == ["kept", "squatter"]

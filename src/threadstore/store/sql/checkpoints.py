@@ -90,7 +90,7 @@ class SqlCheckpoints:
         if checkpoint_id:
             params["checkpoint_id"] = checkpoint_id
         query = _one(scoped=owner is not None, by_id=bool(checkpoint_id))
-        rows = await self._unit.fetch(query, params)
+        rows = await self._unit.fetch(query, params, stamps=True)
         return checkpoint_record(rows[0]) if rows else None
 
     async def find(

@@ -37,6 +37,7 @@ from sqlalchemy.util import LRUCache
 
 from threadstore.store.sql.connections import Conn
 from threadstore.store.sql.threaded import ThreadedConnection
+from threadstore.types import UTCDateTime
 
 __all__ = [
     "MAX_DIRECT",
@@ -70,6 +71,8 @@ class Compiled:
     """Values of binds the statement carries itself (e.g. literal comparisons)."""
     columns: tuple[tuple[str, _Processor], ...]
     """Result keys in column order, with their result processors."""
+    stamped: tuple[tuple[str, _Processor], ...]
+    """The same, with timestamps (``UTCDateTime``) as a record's ISO 8601 text."""
 
     def arguments(self, params: Mapping[str, Any] | None) -> list[Any]:
         """The positional driver arguments for ``params``."""
@@ -80,10 +83,15 @@ class Compiled:
             args.append(value if process is None else process(value))
         return args
 
-    def rows(self, raw: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
-        """Driver rows as dicts keyed like SQLAlchemy's ``mappings()``."""
-        keys = [key for key, _ in self.columns]
-        processed = [(key, process) for key, process in self.columns if process is not None]
+    def rows(self, raw: Sequence[Sequence[Any]], *, stamps: bool = False) -> list[dict[str, Any]]:
+        """Driver rows as dicts keyed like SQLAlchemy's ``mappings()``.
+
+        ``stamps``: timestamps as ISO 8601 text (what records hold, see
+        :func:`threadstore.clock.stamp`) instead of datetimes.
+        """
+        columns = self.stamped if stamps else self.columns
+        keys = [key for key, _ in columns]
+        processed = [(key, process) for key, process in columns if process is not None]
         found = []
         for row in raw:
             values = dict(zip(keys, row, strict=True))
@@ -170,6 +178,7 @@ def _compile(compiled: Any, dialect: Dialect, *, write: bool = False) -> Compile
     if any(bind.expanding for bind in compiled.bind_names):
         return None
     columns: list[tuple[str, _Processor]] = []
+    stamped: list[tuple[str, _Processor]] = []
     for entry in compiled._result_columns:
         type_ = entry[3]
         if not _numeric(type_):
@@ -178,6 +187,10 @@ def _compile(compiled: Any, dialect: Dialect, *, write: bool = False) -> Compile
             columns.append((entry[0], float))  # a float, or a Decimal from a numeric column
         else:
             return None  # its result processor depends on the driver's column type
+        if isinstance(type_, UTCDateTime):
+            stamped.append((entry[0], type_.iso_processor(dialect, None)))
+        else:
+            stamped.append(columns[-1])
     if len({key for key, _ in columns}) != len(columns):
         return None  # duplicate keys: leave the disambiguation to SQLAlchemy
     binds: list[tuple[str, _Processor]] = []
@@ -191,6 +204,7 @@ def _compile(compiled: Any, dialect: Dialect, *, write: bool = False) -> Compile
         binds=tuple(binds),
         defaults=defaults,
         columns=tuple(columns),
+        stamped=tuple(stamped),
     )
 
 
@@ -226,9 +240,11 @@ def direct_ready(conn: Conn) -> bool:
 
 
 async def run_direct(
-    conn: Conn, compiled: Compiled, params: Mapping[str, Any] | None
+    conn: Conn, compiled: Compiled, params: Mapping[str, Any] | None, *, stamps: bool = False
 ) -> list[dict[str, Any]]:
     """Run ``compiled`` on ``conn``'s driver connection (see :func:`direct_ready`).
+
+    ``stamps`` as for :meth:`Compiled.rows`.
 
     Raises:
         DBAPIError: what SQLAlchemy's own execution would have raised.
@@ -242,13 +258,13 @@ async def run_direct(
             )
         except Exception as exc:
             raise driver_error(exc, compiled.sql, args, conn.dialect, dbapi_connection) from exc
-        return compiled.rows(rows)
+        return compiled.rows(rows, stamps=stamps)
     fairy = conn.sync_connection.connection  # type: ignore[union-attr]
     try:
         records = await fairy.driver_connection.fetch(compiled.sql, *args)  # type: ignore[union-attr]
     except Exception as exc:
         raise driver_error(exc, compiled.sql, args, conn.dialect, fairy.dbapi_connection) from exc
-    return compiled.rows(records)
+    return compiled.rows(records, stamps=stamps)
 
 
 async def run_direct_write(

@@ -282,7 +282,7 @@ class SqlMessages:
             before=page.before_seq is not None,
             newest_first=page.newest_first,
         )
-        rows = await self._unit.fetch(query, params)
+        rows = await self._unit.fetch(query, params, stamps=True)
         return [message_record(row) for row in rows]
 
     async def pop(self, thread_id: str) -> MessageRecord | None:

@@ -50,14 +50,18 @@ class SqlQueries:
         """See :meth:`QueryRepository.threads`."""
         unit = self._unit
         shaped = thread_statement(unit.ctx.dialect, query, sort, page, unit.owner)
-        rows = await unit.fetch(shaped.statement, shaped.params, per_call=shaped.per_call)
+        rows = await unit.fetch(
+            shaped.statement, shaped.params, per_call=shaped.per_call, stamps=True
+        )
         return [thread_record(row) for row in rows]
 
     async def messages(self, query: MessageQuery, page: KeysetPage) -> list[MessageRecord]:
         """See :meth:`QueryRepository.messages`."""
         unit = self._unit
         shaped = message_statement(unit.ctx.dialect, query, page, unit.owner)
-        rows = await unit.fetch(shaped.statement, shaped.params, per_call=shaped.per_call)
+        rows = await unit.fetch(
+            shaped.statement, shaped.params, per_call=shaped.per_call, stamps=True
+        )
         return [message_record(row) for row in rows]
 
     async def tool_calls(self, query: ToolCallQuery, page: KeysetPage) -> list[ToolCallRecord]:
@@ -65,7 +69,7 @@ class SqlQueries:
         where, order = keyset([tool_calls.c.created_at, tool_calls.c.id], page)
         conditions = tool_call_conditions(query, self._unit.owner)
         statement = select(tool_calls).where(*conditions, *where).order_by(*order).limit(page.limit)
-        rows = await self._unit.fetch(statement, per_call=True)
+        rows = await self._unit.fetch(statement, per_call=True, stamps=True)
         return [tool_call_record(row) for row in rows]
 
     async def invocation_logs(
@@ -76,5 +80,5 @@ class SqlQueries:
         after, order = keyset([table.c.timestamp, table.c.id], page)
         conditions = log_conditions(where, self._unit.owner)
         statement = select(table).where(*conditions, *after).order_by(*order).limit(page.limit)
-        rows = await self._unit.fetch(statement, per_call=True)
+        rows = await self._unit.fetch(statement, per_call=True, stamps=True)
         return [log_record(row) for row in rows]

@@ -6,7 +6,7 @@ from typing import cast
 
 from sqlalchemy import Table
 
-from threadstore.clock import isoformat
+from threadstore.clock import isoformat, stamp
 from threadstore.models import InvocationLog, LogAnalysis, OptimizationRun, ToolCall
 from threadstore.records import (
     InvocationLogRecord,
@@ -43,7 +43,7 @@ def log_record(row: Row) -> InvocationLogRecord:
         "user_id": row["user_id"],
         "thread_id": row["thread_id"],
         "run_id": row["run_id"],
-        "timestamp": isoformat(row["timestamp"]),
+        "timestamp": stamp(row["timestamp"]),
         "endpoint": row["endpoint"],
         "input": row["input"],
         "output": row["output"],
@@ -73,7 +73,7 @@ def tool_call_record(row: Row) -> ToolCallRecord:
         "approval": row["approval"],
         "duration_ms": row["duration_ms"],
         "metadata": row["metadata"],
-        "created_at": isoformat(row["created_at"]),
+        "created_at": stamp(row["created_at"]),
     }
 
 

@@ -8,7 +8,7 @@ from typing import Any, cast
 from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 
-from threadstore.clock import isoformat
+from threadstore.clock import isoformat, stamp
 from threadstore.models import (
     AgentPermission,
     AgentTopic,
@@ -80,8 +80,8 @@ def thread_record(row: Row) -> ThreadRecord:
         "agent_name": row["agent_name"],
         "title": row["title"],
         "metadata": row["metadata"],
-        "created_at": isoformat(row["created_at"]),
-        "updated_at": isoformat(row["updated_at"]),
+        "created_at": stamp(row["created_at"]),
+        "updated_at": stamp(row["updated_at"]),
         "message_count": row["message_count"],
         "parent_thread_id": row["parent_thread_id"],
         "fork_message_index": row["fork_message_index"],
@@ -98,7 +98,7 @@ def message_record(row: Row) -> MessageRecord:
         "role": row["role"],
         "content": row["content"],
         "metadata": row["metadata"],
-        "timestamp": isoformat(row["timestamp"]),
+        "timestamp": stamp(row["timestamp"]),
     }
 
 
@@ -157,7 +157,7 @@ def checkpoint_record(row: Row) -> CheckpointRecord:
         "parent_checkpoint_id": row["parent_checkpoint_id"],
         "checkpoint": row["checkpoint"],
         "metadata": row["metadata"],
-        "created_at": isoformat(row["created_at"]),
+        "created_at": stamp(row["created_at"]),
     }
 
 

@@ -160,7 +160,7 @@ class SqlThreads:
         query, params = _BY_ID, {"thread_id": thread_id}
         if owner is not None:
             query, params["owner"] = _BY_ID_OWNED, owner
-        rows = await self._unit.fetch(query, params)
+        rows = await self._unit.fetch(query, params, stamps=True)
         return thread_record(rows[0]) if rows else None
 
     async def exists(self, thread_id: str) -> bool:
@@ -180,7 +180,7 @@ class SqlThreads:
         query = _find_query(
             scoped=owner is not None, by_agent=agent_name is not None, by_user=user_id is not None
         )
-        rows = await self._unit.fetch(query, params)
+        rows = await self._unit.fetch(query, params, stamps=True)
         return [thread_record(row) for row in rows]
 
     async def page(
@@ -193,7 +193,7 @@ class SqlThreads:
             query = query.where(threads.c.agent_name == agent_name)
         if user_id is not None:
             query = query.where(threads.c.user_id == user_id)
-        rows = (await self._unit.execute(query)).mappings().all()
+        rows = await self._unit.fetch(query, per_call=True, stamps=True)
         return [thread_record(row) for row in rows]
 
     async def update(self, thread_id: str, change: ThreadUpdate) -> ThreadRecord | None:
@@ -295,7 +295,7 @@ class SqlThreads:
             {"thread_id": thread_id} if owner is None else {"thread_id": thread_id, "owner": owner}
         )
         query = _lineage_query(scoped=owner is not None)
-        rows = await self._unit.fetch(query, params)
+        rows = await self._unit.fetch(query, params, stamps=True)  # ISO text sorts by time too
         up = sorted((r for r in rows if r["depth"] > 0), key=lambda r: -r["depth"])
         down = sorted((r for r in rows if r["depth"] < 0), key=lambda r: (r["created_at"], r["id"]))
         return [thread_record(r) for r in up], [thread_record(r) for r in down]

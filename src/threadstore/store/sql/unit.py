@@ -118,6 +118,7 @@ class SqlUnit(UnitRepositories):
         params: Mapping[str, Any] | None = None,
         *,
         per_call: bool = False,
+        stamps: bool = False,
     ) -> Sequence[Mapping[str, Any]]:
         """The rows of a read, as mappings.
 
@@ -125,6 +126,8 @@ class SqlUnit(UnitRepositories):
         (:mod:`~threadstore.store.sql.direct`); anything else runs through
         :meth:`execute`. ``per_call``: the statement is built per call (it is
         found by its cache key, not kept by identity as one built once per shape).
+        ``stamps``: the rows go to records, whose timestamps may then come as
+        their ISO text (records read them with :func:`threadstore.clock.stamp`).
         """
         direct = self.ctx.direct
         compiled = None
@@ -139,7 +142,7 @@ class SqlUnit(UnitRepositories):
             result = await self.execute(statement, params)
             return cast("Sequence[Mapping[str, Any]]", result.mappings().all())
         try:
-            return await run_direct(self.conn, compiled, params)
+            return await run_direct(self.conn, compiled, params, stamps=stamps)
         except DRIVER_ERRORS as exc:
             raise self.translate(exc) from exc
 
@@ -195,32 +198,32 @@ class SqlUnit(UnitRepositories):
     ) -> _T:
         """A write of several statements with logic between them (see :mod:`.write_steps`).
 
-        ``statements``: every statement ``fn`` runs. A lone one-call write on
-        SQLite's threaded engine runs them in one trip, in a transaction of its
-        own on the driver; anything else (a block, a group commit's savepoint,
-        someone watching statements) as :meth:`run_sync` runs them.
-        ``thread_id`` as for :meth:`execute`.
+        ``statements``: every statement ``fn`` runs. On SQLite's threaded
+        engine they run on the driver in one trip: a lone one-call write in a
+        transaction of its own, anything else in the unit's transaction and
+        savepoint. Elsewhere, and while anyone watches statements, as
+        :meth:`run_sync` runs them. ``thread_id`` as for :meth:`execute`.
         """
-        compiled = self._driver_transaction(statements)
+        compiled = self._driver_steps(statements)
         if compiled is None:
             return await self.run_sync(
                 lambda conn: fn(ConnectionSteps(conn)), write=True, thread_id=thread_id
             )
+        own = not self._block and self._tx is None and self.ctx.autocommit
+        conn = cast(ThreadedConnection, self.conn)
         try:
-            await self._ready(True, True)
-            return await run_driver_transaction(cast(ThreadedConnection, self.conn), fn, compiled)
+            await self._ready(True, own)
+            return await run_driver_transaction(conn, fn, compiled, own=own)
         except DRIVER_ERRORS as exc:
             raise self.translate(exc, thread_id=thread_id) from exc
         finally:
-            if self._autocommit:
+            if own and self._autocommit:
                 self._spent = True
 
-    def _driver_transaction(self, statements: Sequence[Any]) -> dict[Any, Compiled] | None:
-        """The compiled statements of a lone one-call SQLite write, or None."""
+    def _driver_steps(self, statements: Sequence[Any]) -> dict[Any, Compiled] | None:
+        """The compiled statements, when they can run on SQLite's driver; else None."""
         direct, conn = self.ctx.direct, self.conn
-        if direct is None or self._block or self._tx is not None or self._frames:
-            return None
-        if not (self._may_write and self.ctx.autocommit and isinstance(conn, ThreadedConnection)):
+        if direct is None or not self._may_write or not isinstance(conn, ThreadedConnection):
             return None
         if not direct_ready(conn):
             return None

@@ -7,12 +7,14 @@ message counter, then numbers its rows). Such a write is a function of
 * :class:`ConnectionSteps` runs each statement through a SQLAlchemy sync
   ``Connection`` (inside whatever transaction the unit of work holds: a
   ``transaction()`` block, a group commit's savepoint);
-* :func:`run_driver_transaction` runs a lone one-call write on SQLite in one
-  trip to the worker: ``BEGIN IMMEDIATE``, the statements as SQLAlchemy
-  compiled them (:class:`~threadstore.store.sql.direct.Compiled`) on the
-  sqlite3 connection, ``COMMIT``, all under the connection's own mutex, so
-  nothing else runs on that connection in between, even after the awaiting
-  call was cancelled.
+* :func:`run_driver_transaction` runs them on SQLite's driver in one trip to
+  the worker, as SQLAlchemy compiled them
+  (:class:`~threadstore.store.sql.direct.Compiled`), under the connection's
+  own mutex, so nothing else runs on that connection in between, even after
+  the awaiting call was cancelled. A lone one-call write gets a transaction
+  of its own in that trip (``BEGIN IMMEDIATE`` ... ``COMMIT``); in a block or
+  a group commit the statements run inside the unit's transaction and
+  savepoint, which the unit ends as usual.
 
 The statements are the same SQLAlchemy Core objects on both paths.
 """
@@ -112,12 +114,17 @@ async def run_driver_transaction(
     conn: ThreadedConnection,
     fn: Callable[[Steps], _T],
     compiled: Mapping[Executable, Compiled],
+    *,
+    own: bool,
 ) -> _T:
-    """``fn`` in a transaction of its own on ``conn``'s sqlite3 connection, in one trip.
+    """``fn``'s statements on ``conn``'s sqlite3 connection, in one trip.
 
-    ``conn`` is in autocommit with the store's write lock held; ``compiled``
-    holds every statement ``fn`` runs. The transaction commits when ``fn``
-    returns and rolls back when it raises.
+    ``own``: ``conn`` is in autocommit with the store's write lock held, and
+    ``fn`` runs in a transaction of its own (``BEGIN IMMEDIATE``, committed
+    when ``fn`` returns, rolled back when it raises). Otherwise ``fn`` runs in
+    the transaction or savepoint the unit of work began, whose held-back
+    ``BEGIN``/``SAVEPOINT`` runs first and which the unit ends as usual.
+    ``compiled`` holds every statement ``fn`` runs.
 
     Raises:
         DBAPIError: what SQLAlchemy's own execution would have raised.
@@ -126,22 +133,35 @@ async def run_driver_transaction(
     dbapi_connection: Any = fairy.dbapi_connection
     dialect = conn.dialect
 
-    def transaction() -> _T:
-        with dbapi_connection.running() as driver:
-            fairy.info[TRANSACTION_OPEN] = True  # until it ended: the pool then rolls back
-            _run(driver, "BEGIN IMMEDIATE", dialect, dbapi_connection)
-            try:
-                result = fn(_DriverSteps(driver, compiled, dialect, dbapi_connection))
-                _run(driver, "COMMIT", dialect, dbapi_connection)
-            except BaseException:
-                if driver.in_transaction:
-                    _run(driver, "ROLLBACK", dialect, dbapi_connection)
-                raise
-            finally:
-                fairy.info[TRANSACTION_OPEN] = _in_transaction(driver)
-            return result
+    def steps(driver: Any) -> _T:
+        return fn(_DriverSteps(driver, compiled, dialect, dbapi_connection))
 
-    return await conn.engine.run(transaction)
+    def transaction(driver: Any) -> _T:
+        fairy.info[TRANSACTION_OPEN] = True  # until it ended: the pool then rolls back
+        _run(driver, "BEGIN IMMEDIATE", dialect, dbapi_connection)
+        try:
+            result = steps(driver)
+            _run(driver, "COMMIT", dialect, dbapi_connection)
+        except BaseException:
+            if driver.in_transaction:
+                _run(driver, "ROLLBACK", dialect, dbapi_connection)
+            raise
+        finally:
+            fairy.info[TRANSACTION_OPEN] = _in_transaction(driver)
+        return result
+
+    def trip() -> _T:
+        try:
+            running = dbapi_connection.running()
+            driver = running.__enter__()  # the held-back openers run here
+        except Exception as exc:
+            raise driver_error(exc, "BEGIN", [], dialect, dbapi_connection) from exc
+        try:
+            return transaction(driver) if own else steps(driver)
+        finally:
+            running.__exit__(None, None, None)
+
+    return await conn.engine.run(trip)
 
 
 def _run(driver: Any, sql: str, dialect: Dialect, dbapi_connection: Any) -> None:

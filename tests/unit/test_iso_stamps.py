@@ -1,0 +1,74 @@
+"""Timestamps read straight on the driver as a record's ISO text (``UTCDateTime.iso_processor``).
+
+SQLite's stored text is rearranged without parsing when it is exactly what
+SQLAlchemy writes; these tests pin that this gives what parsing and
+:func:`threadstore.clock.isoformat` give, for any instant, and that any other
+text still goes through the parse.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from sqlalchemy.dialects import postgresql, sqlite
+
+from threadstore.clock import isoformat, stamp
+from threadstore.types import UTCDateTime
+
+_SQLITE = sqlite.dialect()  # type: ignore[no-untyped-call]
+_PG = postgresql.dialect()  # type: ignore[no-untyped-call]
+
+instants = st.datetimes(
+    min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30), timezones=st.just(UTC)
+)
+
+
+def _stored_on_sqlite(value: datetime) -> str:
+    """The text SQLAlchemy writes for ``value`` into a SQLite UTCDateTime column."""
+    column = UTCDateTime()
+    bound = column.process_bind_param(value, _SQLITE)
+    impl = column.load_dialect_impl(_SQLITE)
+    text = impl.bind_processor(_SQLITE)(bound)  # type: ignore[misc]
+    assert isinstance(text, str)
+    return text
+
+
+@given(instants)
+def test_sqlite_text_becomes_the_records_iso_text(value: datetime) -> None:
+    text = _stored_on_sqlite(value)
+    iso = UTCDateTime().iso_processor(_SQLITE, None)
+    parsed = UTCDateTime().result_processor(_SQLITE, None)(text)
+    assert iso(text) == isoformat(parsed) == isoformat(value)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-01-02 03:04:05",  # no microseconds (e.g. written by hand or CURRENT_TIMESTAMP)
+        "2026-01-02T03:04:05.000006",  # ISO with a T
+        "2026-01-02 03:04:05.000006+02:00",  # with an offset
+    ],
+)
+def test_other_sqlite_text_is_parsed(text: str) -> None:
+    iso = UTCDateTime().iso_processor(_SQLITE, None)
+    expected = datetime.fromisoformat(text)
+    if expected.tzinfo is None:
+        expected = expected.replace(tzinfo=UTC)
+    assert iso(text) == isoformat(expected)
+
+
+@given(instants, st.integers(min_value=-14 * 60, max_value=14 * 60))
+def test_postgresql_datetimes_become_iso_text_in_utc(value: datetime, minutes: int) -> None:
+    iso = UTCDateTime().iso_processor(_PG, None)
+    shifted = value.astimezone(timezone(timedelta(minutes=minutes)))
+    assert iso(shifted) == isoformat(value)
+
+
+def test_none_stays_none_and_stamp_takes_both_forms() -> None:
+    assert UTCDateTime().iso_processor(_SQLITE, None)(None) is None
+    assert UTCDateTime().iso_processor(_PG, None)(None) is None
+    moment = datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC)
+    assert stamp(moment) == stamp(isoformat(moment)) == "2026-01-02T03:04:05.000006+00:00"
