@@ -10,7 +10,7 @@ import math
 import re
 from collections.abc import Mapping
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from threadstore.errors import ValidationError
 
@@ -31,6 +31,8 @@ __all__ = [
     "check_seq",
     "check_text",
     "check_ttl",
+    "json_copy",
+    "json_object_copy",
 ]
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
@@ -178,13 +180,70 @@ def check_json_object(name: str, value: object, *, allow_none: bool = True) -> d
     """Check a JSON object (a dict with str keys) and return it; None gives ``{}``."""
     if value is None and allow_none:
         return {}
+    _check_mapping(name, value)
+    check_json_value(name, value)
+    return dict(cast("Mapping[str, Any]", value))
+
+
+def json_object_copy(name: str, value: object, *, allow_none: bool = True) -> dict[str, Any]:
+    """:func:`check_json_object`, returning a deep copy of it (see :func:`json_copy`)."""
+    if value is None and allow_none:
+        return {}
+    _check_mapping(name, value)
+    return cast("dict[str, Any]", json_copy(name, value))
+
+
+def _check_mapping(name: str, value: object) -> None:
     if not isinstance(value, Mapping):
         raise ValidationError(
             f"{name} must be a dict, got {type(value).__name__}",
             suggestion=f"Pass {name} as a dict of JSON values.",
         )
-    check_json_value(name, value)
-    return dict(value)
+
+
+def json_copy(name: str, value: object) -> Any:
+    """``value`` checked as :func:`check_json_value` checks it, and deep-copied, in one pass.
+
+    The copy rebuilds every mapping as a dict and every list as a list (what
+    any backend gives back); the rest are immutable and shared. The pass
+    keeps no paths; only a refused value is checked again, to name where.
+    """
+    try:
+        return _copy_json(value, 0)
+    except _Refused:
+        _check_json(name, value, 0)  # raises, naming the offending part
+        raise ValidationError(f"{name} is not valid JSON") from None  # pragma: no cover
+
+
+class _Refused(Exception):
+    """Raised by :func:`_copy_json` where :func:`_check_json` raises."""
+
+
+def _copy_json(value: object, depth: int) -> Any:
+    if depth > _MAX_JSON_DEPTH:
+        raise _Refused
+    if isinstance(value, str):
+        if "\x00" in value or (not value.isascii() and _LONE_SURROGATE.search(value)):
+            raise _Refused
+        return value
+    if value is None or isinstance(value, bool | int):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise _Refused
+        return value
+    if isinstance(value, Mapping):
+        copied = {}
+        for key, item in value.items():
+            if not isinstance(key, str) or "\x00" in key:
+                raise _Refused
+            if not key.isascii() and _LONE_SURROGATE.search(key):
+                raise _Refused
+            copied[key] = _copy_json(item, depth + 1)
+        return copied
+    if isinstance(value, list):
+        return [_copy_json(item, depth + 1) for item in value]
+    raise _Refused
 
 
 def check_json_value(name: str, value: object) -> None:
@@ -240,7 +299,7 @@ def _check_storable_text(name: str, value: str) -> None:
             f"{name} contains a NUL character (\\x00), which PostgreSQL cannot store",
             suggestion="Remove the NUL characters, or encode binary data as base64.",
         )
-    if _LONE_SURROGATE.search(value):
+    if not value.isascii() and _LONE_SURROGATE.search(value):
         raise ValidationError(
             f"{name} contains a lone surrogate (\\ud800-\\udfff), which is not valid UTF-8",
             suggestion="Decode the text properly (e.g. errors='replace') before storing it.",

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from threadstore.errors import ValidationError
 from threadstore.store.base import fork_title
-from threadstore.validation import MAX_TTL, check_id, check_json_value, check_ttl
+from threadstore.validation import MAX_TTL, check_id, check_json_value, check_ttl, json_copy
 
 
 @pytest.mark.parametrize(
@@ -69,3 +72,60 @@ def test_fork_title_never_nests() -> None:
     assert fork_title("Plan", "p") == "Fork of Plan"
     assert fork_title(None, "p") == "Fork of p"
     assert fork_title("Fork of Plan", "f") == "Fork of Plan"
+
+
+_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(),  # NaN and infinities included: refused
+    st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=0xDFFF), max_size=8),
+    st.tuples(st.integers()),  # never JSON as is: refused
+)
+_json_like = st.recursive(
+    _scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.dictionaries(
+            st.one_of(st.text(max_size=4), st.integers(), st.just("\x00"), st.just("\ud800")),
+            inner,
+            max_size=4,
+        ),
+    ),
+    max_leaves=20,
+)
+
+
+def _containers(value: object) -> list[int]:
+    if isinstance(value, dict):
+        return [id(value), *(i for item in value.values() for i in _containers(item))]
+    if isinstance(value, list):
+        return [id(value), *(i for item in value for i in _containers(item))]
+    return []
+
+
+@given(_json_like)
+def test_json_copy_refuses_exactly_what_the_check_refuses(value: object) -> None:
+    """One pass that checks and copies agrees with the path-naming check and with deepcopy."""
+    try:
+        check_json_value("v", value)
+    except ValidationError as refused:
+        expected: str | None = refused.message
+    else:
+        expected = None
+    if expected is not None:
+        with pytest.raises(ValidationError) as info:
+            json_copy("v", value)
+        assert info.value.message == expected  # the same path named
+        return
+    copied = json_copy("v", value)
+    assert copied == copy.deepcopy(value)
+    assert not set(_containers(copied)) & set(_containers(value))  # nothing shared
+
+
+def test_json_copy_refuses_too_deep_nesting() -> None:
+    value: object = "leaf"
+    for _ in range(300):
+        value = {"k": value}
+    with pytest.raises(ValidationError, match="nested"):
+        json_copy("v", value)

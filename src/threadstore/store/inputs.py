@@ -7,7 +7,6 @@ and raise the same errors before writing anything.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -24,7 +23,6 @@ from threadstore.validation import (
     MAX_TITLE_LENGTH,
     check_id,
     check_int,
-    check_json_object,
     check_limit,
     check_optional_id,
     check_optional_text,
@@ -32,6 +30,7 @@ from threadstore.validation import (
     check_seq,
     check_text,
     check_ttl,
+    json_object_copy,
 )
 
 __all__ = [
@@ -211,7 +210,7 @@ def _title(value: object) -> str | None:
 
 
 def _metadata(name: str, value: object) -> dict[str, Any]:
-    return copy.deepcopy(check_json_object(name, value))
+    return json_object_copy(name, value)
 
 
 def thread_input(
@@ -371,7 +370,7 @@ def suspended_state_input(
         thread_id=check_id("thread_id", thread_id),
         agent_name=check_id("agent_name", agent_name),
         node_name=check_id("node_name", node_name),
-        state=copy.deepcopy(check_json_object("state_json", encode(state_json), allow_none=False)),
+        state=json_object_copy("state_json", encode(state_json), allow_none=False),
         lifetime=check_ttl(ttl, default=DEFAULT_SUSPENDED_TTL),
     )
 
@@ -390,6 +389,6 @@ def checkpoint_input(
         check_id("checkpoint_ns", checkpoint_ns, allow_empty=True),
         check_id("checkpoint_id", checkpoint_id),
         check_optional_id("parent_checkpoint_id", parent_checkpoint_id),
-        copy.deepcopy(check_json_object("checkpoint", encode(checkpoint), allow_none=False)),
+        json_object_copy("checkpoint", encode(checkpoint), allow_none=False),
         _metadata("metadata", metadata),
     )

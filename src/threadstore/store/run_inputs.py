@@ -6,7 +6,6 @@ runs before anything is written, and the backends receive the same values.
 
 from __future__ import annotations
 
-import copy
 import math
 import uuid
 from dataclasses import dataclass
@@ -19,11 +18,11 @@ from threadstore.records import ThreadRecord
 from threadstore.validation import (
     check_id,
     check_int,
-    check_json_object,
-    check_json_value,
     check_optional_id,
     check_optional_text,
     check_text,
+    json_copy,
+    json_object_copy,
 )
 
 __all__ = [
@@ -98,21 +97,20 @@ def json_list(name: str, value: object, *, strings: bool = False) -> list[Any]:
             f"{name} must be a list, got {type(value).__name__}",
             suggestion=f"Pass {name} as a list of JSON values.",
         )
-    check_json_value(name, value)
-    if strings and not all(isinstance(item, str) for item in value):
+    copied: list[Any] = json_copy(name, value)
+    if strings and not all(isinstance(item, str) for item in copied):
         raise ValidationError(f"{name} must hold strings only", suggestion="Pass a list of str.")
-    return copy.deepcopy(value)
+    return copied
 
 
 def check_object(name: str, value: object) -> dict[str, Any]:
     """A JSON object (None gives ``{}``), deep-copied."""
-    return copy.deepcopy(check_json_object(name, value))
+    return json_object_copy(name, value)
 
 
 def check_json(name: str, value: object) -> Any:
     """Any JSON value (checked), deep-copied."""
-    check_json_value(name, value)
-    return copy.deepcopy(value)
+    return json_copy(name, value)
 
 
 def check_time(name: str, value: object) -> datetime | None:
