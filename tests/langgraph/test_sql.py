@@ -37,6 +37,7 @@ async def test_latest_of_1000_checkpoints_is_one_indexed_query(db_url: str) -> N
             checkpoint["id"] = str(uuid6(clock_seq=step))
             checkpoint["channel_values"] = {"step": step}
             config = await saver.aput(config, checkpoint, {"step": step}, {})
+            await saver.aput_writes(config, [("out", step), ("log", "x")], f"task-{step}")
         latest_id = config["configurable"]["checkpoint_id"]
 
         with recorded(store) as seen:
@@ -45,6 +46,7 @@ async def test_latest_of_1000_checkpoints_is_one_indexed_query(db_url: str) -> N
         assert found is not None
         assert found.checkpoint["id"] == latest_id
         assert found.checkpoint["channel_values"] == {"step": 999}
+        assert sorted(w[1:] for w in found.pending_writes or []) == [("log", "x"), ("out", 999)]
         assert len(statements) == 1  # the checkpoint and its pending writes together
         assert "threadstore_checkpoint_writes" in statements[0]
 
@@ -58,13 +60,20 @@ async def test_latest_of_1000_checkpoints_is_one_indexed_query(db_url: str) -> N
                     str(r[-1]) for r in await conn.execute(text(f"EXPLAIN QUERY PLAN {latest}"))
                 )
                 assert "SEARCH threadstore_checkpoints USING INDEX" in plan
-                assert "SEARCH threadstore_checkpoint_writes USING INDEX" in plan
+                # the whole key: not the thread's prefix, which reads every write of the thread
+                assert (
+                    "SEARCH threadstore_checkpoint_writes USING INDEX "
+                    "sqlite_autoindex_threadstore_checkpoint_writes_1 "
+                    "(thread_id=? AND checkpoint_ns=? AND checkpoint_id=?)"
+                ) in plan
+                assert "AUTOMATIC" not in plan
                 assert "SCAN threadstore_" not in plan
                 assert "TEMP B-TREE" not in plan
             else:
                 await conn.execute(text("ANALYZE threadstore_checkpoints"))
                 plan = " | ".join(str(r[0]) for r in await conn.execute(text(f"EXPLAIN {latest}")))
-                assert "Index Scan Backward using pk_threadstore_checkpoints" in plan
+                # the newest id: one backward probe
+                assert "Only Scan Backward using pk_threadstore_checkpoints" in plan
                 assert "Index Scan using pk_threadstore_checkpoint_writes" in plan
                 assert "Seq Scan" not in plan
                 assert "Sort" not in plan

@@ -69,22 +69,70 @@ def with_writes(
     so the planner reads one partition of them (the partitioned layout).
     """
     page = checkpoints_query.cte("page")
-    selected = select(
+    writes = _writes_select().join_from(
+        checkpoint_writes,
+        page,
+        and_(
+            page.c.thread_id == _w.thread_id,
+            page.c.checkpoint_ns == _w.checkpoint_ns,
+            page.c.checkpoint_id == _w.checkpoint_id,
+        ),
+    )
+    if thread_id is not None:
+        writes = writes.where(_w.thread_id == thread_id)
+    return union_all(_checkpoints_select(page.c), writes)
+
+
+def one_with_writes(*, by_id: bool) -> CompoundSelect[Any]:
+    """:func:`with_writes` for one checkpoint of a namespace: its id given, or the newest.
+
+    Params ``thread_id``, ``ns`` (and ``checkpoint_id``). Both halves probe
+    their primary key with the full key, the newest id found by one backward
+    index probe; no CTE, which SQLite's planner (3.51) otherwise drives from
+    the writes' thread prefix instead of the one selected checkpoint.
+    """
+    thread: BindParameter[Any] = bindparam("thread_id")
+    ns: BindParameter[Any] = bindparam("ns")
+    chosen: ColumnElement[Any] = bindparam("checkpoint_id")
+    if not by_id:
+        chosen = (
+            select(_c.checkpoint_id)
+            .where(_c.thread_id == thread, _c.checkpoint_ns == ns)
+            .order_by(_c.checkpoint_id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+    checkpoint = _checkpoints_select(_c).where(
+        _c.thread_id == thread, _c.checkpoint_ns == ns, _c.checkpoint_id == chosen
+    )
+    writes = _writes_select().where(
+        _w.thread_id == thread, _w.checkpoint_ns == ns, _w.checkpoint_id == chosen
+    )
+    return union_all(checkpoint, writes)
+
+
+def _checkpoints_select(columns: Any) -> Select[Any]:
+    """The checkpoint half of the UNION: kind 0, the saver's columns, no write columns."""
+    return select(
         literal_column("0").label("kind"),
-        page.c.thread_id,
-        page.c.checkpoint_ns,
-        page.c.checkpoint_id,
-        page.c.parent_checkpoint_id,
-        page.c.checkpoint,
-        page.c.metadata,
-        page.c.payload_type,
-        page.c.payload,
+        columns.thread_id,
+        columns.checkpoint_ns,
+        columns.checkpoint_id,
+        columns.parent_checkpoint_id,
+        columns.checkpoint,
+        columns.metadata,
+        columns.payload_type,
+        columns.payload,
         null().label("task_id"),
         null().label("idx"),
         null().label("channel"),
         null().label("task_path"),
     )
-    writes = select(
+
+
+def _writes_select() -> Select[Any]:
+    """The writes half of the UNION: kind 1, payload columns carrying the write's value."""
+    return select(
         literal_column("1"),
         _w.thread_id,
         _w.checkpoint_ns,
@@ -98,18 +146,7 @@ def with_writes(
         _w.idx,
         _w.channel,
         _w.task_path,
-    ).join_from(
-        checkpoint_writes,
-        page,
-        and_(
-            page.c.thread_id == _w.thread_id,
-            page.c.checkpoint_ns == _w.checkpoint_ns,
-            page.c.checkpoint_id == _w.checkpoint_id,
-        ),
     )
-    if thread_id is not None:
-        writes = writes.where(_w.thread_id == thread_id)
-    return union_all(selected, writes)
 
 
 def found(rows: Sequence[Mapping[Any, Any]]) -> list[Found]:
@@ -160,15 +197,6 @@ class SaverStatements:
     @classmethod
     def build(cls, dialect: str) -> SaverStatements:
         """Build the statements for ``dialect``."""
-        in_namespace = and_(
-            _c.thread_id == bindparam("thread_id"), _c.checkpoint_ns == bindparam("ns")
-        )
-        latest = (
-            select(*SAVER_COLUMNS).where(in_namespace).order_by(_c.checkpoint_id.desc()).limit(1)
-        )
-        by_id = select(*SAVER_COLUMNS).where(
-            in_namespace, _c.checkpoint_id == bindparam("checkpoint_id")
-        )
         statement = upsert(dialect, checkpoints)
         put = statement.on_conflict_do_update(
             index_elements=[_c.thread_id, _c.checkpoint_ns, _c.checkpoint_id],
@@ -185,8 +213,7 @@ class SaverStatements:
                 )
             },
         )
-        thread: BindParameter[Any] = bindparam("thread_id")
-        return cls(with_writes(latest, thread), with_writes(by_id, thread), put, {})
+        return cls(one_with_writes(by_id=False), one_with_writes(by_id=True), put, {})
 
     def writes(self, count: int, replace: bool) -> TextClause:
         """One INSERT of ``count`` rows (params ``<column>_<i>``), built once per shape.
