@@ -35,7 +35,7 @@ from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from sqlalchemy.engine import make_url
 
-from bench.harness import migrate
+from bench.harness import migrate, one_sqlite_library
 from threadstore import SQLAlchemyStore
 from threadstore.langgraph import ThreadstoreSaver
 
@@ -223,6 +223,7 @@ async def main() -> None:
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--history", type=int, nargs="+", default=list(HISTORIES))
     args = parser.parse_args()
+    print(one_sqlite_library())
     histories = tuple(args.history)
     started = time.perf_counter()
     await bench_sqlite(args.rounds, args.repeat, histories)

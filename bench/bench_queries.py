@@ -39,7 +39,7 @@ import asyncpg
 from sqlalchemy.engine import make_url
 
 from bench import query_data
-from bench.harness import migrate
+from bench.harness import migrate, one_sqlite_library
 from bench.query_data import COMMON_WORD, NOW, RARE_WORD, DataSet
 from bench.raw_queries import RawQueries
 from bench.rawdb import RawDB, RawPostgres, RawSqlite
@@ -337,4 +337,5 @@ async def main(argv: list[str] | None = None) -> list[Row]:
 
 
 if __name__ == "__main__":
+    print(one_sqlite_library())
     asyncio.run(main())

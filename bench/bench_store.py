@@ -31,6 +31,7 @@ import aiosqlite
 import asyncpg
 from sqlalchemy.engine import make_url
 
+from bench.harness import one_sqlite_library
 from threadstore import SQLAlchemyStore
 from threadstore.migrations import upgrade_connection
 
@@ -201,6 +202,7 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7)
     args = parser.parse_args()
+    print(one_sqlite_library())
     await bench_sqlite(args.rounds)
     pg = os.environ.get("THREADSTORE_TEST_POSTGRES_URL")
     if pg:

@@ -9,7 +9,9 @@ is faster). Absolute times on a shared machine vary: compare ratios.
 from __future__ import annotations
 
 import json
+import os
 import platform
+import sqlite3
 import statistics
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -21,6 +23,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from threadstore.migrations import upgrade_connection
+from threadstore.sqlite_vector import SQLITE_VEC_ENV_VAR, sqlite_driver
 
 Op = Callable[[], Awaitable[object]]
 
@@ -97,6 +100,27 @@ def print_table(
             f"| {row.operation} | {row.threadstore_us:.0f} | {row.reference} | "
             f"{row.reference_us:.0f} | {row.ratio:.2f} |{cells}"
         )
+
+
+def one_sqlite_library() -> str:
+    """Make threadstore open SQLite with the stdlib sqlite3, as aiosqlite and LangGraph's savers do.
+
+    With the sqlite-vec extra installed threadstore would otherwise use
+    pysqlite3's own SQLite (another version, another query planner), and the
+    ratios would compare two libraries. Set ``THREADSTORE_SQLITE_VEC=1`` to
+    measure that build anyway; the line returned says which library each side runs.
+    """
+    os.environ.setdefault(SQLITE_VEC_ENV_VAR, "0")
+    ours = sqlite_driver()
+    connection = ours.connect(":memory:")
+    try:
+        version = connection.execute("SELECT sqlite_version()").fetchone()[0]
+    finally:
+        connection.close()
+    return (
+        f"SQLite: threadstore {ours.__name__} {version}, "
+        f"raw driver and official savers sqlite3 {sqlite3.sqlite_version}"
+    )
 
 
 def write_json(path: Path, rows: Sequence[Row], extra: dict[str, Any]) -> None:

@@ -28,7 +28,7 @@ from sqlalchemy.engine import make_url
 from bench import agentomatic_column as agentomatic
 from bench import bench_langgraph, flat_cost, hot_paths
 from bench.concurrency import LoadResult, mixed_load, print_load
-from bench.harness import Row, measure, migrate, print_table, write_json
+from bench.harness import Row, measure, migrate, one_sqlite_library, print_table, write_json
 from bench.rawdb import RawDB, RawPostgres, RawSqlite
 from threadstore import SQLAlchemyStore
 
@@ -141,6 +141,7 @@ async def main() -> None:
         help="skip the Agentomatic column (also n/a without bench/agentomatic_env.sh)",
     )
     args = parser.parse_args()
+    print(one_sqlite_library())
     depth = 0 if args.skip_flat else args.depth
     measured: dict[str, Measured] = {}
     if args.only in (None, "sqlite"):
