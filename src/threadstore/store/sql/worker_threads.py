@@ -8,9 +8,10 @@ work with a second future and a condition on each side, chained through the
 loop; on this machine that cost about 20-30 us more per call (``bench/``'s
 SQLite hot paths make one or two calls each).
 
-Threads start when calls are waiting and every thread is busy, up to
+Threads start when a call comes and every thread is busy, up to
 ``max_workers``, so a call never waits for a thread while another call
-blocks (a writer waiting on SQLite's lock holds its thread). Threads are
+blocks (a writer waiting on SQLite's lock holds its thread). A call goes
+to the thread that went idle last. Threads are
 daemons stopped by a finalizer: when the pool is collected, on
 :meth:`WorkerThreads.shutdown`, and at interpreter exit, where queued calls
 still run before the threads are joined (as ``concurrent.futures`` does).
@@ -19,6 +20,7 @@ still run before the threads are joined (as ``concurrent.futures`` does).
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import queue
 import threading
@@ -31,6 +33,7 @@ __all__ = ["WorkerThreads"]
 _T = TypeVar("_T")
 
 _Call = tuple[asyncio.AbstractEventLoop, "asyncio.Future[Any]", Callable[..., Any], tuple[Any, ...]]
+_Inbox = queue.SimpleQueue["_Call | None"]
 
 
 class WorkerThreads:
@@ -68,15 +71,22 @@ class WorkerThreads:
 
 
 class _Threads:
-    """The queue and threads of one :class:`WorkerThreads` (which they do not reference)."""
+    """The threads of one :class:`WorkerThreads` (which they do not reference).
+
+    Each thread has its own queue. A call goes to the thread that became idle
+    last (its cache warm, likely still on the same CPU: handing calls round
+    the idle threads in turn made each call several times slower on a 2-core
+    VM), to a new thread when none is idle, or to the backlog at the bound,
+    which a thread drains before it goes idle.
+    """
 
     def __init__(self, max_workers: int, name: str) -> None:
-        self._queue: queue.SimpleQueue[_Call | None] = queue.SimpleQueue()
         self._lock = threading.RLock()  # the finalizer may run in a worker holding it
         self._max = max_workers
         self._name = name
-        self._threads: list[threading.Thread] = []
-        self._pending = 0
+        self._threads: list[tuple[threading.Thread, _Inbox]] = []
+        self._idle: list[_Inbox] = []
+        self._backlog: collections.deque[_Call] = collections.deque()
         self._stopped = False
         self.started = 0
 
@@ -84,39 +94,48 @@ class _Threads:
         with self._lock:
             if self._stopped:
                 raise RuntimeError("threadstore: the store's SQLite worker threads were shut down")
-            self._pending += 1
-            if self._pending > len(self._threads) and len(self._threads) < self._max:
-                self.started += 1
-                thread = threading.Thread(
-                    target=self._work, name=f"{self._name}_{self.started}", daemon=True
-                )
-                thread.start()
-                self._threads.append(thread)
-        self._queue.put(call)
+            if self._idle:
+                inbox = self._idle.pop()
+            elif len(self._threads) < self._max:
+                inbox = self._start()
+            else:
+                self._backlog.append(call)
+                return
+        inbox.put(call)
+
+    def _start(self) -> _Inbox:
+        self.started += 1
+        inbox: _Inbox = queue.SimpleQueue()
+        thread = threading.Thread(
+            target=self._work, args=(inbox,), name=f"{self._name}_{self.started}", daemon=True
+        )
+        thread.start()
+        self._threads.append((thread, inbox))
+        return inbox
 
     def stop(self, *, wait: bool) -> None:
         with self._lock:
             self._stopped = True
             threads = list(self._threads)
-        for _ in threads:
-            self._queue.put(None)
+        for _, inbox in threads:
+            inbox.put(None)  # after the calls it holds, and the backlog it drains
         if wait:
-            for thread in threads:
+            for thread, _ in threads:
                 if thread is not threading.current_thread():
                     thread.join()
 
-    def _work(self) -> None:
-        while True:
-            call = self._queue.get()
-            if call is None:
-                return
+    def _work(self, inbox: _Inbox) -> None:
+        call = inbox.get()
+        while call is not None:
             loop, future, fn, args = call
-            try:
-                if not future.cancelled():
-                    _run(loop, future, fn, args)
-            finally:
-                with self._lock:
-                    self._pending -= 1
+            if not future.cancelled():
+                _run(loop, future, fn, args)
+            with self._lock:
+                if self._backlog:
+                    call = self._backlog.popleft()
+                    continue
+                self._idle.append(inbox)
+            call = inbox.get()
 
 
 def _run(
