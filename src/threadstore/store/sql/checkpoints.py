@@ -11,6 +11,7 @@ from threadstore.models.checkpoint import run_id_of
 from threadstore.records import CheckpointRecord
 from threadstore.store.sql.scoping import owned_by_param, require_owned_thread, thread_owned
 from threadstore.store.sql.tables import (
+    CHECKPOINT_RECORD,
     CHECKPOINT_RECORD_COLUMNS,
     checkpoint_record,
     checkpoints,
@@ -90,8 +91,8 @@ class SqlCheckpoints:
         if checkpoint_id:
             params["checkpoint_id"] = checkpoint_id
         query = _one(scoped=owner is not None, by_id=bool(checkpoint_id))
-        rows = await self._unit.fetch(query, params, stamps=True)
-        return checkpoint_record(rows[0]) if rows else None
+        found = await self._unit.fetch_records(query, params, CHECKPOINT_RECORD)
+        return found[0] if found else None
 
     async def find(
         self, thread_id: str, checkpoint_ns: str, before: str | None, limit: int | None

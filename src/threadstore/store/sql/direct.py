@@ -26,7 +26,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, Generic, TypeVar, cast
 
 from sqlalchemy import Float, Numeric
 from sqlalchemy import exc as sa_exc
@@ -44,9 +44,11 @@ __all__ = [
     "MAX_KEYED",
     "Compiled",
     "DirectStatements",
+    "RecordShape",
     "direct_ready",
     "driver_error",
     "run_direct",
+    "run_direct_raw",
     "run_direct_write",
 ]
 
@@ -57,7 +59,21 @@ MAX_KEYED = 200
 """Statement structures built per call kept compiled (least recently used ones go first)."""
 
 _Processor = Callable[[Any], Any] | None
+_R = TypeVar("_R")
 _UNSEEN: Any = object()
+
+
+@dataclass(frozen=True, slots=True)
+class RecordShape(Generic[_R]):
+    """How rows of a table become its records: ``build`` a row mapping; ``keys`` in order.
+
+    ``keys`` are the record's keys, each a column of that name whose value
+    the record holds as read (timestamps as ISO text, see
+    :func:`threadstore.clock.stamp`); ``build`` does the same for any row.
+    """
+
+    keys: tuple[str, ...]
+    build: Callable[[Mapping[Any, Any]], _R]
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +98,25 @@ class Compiled:
             value = given[name] if name in given else self.defaults[name]
             args.append(value if process is None else process(value))
         return args
+
+    def records(self, raw: Sequence[Sequence[Any]], shape: RecordShape[_R]) -> list[_R]:
+        """Driver rows as ``shape``'s records.
+
+        When the statement's first columns are the record's keys, in order
+        (``select(table)``), each record is built straight from its row; else
+        through :meth:`rows` and ``shape.build``.
+        """
+        keys = shape.keys
+        if tuple(key for key, _ in self.stamped[: len(keys)]) != keys:
+            return [shape.build(row) for row in self.rows(raw, stamps=True)]
+        found: list[dict[str, Any]] = [dict(zip(keys, row, strict=False)) for row in raw]
+        for key, process in self.stamped[: len(keys)]:
+            if process is not None:
+                for record in found:
+                    value = record[key]
+                    if value is not None:
+                        record[key] = process(value)
+        return cast("list[_R]", found)
 
     def rows(self, raw: Sequence[Sequence[Any]], *, stamps: bool = False) -> list[dict[str, Any]]:
         """Driver rows as dicts keyed like SQLAlchemy's ``mappings()``.
@@ -249,6 +284,13 @@ async def run_direct(
     Raises:
         DBAPIError: what SQLAlchemy's own execution would have raised.
     """
+    return compiled.rows(await run_direct_raw(conn, compiled, params), stamps=stamps)
+
+
+async def run_direct_raw(
+    conn: Conn, compiled: Compiled, params: Mapping[str, Any] | None
+) -> Sequence[Sequence[Any]]:
+    """:func:`run_direct`'s driver rows, unprocessed (see :meth:`Compiled.records`)."""
     args = compiled.arguments(params)
     if isinstance(conn, ThreadedConnection):
         dbapi_connection: Any = conn.sync_connection.connection.dbapi_connection
@@ -258,13 +300,13 @@ async def run_direct(
             )
         except Exception as exc:
             raise driver_error(exc, compiled.sql, args, conn.dialect, dbapi_connection) from exc
-        return compiled.rows(rows, stamps=stamps)
+        return rows
     fairy = conn.sync_connection.connection  # type: ignore[union-attr]
     try:
         records = await fairy.driver_connection.fetch(compiled.sql, *args)  # type: ignore[union-attr]
     except Exception as exc:
         raise driver_error(exc, compiled.sql, args, conn.dialect, fairy.dbapi_connection) from exc
-    return compiled.rows(records, stamps=stamps)
+    return cast("Sequence[Sequence[Any]]", records)
 
 
 async def run_direct_write(

@@ -28,7 +28,7 @@ from threadstore.errors import ThreadNotFoundError
 from threadstore.records import MessageRecord
 from threadstore.store.inputs import MessageInput, MessagePage, key_reused
 from threadstore.store.sql.scoping import OWNER, owned_by_param
-from threadstore.store.sql.tables import message_record, messages, threads
+from threadstore.store.sql.tables import MESSAGE_RECORD, message_record, messages, threads
 from threadstore.types import UTCDateTime
 
 if TYPE_CHECKING:
@@ -282,8 +282,7 @@ class SqlMessages:
             before=page.before_seq is not None,
             newest_first=page.newest_first,
         )
-        rows = await self._unit.fetch(query, params, stamps=True)
-        return [message_record(row) for row in rows]
+        return await self._unit.fetch_records(query, params, MESSAGE_RECORD)
 
     async def pop(self, thread_id: str) -> MessageRecord | None:
         """See :meth:`MessageRepository.pop`: lower the counter, then delete that seq.

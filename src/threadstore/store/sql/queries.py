@@ -28,7 +28,7 @@ from threadstore.store.sql.run_tables import (
     tool_calls,
 )
 from threadstore.store.sql.runs import log_conditions
-from threadstore.store.sql.tables import message_record, thread_record
+from threadstore.store.sql.tables import MESSAGE_RECORD, THREAD_RECORD
 from threadstore.store.sql.tool_calls import tool_call_conditions
 from threadstore.store.tool_inputs import ToolCallQuery
 
@@ -50,19 +50,17 @@ class SqlQueries:
         """See :meth:`QueryRepository.threads`."""
         unit = self._unit
         shaped = thread_statement(unit.ctx.dialect, query, sort, page, unit.owner)
-        rows = await unit.fetch(
-            shaped.statement, shaped.params, per_call=shaped.per_call, stamps=True
+        return await unit.fetch_records(
+            shaped.statement, shaped.params, THREAD_RECORD, per_call=shaped.per_call
         )
-        return [thread_record(row) for row in rows]
 
     async def messages(self, query: MessageQuery, page: KeysetPage) -> list[MessageRecord]:
         """See :meth:`QueryRepository.messages`."""
         unit = self._unit
         shaped = message_statement(unit.ctx.dialect, query, page, unit.owner)
-        rows = await unit.fetch(
-            shaped.statement, shaped.params, per_call=shaped.per_call, stamps=True
+        return await unit.fetch_records(
+            shaped.statement, shaped.params, MESSAGE_RECORD, per_call=shaped.per_call
         )
-        return [message_record(row) for row in rows]
 
     async def tool_calls(self, query: ToolCallQuery, page: KeysetPage) -> list[ToolCallRecord]:
         """See :meth:`QueryRepository.tool_calls`; a range of ``(filter, created_at, id)``."""

@@ -30,9 +30,13 @@ from threadstore.records import (
     ThreadRecord,
 )
 from threadstore.store import context_inputs
+from threadstore.store.sql.direct import RecordShape
 
 __all__ = [
+    "CHECKPOINT_RECORD",
     "CHECKPOINT_RECORD_COLUMNS",
+    "MESSAGE_RECORD",
+    "THREAD_RECORD",
     "agent_permissions",
     "agent_topics",
     "checkpoint_record",
@@ -159,6 +163,14 @@ def checkpoint_record(row: Row) -> CheckpointRecord:
         "metadata": row["metadata"],
         "created_at": stamp(row["created_at"]),
     }
+
+
+THREAD_RECORD = RecordShape(tuple(ThreadRecord.__annotations__), thread_record)
+"""Threads' records: the columns of ``select(threads)``, in order."""
+MESSAGE_RECORD = RecordShape(tuple(MessageRecord.__annotations__), message_record)
+"""Messages' records: the leading columns of ``select(messages)``."""
+CHECKPOINT_RECORD = RecordShape(tuple(CheckpointRecord.__annotations__), checkpoint_record)
+"""Checkpoints' records: ``CHECKPOINT_RECORD_COLUMNS``, in order."""
 
 
 def context_record(row: Row) -> ContextItemRecord:

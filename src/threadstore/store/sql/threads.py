@@ -29,6 +29,7 @@ from threadstore.store.sql.keyset import keyset
 from threadstore.store.sql.run_tables import tool_calls
 from threadstore.store.sql.scoping import OWNER, thread_owned
 from threadstore.store.sql.tables import (
+    THREAD_RECORD,
     checkpoint_writes,
     checkpoints,
     context_items,
@@ -160,8 +161,8 @@ class SqlThreads:
         query, params = _BY_ID, {"thread_id": thread_id}
         if owner is not None:
             query, params["owner"] = _BY_ID_OWNED, owner
-        rows = await self._unit.fetch(query, params, stamps=True)
-        return thread_record(rows[0]) if rows else None
+        found = await self._unit.fetch_records(query, params, THREAD_RECORD)
+        return found[0] if found else None
 
     async def exists(self, thread_id: str) -> bool:
         """See :meth:`ThreadRepository.exists`."""
@@ -180,8 +181,7 @@ class SqlThreads:
         query = _find_query(
             scoped=owner is not None, by_agent=agent_name is not None, by_user=user_id is not None
         )
-        rows = await self._unit.fetch(query, params, stamps=True)
-        return [thread_record(row) for row in rows]
+        return await self._unit.fetch_records(query, params, THREAD_RECORD)
 
     async def page(
         self, agent_name: str | None, user_id: str | None, sort: ThreadSort, page: KeysetPage
@@ -193,8 +193,7 @@ class SqlThreads:
             query = query.where(threads.c.agent_name == agent_name)
         if user_id is not None:
             query = query.where(threads.c.user_id == user_id)
-        rows = await self._unit.fetch(query, per_call=True, stamps=True)
-        return [thread_record(row) for row in rows]
+        return await self._unit.fetch_records(query, None, THREAD_RECORD, per_call=True)
 
     async def update(self, thread_id: str, change: ThreadUpdate) -> ThreadRecord | None:
         """See :meth:`ThreadRepository.update`; a compare-and-swap on ``version``.

@@ -39,7 +39,14 @@ from sqlalchemy.engine import Connection, Result
 from threadstore.engine import SQLITE_BEGIN_OPTION
 from threadstore.errors import PersistenceConnectionError, PersistenceError
 from threadstore.store.sql.connections import Conn, Tx
-from threadstore.store.sql.direct import Compiled, direct_ready, run_direct, run_direct_write
+from threadstore.store.sql.direct import (
+    Compiled,
+    RecordShape,
+    direct_ready,
+    run_direct,
+    run_direct_raw,
+    run_direct_write,
+)
 from threadstore.store.sql.threaded import ThreadedConnection
 from threadstore.store.sql.translate import DRIVER_ERRORS, translate_error
 from threadstore.store.sql.unit_context import SqlContext
@@ -129,15 +136,7 @@ class SqlUnit(UnitRepositories):
         ``stamps``: the rows go to records, whose timestamps may then come as
         their ISO text (records read them with :func:`threadstore.clock.stamp`).
         """
-        direct = self.ctx.direct
-        compiled = None
-        if direct is not None and self._direct_ready():
-            if per_call:
-                found = direct.keyed(statement, params)
-                if found is not None:
-                    compiled, params = found
-            else:
-                compiled = direct.get(statement)
+        compiled, params = self._compiled_read(statement, params, per_call)
         if compiled is None:
             result = await self.execute(statement, params)
             return cast("Sequence[Mapping[str, Any]]", result.mappings().all())
@@ -145,6 +144,41 @@ class SqlUnit(UnitRepositories):
             return await run_direct(self.conn, compiled, params, stamps=stamps)
         except DRIVER_ERRORS as exc:
             raise self.translate(exc) from exc
+
+    async def fetch_records(
+        self,
+        statement: Any,
+        params: Mapping[str, Any] | None,
+        shape: RecordShape[_T],
+        *,
+        per_call: bool = False,
+    ) -> list[_T]:
+        """The rows of a read as ``shape``'s records; on the driver as :meth:`fetch` runs it.
+
+        There, records are built straight from the driver's rows
+        (:meth:`~threadstore.store.sql.direct.Compiled.records`).
+        """
+        compiled, params = self._compiled_read(statement, params, per_call)
+        if compiled is None:
+            result = await self.execute(statement, params)
+            return [shape.build(row) for row in result.mappings().all()]
+        try:
+            raw = await run_direct_raw(self.conn, compiled, params)
+        except DRIVER_ERRORS as exc:
+            raise self.translate(exc) from exc
+        return compiled.records(raw, shape)
+
+    def _compiled_read(
+        self, statement: Any, params: Mapping[str, Any] | None, per_call: bool
+    ) -> tuple[Compiled | None, Mapping[str, Any] | None]:
+        """A read's compiled form (and values) when it can run on the driver."""
+        direct = self.ctx.direct
+        if direct is None or not self._direct_ready():
+            return None, params
+        if per_call:
+            found = direct.keyed(statement, params)
+            return (None, params) if found is None else found
+        return direct.get(statement), params
 
     async def write_one(
         self,
