@@ -2,9 +2,9 @@
 
 The single place where connections are used, SQLite write locks taken and
 driver errors translated. Every statement goes through :meth:`SqlUnit.execute`
-(or its shortcuts to the driver, :meth:`SqlUnit.fetch` for reads and
-:meth:`SqlUnit.write_one` for SQLite's one-statement writes), which prepares
-the connection for it:
+or its shortcuts to the driver (:meth:`SqlUnit.fetch` and ``fetch_records``
+for reads; on SQLite :meth:`SqlUnit.write_one` and ``write_steps`` for
+writes), which prepare the connection for it:
 
 * a one-call read unit runs in autocommit (no BEGIN/COMMIT round trips);
 * a one-call write unit begins a transaction at its first statement, except a
@@ -15,10 +15,7 @@ the connection for it:
   takes no write lock; nested blocks are SAVEPOINTs, created when the block
   first needs the transaction.
 
-Routing (decided in one place, :func:`~threadstore.store.sql.routing.open_unit`): a one-call read
-that may lag goes to a read replica when :class:`ReplicaSet` offers one;
-every write and every ``transaction()`` block runs on the primary, and a
-committed write records the primary's WAL position for read-your-writes.
+Routing is decided in :func:`~threadstore.store.sql.routing.open_unit`.
 
 SQLite writers of this process queue on the store's :class:`LoopLock` (any
 loop, any thread) and then take the database write lock up front
@@ -41,6 +38,7 @@ from threadstore.errors import PersistenceConnectionError, PersistenceError
 from threadstore.store.sql.connections import Conn, Tx
 from threadstore.store.sql.direct import (
     Compiled,
+    DirectStatements,
     RecordShape,
     direct_ready,
     run_direct,
@@ -50,6 +48,7 @@ from threadstore.store.sql.direct import (
 from threadstore.store.sql.threaded import ThreadedConnection
 from threadstore.store.sql.translate import DRIVER_ERRORS, translate_error
 from threadstore.store.sql.unit_context import SqlContext
+from threadstore.store.sql.unit_frames import Frames
 from threadstore.store.sql.unit_repositories import UnitRepositories
 from threadstore.store.sql.write_steps import ConnectionSteps, Steps, run_driver_transaction
 
@@ -58,15 +57,6 @@ __all__ = ["SqlUnit"]
 logger = logging.getLogger("threadstore")
 
 _T = TypeVar("_T")
-
-
-class _Frame:
-    """A nested block; its SAVEPOINT exists once the block needed the transaction."""
-
-    __slots__ = ("savepoint",)
-
-    def __init__(self) -> None:
-        self.savepoint: Tx | None = None
 
 
 class SqlUnit(UnitRepositories):
@@ -82,7 +72,7 @@ class SqlUnit(UnitRepositories):
         self._autocommit = False
         self._spent = False
         self._locked = False
-        self._frames: list[_Frame] = []
+        self._frames = Frames()
         self._wrote = False
         self.owner: str | None = None
         """The user a scoped view limits this unit's calls to (None: unscoped)."""
@@ -130,11 +120,10 @@ class SqlUnit(UnitRepositories):
         """The rows of a read, as mappings.
 
         A one-call read in autocommit runs straight on the driver
-        (:mod:`~threadstore.store.sql.direct`); anything else runs through
-        :meth:`execute`. ``per_call``: the statement is built per call (it is
-        found by its cache key, not kept by identity as one built once per shape).
-        ``stamps``: the rows go to records, whose timestamps may then come as
-        their ISO text (records read them with :func:`threadstore.clock.stamp`).
+        (:mod:`~threadstore.store.sql.direct`), anything else through
+        :meth:`execute`. ``per_call``: built per call (found by its cache key).
+        ``stamps``: for records, whose timestamps may come as ISO text
+        (:func:`threadstore.clock.stamp`).
         """
         compiled, params = self._compiled_read(statement, params, per_call)
         if compiled is None:
@@ -213,11 +202,10 @@ class SqlUnit(UnitRepositories):
         self, statement: Any, params: Mapping[str, Any]
     ) -> tuple[ThreadedConnection, Compiled] | None:
         """The write's connection and compiled form when it can run on the SQLite driver."""
-        direct, conn = self.ctx.direct, self.conn
-        if direct is None or not self._autocommit or self._tx is not None or self._frames:
+        driver = self._sqlite_driver()
+        if driver is None or not self._autocommit or self._tx is not None or self._frames:
             return None
-        if not isinstance(conn, ThreadedConnection) or not direct_ready(conn):
-            return None
+        direct, conn = driver
         compiled = direct.get_write(statement)
         if compiled is None or any(name not in params for name, _ in compiled.binds):
             return None  # a column left to its default: SQLAlchemy fills it in
@@ -256,15 +244,20 @@ class SqlUnit(UnitRepositories):
 
     def _driver_steps(self, statements: Sequence[Any]) -> dict[Any, Compiled] | None:
         """The compiled statements, when they can run on SQLite's driver; else None."""
-        direct, conn = self.ctx.direct, self.conn
-        if direct is None or not self._may_write or not isinstance(conn, ThreadedConnection):
+        driver = self._sqlite_driver()
+        if driver is None or not self._may_write:
             return None
-        if not direct_ready(conn):
-            return None
-        compiled = {statement: direct.get(statement) for statement in statements}
+        compiled = {statement: driver[0].get(statement) for statement in statements}
         if any(value is None for value in compiled.values()):
             return None
         return cast("dict[Any, Compiled]", compiled)
+
+    def _sqlite_driver(self) -> tuple[DirectStatements, ThreadedConnection] | None:
+        """The statements and connection when this unit runs on SQLite's threaded engine."""
+        direct, conn = self.ctx.direct, self.conn
+        if direct is None or not isinstance(conn, ThreadedConnection) or not direct_ready(conn):
+            return None
+        return direct, conn
 
     def _direct_ready(self) -> bool:
         """Whether this unit is a one-call read with nothing begun."""
@@ -294,7 +287,7 @@ class SqlUnit(UnitRepositories):
         if self._tx is None:
             await self._prepare(write, one_statement)
         if self._frames and self._tx is not None:
-            await self._open_savepoints()
+            await self._frames.open(self.conn)
         self._wrote = self._wrote or write
 
     def translate(
@@ -348,11 +341,6 @@ class SqlUnit(UnitRepositories):
             await self.conn.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
         self._tx = await self.conn.begin()
 
-    async def _open_savepoints(self) -> None:
-        for frame in self._frames:
-            if frame.savepoint is None:
-                frame.savepoint = await self.conn.begin_nested()
-
     def join(self, tx: Tx) -> None:
         """Run inside ``tx``, a transaction begun on this connection by someone else."""
         self._tx = tx
@@ -361,22 +349,12 @@ class SqlUnit(UnitRepositories):
 
     def savepoint(self) -> object:
         """Open a nested frame (its SAVEPOINT is created when first needed)."""
-        frame = _Frame()
-        self._frames.append(frame)
-        return frame
+        return self._frames.push()
 
     async def end_savepoint(self, token: object, *, commit: bool) -> None:
         """RELEASE the frame's savepoint, or ROLLBACK TO it."""
-        if not self._frames or self._frames[-1] is not token:
-            raise RuntimeError("threadstore: nested blocks must end in order")
-        frame = self._frames.pop()
-        if frame.savepoint is None:
-            return
         try:
-            if commit:
-                await frame.savepoint.commit()
-            else:
-                await frame.savepoint.rollback()
+            await self._frames.pop(token, commit=commit)
         except DRIVER_ERRORS as exc:
             raise self.translate(exc) from exc
 
