@@ -1,8 +1,9 @@
-"""One-statement writes run on SQLite's driver cursor (``SqlUnit.write_one``).
+"""One-statement writes run on the driver (``SqlUnit.write_one``).
 
 The saver's checkpoint upsert and pending writes, create_thread and
 save_checkpoint: a write that is the call's only statement runs straight on
-the worker's sqlite3 cursor, in autocommit under the store's write lock.
+the worker's sqlite3 cursor, in autocommit under the store's write lock, or
+on the asyncpg connection with no transaction begun.
 These tests pin that the shortcut is taken, that it writes exactly what
 SQLAlchemy's execution writes, and that a failure on it is the same
 threadstore error, with nothing written.
@@ -26,7 +27,7 @@ from threadstore.langgraph import ThreadstoreSaver
 from threadstore.store.sql.direct import DirectStatements
 from threadstore.store.sql.tables import checkpoint_writes, checkpoints
 
-pytestmark = pytest.mark.parametrize("sql_backend", ["sqlite"])
+both = pytest.mark.parametrize("sql_backend", ["sqlite", "postgres"])
 
 
 @pytest.fixture
@@ -57,6 +58,7 @@ async def _rows(store: SQLAlchemyStore, thread: str) -> list[list[Any]]:
         return found
 
 
+@both
 async def test_saver_writes_run_on_the_driver_and_write_what_sqlalchemy_writes(
     store: SQLAlchemyStore,
 ) -> None:
@@ -78,6 +80,7 @@ async def test_saver_writes_run_on_the_driver_and_write_what_sqlalchemy_writes(
     assert sorted(w[1] for w in latest.pending_writes or []) == ["messages", "n"]
 
 
+@pytest.mark.parametrize("sql_backend", ["sqlite"])
 async def test_a_direct_write_blocked_by_another_writer_is_a_timeout_and_writes_nothing(
     store: SQLAlchemyStore, db_url: str
 ) -> None:
@@ -104,6 +107,7 @@ async def test_a_direct_write_blocked_by_another_writer_is_a_timeout_and_writes_
     assert [row[1] for row in (await _rows(store, "t"))[0]] == ["cp-0000", "cp-0001"]
 
 
+@both
 async def test_create_thread_and_save_checkpoint_run_on_the_driver(store: SQLAlchemyStore) -> None:
     """The store's own one-statement writes share the path; a duplicate is still named."""
     direct = store._ctx.direct

@@ -90,6 +90,39 @@ async def test_a_write_after_reads_takes_the_lanes_connection_rather_than_a_new_
 
 
 @pytest.mark.postgres
+async def test_one_statement_writes_on_asyncpg_share_the_lane(postgres_url_fresh: str) -> None:
+    """create_thread and save_checkpoint run on the driver and leave the connection as is."""
+    store, _ = _store(postgres_url_fresh)
+    await store.initialize()
+    await store.get_thread("missing")
+    made = _connections_made(store)
+    for i in range(5):
+        await store.create_thread(f"t{i}", "alice", "helper")
+        await store.save_checkpoint(f"t{i}", "", "c1", None, {"i": i}, {})
+        assert store.engine.pool.checkedout() == 1  # kept by the lane
+    assert made == []
+    async with store.transaction() as tx:  # a block still gets a connection of its own
+        assert await tx.get_thread("t4") is not None
+    saved = await store.get_checkpoint("t3", "", "c1")
+    assert saved is not None
+    assert saved["checkpoint"] == {"i": 3}
+    await store.close()
+    assert store.engine.pool.checkedout() == 0
+
+
+async def test_a_disposed_engine_does_not_get_the_lanes_connection_back(db_url: str) -> None:
+    store, _ = _store(db_url)
+    await store.initialize()
+    await store.create_thread("t1", "alice", "helper")
+    await store.get_thread("t1")  # the lane holds a connection of the pool
+    await store.engine.dispose()  # a new pool: every connection from now on is new
+    made = _connections_made(store)
+    assert await store.get_thread("t1") is not None
+    assert len(made) == 1
+    await store.close()
+
+
+@pytest.mark.postgres
 async def test_a_lane_connection_the_server_closed_is_replaced(postgres_url_fresh: str) -> None:
     store, app = _store(postgres_url_fresh)
     await store.initialize()

@@ -156,9 +156,18 @@ class DirectStatements:
         """The compiled form of ``statement``, or None when it must take SQLAlchemy's path."""
         return self._cached(self._compiled, statement, write=False)
 
-    def get_write(self, statement: ClauseElement) -> Compiled | None:
-        """:meth:`get` for a write without RETURNING (an INSERT or upsert built once)."""
-        return self._cached(self._writes, statement, write=True)
+    def get_write(
+        self, statement: ClauseElement, params: Mapping[str, Any] | None = None
+    ) -> Compiled | None:
+        """:meth:`get` for a write without RETURNING (an INSERT or upsert built once).
+
+        With ``params``: None unless they give every bind (else SQLAlchemy
+        fills in the defaults of the columns left out).
+        """
+        compiled = self._cached(self._writes, statement, write=True)
+        if compiled is None or params is None:
+            return compiled
+        return None if any(name not in params for name, _ in compiled.binds) else compiled
 
     def _cached(
         self, cache: dict[ClauseElement, Compiled | None], statement: ClauseElement, *, write: bool
@@ -309,23 +318,29 @@ async def run_direct_raw(
     return cast("Sequence[Sequence[Any]]", records)
 
 
-async def run_direct_write(
-    conn: ThreadedConnection, compiled: Compiled, params: Mapping[str, Any]
-) -> None:
-    """Run the write ``compiled`` on the SQLite worker's driver cursor, in one trip.
+async def run_direct_write(conn: Conn, compiled: Compiled, params: Mapping[str, Any]) -> None:
+    """Run the write ``compiled`` on ``conn``'s driver, in autocommit, in one trip.
 
-    The connection is in autocommit (the store's write lock held): SQLite
+    On SQLite the worker's driver cursor runs it with the store's write lock
+    held; on asyncpg the connection runs it with no transaction open. Either
     commits the statement by itself, as SQLAlchemy's execution of it would.
 
     Raises:
         DBAPIError: what SQLAlchemy's own execution would have raised.
     """
     args = compiled.arguments(params)
-    dbapi_connection: Any = conn.sync_connection.connection.dbapi_connection
+    if isinstance(conn, ThreadedConnection):
+        dbapi_connection: Any = conn.sync_connection.connection.dbapi_connection
+        try:
+            await conn.engine.run(_sqlite_write, dbapi_connection, compiled.sql, args)
+        except Exception as exc:
+            raise driver_error(exc, compiled.sql, args, conn.dialect, dbapi_connection) from exc
+        return
+    fairy = conn.sync_connection.connection  # type: ignore[union-attr]
     try:
-        await conn.engine.run(_sqlite_write, dbapi_connection, compiled.sql, args)
+        await fairy.driver_connection.execute(compiled.sql, *args)  # type: ignore[union-attr]
     except Exception as exc:
-        raise driver_error(exc, compiled.sql, args, conn.dialect, dbapi_connection) from exc
+        raise driver_error(exc, compiled.sql, args, conn.dialect, fairy.dbapi_connection) from exc
 
 
 def _sqlite_write(dbapi_connection: Any, sql: str, args: list[Any]) -> None:

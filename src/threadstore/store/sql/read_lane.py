@@ -5,15 +5,17 @@ read takes on the driver: on asyncpg two greenlet round trips through
 SQLAlchemy's asyncio pool, on SQLite's threaded engine a ``Connection`` made
 and closed. A one-call read whose connection is left as it found it (no
 transaction, no option changed) hands it to the lane instead of the pool;
-the next such read takes it from there with no I/O. The lane holds one
+the next such read takes it from there with no I/O. On PostgreSQL a
+one-statement write run on the driver leaves it so too, and shares the lane. The lane holds one
 connection of the engine (on PostgreSQL, of its home loop's engine) and gives
 it back to the pool:
 
 * to any caller that would otherwise wait for a connection or open a new
   one (the lane never starves writers, whatever the pool size);
 * when that loop ends or the store closes (before the pool is disposed);
-* when it is no longer fit: closed by the server, invalidated, or older than
-  a pool-wide invalidation (the pool would have replaced it on checkout).
+* when it is no longer fit: closed by the server, invalidated, older than
+  a pool-wide invalidation (the pool would have replaced it on checkout), or
+  of a pool the engine disposed of since.
 
 Only on an engine the store created (one passed in may serve others, who
 would wait for the lane's connection), and only for pools that need no work
@@ -140,4 +142,6 @@ def _fit(conn: Conn) -> bool:
             return False
     record = fairy._connection_record
     pool = conn.engine.sync_engine.pool
+    if getattr(fairy, "_pool", pool) is not pool:
+        return False  # the engine was disposed since: its connections are to be new ones
     return record is None or record.starttime >= pool._invalidate_time

@@ -179,37 +179,50 @@ class SqlUnit(UnitRepositories):
     ) -> None:
         """A write built once per shape that is the call's only statement (no RETURNING).
 
-        On SQLite's threaded engine in autocommit it runs on the worker's driver
-        cursor (:func:`~threadstore.store.sql.direct.run_direct_write`), skipping
-        SQLAlchemy's execution; otherwise, and while anyone watches statements,
-        as :meth:`execute` runs it (``write=True, one_statement=True``);
+        Runs on the driver (:func:`~threadstore.store.sql.direct.run_direct_write`)
+        in autocommit: on SQLite's threaded engine under the write lock; on
+        asyncpg with no transaction begun, leaving the connection's options as
+        they were. Otherwise, and while anyone watches statements, as
+        :meth:`execute` runs it (``write=True, one_statement=True``);
         ``thread_id`` and ``duplicate`` as there.
         """
+        compiled = self._asyncpg_write(statement, params)
+        on_asyncpg = compiled is not None
         try:
-            await self._ready(True, True)
-            direct = self._direct_write(statement, params)
-            if direct is None:
+            if on_asyncpg:
+                if self._spent:
+                    raise RuntimeError("threadstore: a statement after a one-statement write")
+                self._wrote = True
+            else:
+                await self._ready(True, True)
+                compiled = self._direct_write(statement, params)
+            if compiled is None:
                 await self.conn.execute(statement, params)
             else:
-                await run_direct_write(*direct, params)
+                await run_direct_write(self.conn, compiled, params)
         except DRIVER_ERRORS as exc:
             raise self.translate(exc, thread_id=thread_id, duplicate=duplicate) from exc
         finally:
-            if self._autocommit:
+            if self._autocommit or on_asyncpg:
                 self._spent = not self._block
 
-    def _direct_write(
-        self, statement: Any, params: Mapping[str, Any]
-    ) -> tuple[ThreadedConnection, Compiled] | None:
-        """The write's connection and compiled form when it can run on the SQLite driver."""
+    def _direct_write(self, statement: Any, params: Mapping[str, Any]) -> Compiled | None:
+        """The write's compiled form when it can run on SQLite's driver (in autocommit)."""
         driver = self._sqlite_driver()
         if driver is None or not self._autocommit or self._tx is not None or self._frames:
             return None
-        direct, conn = driver
-        compiled = direct.get_write(statement)
-        if compiled is None or any(name not in params for name, _ in compiled.binds):
-            return None  # a column left to its default: SQLAlchemy fills it in
-        return conn, compiled
+        return driver[0].get_write(statement, params)
+
+    def _asyncpg_write(self, statement: Any, params: Mapping[str, Any]) -> Compiled | None:
+        """The write's compiled form when it can run on asyncpg, before anything began."""
+        direct = self.ctx.direct
+        if direct is None or self._sqlite or self._block or self._tx is not None:
+            return None
+        if self._autocommit or not (self._may_write and self.ctx.autocommit):
+            return None
+        if not direct_ready(self.conn) or self.conn.in_transaction():
+            return None
+        return direct.get_write(statement, params)
 
     async def write_steps(
         self,
@@ -368,7 +381,7 @@ class SqlUnit(UnitRepositories):
     ) -> bool:
         """Commit (no error) or roll back, then give the connection back.
 
-        ``keep``: offered the connection of a read that ran on the driver only
+        ``keep``: offered the connection of a unit that ran on the driver only
         (see :mod:`~threadstore.store.sql.read_lane`); whether it kept it
         instead of it being closed is returned.
         """
@@ -377,6 +390,7 @@ class SqlUnit(UnitRepositories):
             and error is None
             and self._tx is None
             and not self._autocommit
+            and not (self._wrote and self.ctx.replicas)
             and keep(self.conn)
         ):
             return True
