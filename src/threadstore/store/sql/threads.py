@@ -25,6 +25,7 @@ from threadstore.store.inputs import ThreadInput, ThreadUpdate, fork_title, vers
 from threadstore.store.paging import KeysetPage, ThreadSort
 from threadstore.store.ports import Counts
 from threadstore.store.scoping import refuse_foreign_user
+from threadstore.store.sql.direct import RecordShape
 from threadstore.store.sql.keyset import keyset
 from threadstore.store.sql.run_tables import tool_calls
 from threadstore.store.sql.scoping import OWNER, thread_owned
@@ -135,6 +136,12 @@ def _lineage_query(*, scoped: bool) -> Any:
         threads.c.parent_thread_id == thread_id, *mine, *([own_parent] if scoped else [])
     )
     return union_all(ancestors, children)
+
+
+_LINEAGE_ROW: RecordShape[dict[str, Any]] = RecordShape(
+    (*THREAD_RECORD.keys, "depth"), lambda row: {**thread_record(row), "depth": row["depth"]}
+)
+"""A lineage row: the thread's record and its depth (>0 an ancestor, -1 a child)."""
 
 
 class SqlThreads:
@@ -294,10 +301,13 @@ class SqlThreads:
             {"thread_id": thread_id} if owner is None else {"thread_id": thread_id, "owner": owner}
         )
         query = _lineage_query(scoped=owner is not None)
-        rows = await self._unit.fetch(query, params, stamps=True)  # ISO text sorts by time too
+        rows = await self._unit.fetch_records(query, params, _LINEAGE_ROW)
         up = sorted((r for r in rows if r["depth"] > 0), key=lambda r: -r["depth"])
+        # ISO 8601 text in UTC sorts as the times do
         down = sorted((r for r in rows if r["depth"] < 0), key=lambda r: (r["created_at"], r["id"]))
-        return [thread_record(r) for r in up], [thread_record(r) for r in down]
+        for row in rows:
+            del row["depth"]
+        return cast("list[ThreadRecord]", up), cast("list[ThreadRecord]", down)
 
     async def counts(self) -> Counts:
         """See :meth:`ThreadRepository.counts`; one query."""
