@@ -112,7 +112,7 @@ async def test_a_statement_failing_half_way_rolls_the_call_back(store: SQLAlchem
         raw.execute("DELETE FROM threadstore_messages WHERE content = 'squatter'")
     await store.add_message("t", "user", "second")  # the same connection, usable again
     assert [row[2] for row in _stored(store, "t")[1]] == ["first", "second"]
-    assert store.engine.pool.checkedout() == 0
+    assert store.engine.pool.checkedout() <= 1  # at most the lane's: none leaked
 
 
 async def test_an_append_blocked_by_another_writer_times_out_and_writes_nothing(
@@ -160,7 +160,7 @@ async def test_cancelled_appends_are_all_or_nothing(
     batches = contents[:-1]
     assert batches == [f"m{i}" for i in range(7)] * (len(batches) // 7)  # whole batches only
     await asyncio.sleep(0.05)  # a cancelled call's trip may still be finishing
-    assert store.engine.pool.checkedout() == 0
+    assert store.engine.pool.checkedout() <= 1  # at most the lane's: none leaked
 
 
 async def test_appends_in_a_block_run_on_the_driver_inside_its_savepoints(

@@ -84,21 +84,25 @@ async def test_a_write_after_reads_takes_the_lanes_connection_rather_than_a_new_
         await store.get_thread("t1")  # kept by the lane
         await store.add_message("t1", "user", f"m{i}")  # the pool has none idle: the lane's
     assert made == []
-    assert store.engine.pool.checkedout() == 0  # the write gave it back to the pool
+    # SQLite's append ran on the driver and kept it; PostgreSQL's switched it to
+    # autocommit, so it went back to the pool
+    assert store.engine.pool.checkedout() == (1 if db_url.startswith("sqlite") else 0)
     assert len(await store.get_messages("t1")) == 5
     await store.close()
 
 
-@pytest.mark.postgres
-async def test_one_statement_writes_on_asyncpg_share_the_lane(postgres_url_fresh: str) -> None:
-    """create_thread and save_checkpoint run on the driver and leave the connection as is."""
-    store, _ = _store(postgres_url_fresh)
+async def test_writes_on_the_driver_share_the_lane_and_release_the_lock(db_url: str) -> None:
+    """create_thread, save_checkpoint and add_message run on the driver; the lane keeps
+    their connection as it found it, and SQLite's write lock is released each time."""
+    store, _ = _store(db_url)
     await store.initialize()
     await store.get_thread("missing")
     made = _connections_made(store)
     for i in range(5):
-        await store.create_thread(f"t{i}", "alice", "helper")
-        await store.save_checkpoint(f"t{i}", "", "c1", None, {"i": i}, {})
+        await asyncio.wait_for(store.create_thread(f"t{i}", "alice", "helper"), 10)
+        await asyncio.wait_for(store.save_checkpoint(f"t{i}", "", "c1", None, {"i": i}, {}), 10)
+        if db_url.startswith("sqlite"):  # a driver transaction of its own
+            await asyncio.wait_for(store.add_message(f"t{i}", "user", "hi"), 10)
         assert store.engine.pool.checkedout() == 1  # kept by the lane
     assert made == []
     async with store.transaction() as tx:  # a block still gets a connection of its own

@@ -128,7 +128,7 @@ async def test_each_one_call_read_is_one_trip_and_a_one_statement_write_too(
         trips.clear()
         await call()
         assert len(trips) == 1, f"{name}: {trips}"
-    assert engine.pool.checkedout() == 0
+    assert engine.pool.checkedout() <= 1  # at most the lane's: none leaked
     messages = await store.get_messages("t1", limit=100)
     assert [m["seq"] for m in messages] == list(range(len(messages)))
     assert [m["content"] for m in messages][-4:] == ["two statements", "a", "a", "a"]

@@ -107,11 +107,10 @@ async def _unit_on(
 ) -> AsyncIterator[SqlUnit]:
     """A unit on a connection of ``engine``; a one-call unit may use ``lane``'s.
 
-    A read, or on PostgreSQL a write (one that runs on the driver leaves the
-    connection as it found it, see :meth:`SqlUnit.write_one`).
+    A read, or a write that runs on the driver (it leaves the connection as it
+    found it, see :meth:`SqlUnit.write_one`), gives it back to the lane.
     """
-    one_call = not block and (not write or ctx.dialect != "sqlite")
-    reads = lane if lane is not None and one_call else None
+    reads = lane if lane is not None and not block else None
     conn: Conn | None = await reads.take() if reads is not None else None
     if conn is None:
         conn = await checkout(ctx, engine, gate, lane)

@@ -179,50 +179,47 @@ class SqlUnit(UnitRepositories):
     ) -> None:
         """A write built once per shape that is the call's only statement (no RETURNING).
 
-        Runs on the driver (:func:`~threadstore.store.sql.direct.run_direct_write`)
-        in autocommit: on SQLite's threaded engine under the write lock; on
-        asyncpg with no transaction begun, leaving the connection's options as
-        they were. Otherwise, and while anyone watches statements, as
+        A one-call unit that has begun nothing runs it on the driver
+        (:func:`~threadstore.store.sql.direct.run_direct_write`), which commits
+        it by itself: on SQLite under the store's write lock, on asyncpg with no
+        transaction open; the connection's options stay as they were (so it may
+        go to the lane). Otherwise, and while anyone watches statements, as
         :meth:`execute` runs it (``write=True, one_statement=True``);
         ``thread_id`` and ``duplicate`` as there.
         """
-        compiled = self._asyncpg_write(statement, params)
-        on_asyncpg = compiled is not None
+        compiled = self._lone_write(statement, params)
         try:
-            if on_asyncpg:
-                if self._spent:
-                    raise RuntimeError("threadstore: a statement after a one-statement write")
-                self._wrote = True
-            else:
-                await self._ready(True, True)
-                compiled = self._direct_write(statement, params)
             if compiled is None:
+                await self._ready(True, True)
                 await self.conn.execute(statement, params)
             else:
+                await self._take_lone_write()
                 await run_direct_write(self.conn, compiled, params)
         except DRIVER_ERRORS as exc:
             raise self.translate(exc, thread_id=thread_id, duplicate=duplicate) from exc
         finally:
-            if self._autocommit or on_asyncpg:
+            if self._autocommit or compiled is not None:
                 self._spent = not self._block
 
-    def _direct_write(self, statement: Any, params: Mapping[str, Any]) -> Compiled | None:
-        """The write's compiled form when it can run on SQLite's driver (in autocommit)."""
-        driver = self._sqlite_driver()
-        if driver is None or not self._autocommit or self._tx is not None or self._frames:
-            return None
-        return driver[0].get_write(statement, params)
-
-    def _asyncpg_write(self, statement: Any, params: Mapping[str, Any]) -> Compiled | None:
-        """The write's compiled form when it can run on asyncpg, before anything began."""
+    def _lone_write(self, statement: Any, params: Mapping[str, Any]) -> Compiled | None:
+        """The write's compiled form when a one-call unit that began nothing can run it."""
         direct = self.ctx.direct
-        if direct is None or self._sqlite or self._block or self._tx is not None:
-            return None
-        if self._autocommit or not (self._may_write and self.ctx.autocommit):
-            return None
-        if not direct_ready(self.conn) or self.conn.in_transaction():
+        if direct is None or not self._lone():
             return None
         return direct.get_write(statement, params)
+
+    def _lone(self) -> bool:
+        """Whether this is a one-call write unit with nothing begun, on a driver we run."""
+        if self._block or self._tx is not None or not (self._may_write and self.ctx.autocommit):
+            return False
+        return direct_ready(self.conn) and not self.conn.in_transaction()
+
+    async def _take_lone_write(self) -> None:
+        """What :meth:`_ready` does for a lone write run on the driver: the lock, no options."""
+        if self._spent:
+            raise RuntimeError("threadstore: a statement after a one-statement write")
+        await self._lock()
+        self._wrote = True
 
     async def write_steps(
         self,
@@ -244,15 +241,18 @@ class SqlUnit(UnitRepositories):
             return await self.run_sync(
                 lambda conn: fn(ConnectionSteps(conn)), write=True, thread_id=thread_id
             )
-        own = not self._block and self._tx is None and self.ctx.autocommit
+        own = self._lone()
         conn = cast(ThreadedConnection, self.conn)
         try:
-            await self._ready(True, own)
+            if own:
+                await self._take_lone_write()
+            else:
+                await self._ready(True, False)
             return await run_driver_transaction(conn, fn, compiled, own=own)
         except DRIVER_ERRORS as exc:
             raise self.translate(exc, thread_id=thread_id) from exc
         finally:
-            if own and self._autocommit:
+            if own:
                 self._spent = True
 
     def _driver_steps(self, statements: Sequence[Any]) -> dict[Any, Compiled] | None:
@@ -393,6 +393,7 @@ class SqlUnit(UnitRepositories):
             and not (self._wrote and self.ctx.replicas)
             and keep(self.conn)
         ):
+            self._unlock()
             return True
         try:
             if self._tx is not None:
@@ -411,10 +412,13 @@ class SqlUnit(UnitRepositories):
                     await self.conn.invalidate()  # never hand a broken connection back
                 await self.conn.close()
             finally:
-                if self._locked:
-                    self._locked = False
-                    self.ctx.write_lock.release()
+                self._unlock()
         return False
+
+    def _unlock(self) -> None:
+        if self._locked:
+            self._locked = False
+            self.ctx.write_lock.release()
 
     async def _rollback(self) -> None:
         assert self._tx is not None
