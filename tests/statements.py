@@ -6,6 +6,7 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from sqlalchemy import event
 
 from threadstore import SQLAlchemyStore
@@ -28,3 +29,18 @@ def recorded(store: SQLAlchemyStore) -> Iterator[list[Statement]]:
         yield statements
     finally:
         event.remove(engine, "before_cursor_execute", record)
+
+
+def counted_trips(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The name of every call SQLite's threaded engine sends to a worker from now on."""
+    from threadstore.store.sql.threaded import ThreadedEngine
+
+    trips: list[str] = []
+    run = ThreadedEngine.run
+
+    async def counted(self: ThreadedEngine, fn: Any, *args: Any) -> Any:
+        trips.append(getattr(fn, "__name__", type(fn).__name__))
+        return await run(self, fn, *args)
+
+    monkeypatch.setattr(ThreadedEngine, "run", counted)
+    return trips

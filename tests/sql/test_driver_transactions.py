@@ -23,12 +23,11 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
 from tests.conftest import another_writer
-from tests.statements import recorded
+from tests.statements import counted_trips, recorded
 from threadstore import SQLAlchemyStore
 from threadstore.errors import DuplicateRecordError, PersistenceError, QueryTimeoutError
 from threadstore.sqlite_vector import sqlite_driver
 from threadstore.store.sql.direct import DirectStatements
-from threadstore.store.sql.threaded import ThreadedEngine
 
 
 @pytest.fixture
@@ -61,6 +60,16 @@ def _stored(store: SQLAlchemyStore, thread: str) -> tuple[int, list[tuple[Any, .
             (thread,),
         ).fetchall()
     return count, rows
+
+
+def _squat(store: SQLAlchemyStore, *, seq: int) -> None:
+    """A message row of thread ``t`` at ``seq``, written behind the store's back."""
+    with _raw(store) as raw:
+        raw.execute(
+            "INSERT INTO threadstore_messages (thread_id, seq, role, content, metadata, "
+            "timestamp) VALUES ('t', ?, 'user', 'squatter', '{}', '2026-01-01 00:00:00.000000')",
+            (seq,),
+        )
 
 
 _BATCHES = [
@@ -96,11 +105,7 @@ async def test_appends_on_the_driver_write_what_sqlalchemy_writes(store: SQLAlch
 
 async def test_a_statement_failing_half_way_rolls_the_call_back(store: SQLAlchemyStore) -> None:
     await store.add_message("t", "user", "first")
-    with _raw(store) as raw:  # a row at the seq the next append will take
-        raw.execute(
-            "INSERT INTO threadstore_messages (thread_id, seq, role, content, metadata, "
-            "timestamp) VALUES ('t', 1, 'user', 'squatter', '{}', '2026-01-01 00:00:00.000000')"
-        )
+    _squat(store, seq=1)  # a row at the seq the next append will take
     with pytest.raises(DuplicateRecordError) as info:
         await store.add_message("t", "user", "second")  # the UPDATE ran, the INSERT failed
     assert isinstance(info.value, PersistenceError)
@@ -167,19 +172,8 @@ async def test_appends_in_a_block_run_on_the_driver_inside_its_savepoints(
     store: SQLAlchemyStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """In a block each append is one trip; a failing nested block rolls back alone."""
-    with _raw(store) as raw:  # a row at seq 1, which the block's second append takes
-        raw.execute(
-            "INSERT INTO threadstore_messages (thread_id, seq, role, content, metadata, "
-            "timestamp) VALUES ('t', 1, 'user', 'squatter', '{}', '2026-01-01 00:00:00.000000')"
-        )
-    trips: list[str] = []
-    run = ThreadedEngine.run
-
-    async def counted(self: ThreadedEngine, fn: Any, *args: Any) -> Any:
-        trips.append(getattr(fn, "__name__", type(fn).__name__))
-        return await run(self, fn, *args)
-
-    monkeypatch.setattr(ThreadedEngine, "run", counted)
+    _squat(store, seq=1)  # the seq the block's second append takes
+    trips = counted_trips(monkeypatch)
     async with store.transaction() as tx:
         await tx.add_message("t", "user", "kept")
         assert trips == ["trip"]  # BEGIN IMMEDIATE, the UPDATE and the INSERT

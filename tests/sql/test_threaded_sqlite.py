@@ -23,6 +23,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from tests.conftest import another_writer
+from tests.statements import counted_trips
 from threadstore import SQLAlchemyStore
 from threadstore.sqlite_buffered import BufferedSqlite
 from threadstore.store.sql.threaded import ThreadedConnection, ThreadedEngine
@@ -104,14 +105,7 @@ async def test_each_one_call_read_is_one_trip_and_a_one_statement_write_too(
     store: SQLAlchemyStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     engine = _engine(store)
-    trips: list[str] = []
-    run = ThreadedEngine.run
-
-    async def counted(self: ThreadedEngine, fn: Any, *args: Any) -> Any:
-        trips.append(getattr(fn, "__name__", type(fn).__name__))
-        return await run(self, fn, *args)
-
-    monkeypatch.setattr(ThreadedEngine, "run", counted)
+    trips = counted_trips(monkeypatch)
     calls = {
         "get_thread": lambda: store.get_thread("t1"),
         "get_messages": lambda: store.get_messages("t1", limit=10, after_seq=5),
