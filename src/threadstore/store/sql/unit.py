@@ -38,7 +38,6 @@ from threadstore.errors import PersistenceConnectionError, PersistenceError
 from threadstore.store.sql.connections import Conn, Tx
 from threadstore.store.sql.direct import (
     Compiled,
-    DirectStatements,
     RecordShape,
     direct_ready,
     run_direct,
@@ -91,13 +90,10 @@ class SqlUnit(UnitRepositories):
     ) -> Result[Any]:
         """Run one statement in the right transaction state; translate driver errors.
 
-        Args:
-            statement: The statement.
-            params: Its parameters (a dict, or a list of dicts for executemany).
-            write: Whether it changes data.
-            one_statement: It is atomic by itself and the call's only statement.
-            thread_id: The thread the statement is about, for a FK violation.
-            duplicate: The record it creates, for a unique violation.
+        ``params``: a dict, or a list of dicts for executemany. ``write``: it
+        changes data; ``one_statement``: atomic by itself and the call's only
+        statement. ``thread_id`` (for a FK violation) and ``duplicate`` (the
+        record it creates, for a unique violation) name what an error is about.
         """
         try:
             await self._ready(write, one_statement)
@@ -142,11 +138,7 @@ class SqlUnit(UnitRepositories):
         *,
         per_call: bool = False,
     ) -> list[_T]:
-        """The rows of a read as ``shape``'s records; on the driver as :meth:`fetch` runs it.
-
-        There, records are built straight from the driver's rows
-        (:meth:`~threadstore.store.sql.direct.Compiled.records`).
-        """
+        """The rows of a read as ``shape``'s records (on the driver: ``Compiled.records``)."""
         compiled, params = self._compiled_read(statement, params, per_call)
         if compiled is None:
             result = await self.execute(statement, params)
@@ -257,20 +249,15 @@ class SqlUnit(UnitRepositories):
 
     def _driver_steps(self, statements: Sequence[Any]) -> dict[Any, Compiled] | None:
         """The compiled statements, when they can run on SQLite's driver; else None."""
-        driver = self._sqlite_driver()
-        if driver is None or not self._may_write:
+        direct, conn = self.ctx.direct, self.conn
+        if direct is None or not self._may_write or not isinstance(conn, ThreadedConnection):
             return None
-        compiled = {statement: driver[0].get(statement) for statement in statements}
+        if not direct_ready(conn):
+            return None
+        compiled = {statement: direct.get(statement) for statement in statements}
         if any(value is None for value in compiled.values()):
             return None
         return cast("dict[Any, Compiled]", compiled)
-
-    def _sqlite_driver(self) -> tuple[DirectStatements, ThreadedConnection] | None:
-        """The statements and connection when this unit runs on SQLite's threaded engine."""
-        direct, conn = self.ctx.direct, self.conn
-        if direct is None or not isinstance(conn, ThreadedConnection) or not direct_ready(conn):
-            return None
-        return direct, conn
 
     def _direct_ready(self) -> bool:
         """Whether this unit is a one-call read with nothing begun."""

@@ -119,8 +119,8 @@ async def run_driver_transaction(
 ) -> _T:
     """``fn``'s statements on ``conn``'s sqlite3 connection, in one trip.
 
-    ``own``: ``conn`` is in autocommit with the store's write lock held, and
-    ``fn`` runs in a transaction of its own (``BEGIN IMMEDIATE``, committed
+    ``own``: the unit began nothing on ``conn`` (the store's write lock held),
+    and ``fn`` runs in a transaction of its own (``BEGIN IMMEDIATE``, committed
     when ``fn`` returns, rolled back when it raises). Otherwise ``fn`` runs in
     the transaction or savepoint the unit of work began, whose held-back
     ``BEGIN``/``SAVEPOINT`` runs first and which the unit ends as usual.
