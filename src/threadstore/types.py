@@ -76,7 +76,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         A value the driver already gives in UTC (asyncpg always does) is
         returned as is; SQLite's text is parsed by :class:`_SqliteDateTime`.
         """
-        inner = self.load_dialect_impl(dialect).result_processor(dialect, coltype)
+        inner = _inner_processor(self, dialect, coltype)
 
         def to_utc(value: Any) -> datetime | None:
             if inner is not None:
@@ -99,7 +99,17 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None if value is None else isoformat(value)
 
         if dialect.name != "sqlite":
-            return to_iso
+            if _inner_processor(self, dialect, coltype) is not None:
+                return to_iso
+
+            def datetime_to_iso(value: Any) -> str | None:
+                if value is None:
+                    return None
+                if value.tzinfo is UTC:  # asyncpg's timestamptz: one C call
+                    return str(value.isoformat(timespec="microseconds"))
+                return to_iso(value)
+
+            return datetime_to_iso
 
         def text_to_iso(value: Any) -> str | None:
             if type(value) is str and len(value) == 26 and value[10] == " " and value[19] == ".":
@@ -107,6 +117,11 @@ class UTCDateTime(TypeDecorator[datetime]):
             return to_iso(value)
 
         return text_to_iso
+
+
+def _inner_processor(column: UTCDateTime, dialect: Dialect, coltype: object) -> Any:
+    """The dialect's own result processor under ``column`` (None: the driver's value as is)."""
+    return column.load_dialect_impl(dialect).result_processor(dialect, coltype)
 
 
 JSONDocument: Any = JSON().with_variant(JSONB(), "postgresql")

@@ -72,3 +72,13 @@ def test_none_stays_none_and_stamp_takes_both_forms() -> None:
     assert UTCDateTime().iso_processor(_PG, None)(None) is None
     moment = datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC)
     assert stamp(moment) == stamp(isoformat(moment)) == "2026-01-02T03:04:05.000006+00:00"
+
+
+@given(instants)
+def test_asyncpg_utc_datetimes_take_the_one_call_path(value: datetime) -> None:
+    """asyncpg gives timestamptz values in UTC: formatted at once, as isoformat would."""
+    from sqlalchemy.dialects.postgresql import asyncpg
+
+    iso = UTCDateTime().iso_processor(asyncpg.dialect(), None)  # type: ignore[no-untyped-call]
+    assert value.tzinfo is UTC
+    assert iso(value) == isoformat(value)
