@@ -50,6 +50,7 @@ __all__ = [
     "run_direct",
     "run_direct_raw",
     "run_direct_write",
+    "sqlite_rows",
 ]
 
 MAX_DIRECT = 256
@@ -70,9 +71,11 @@ class RecordShape(Generic[_R]):
     ``keys`` are the record's keys, each a column of that name whose value
     the record holds as read (timestamps as ISO text, see
     :func:`threadstore.clock.stamp`); ``build`` does the same for any row.
+    None: the record renames or converts columns, so every row goes through
+    ``build``.
     """
 
-    keys: tuple[str, ...]
+    keys: tuple[str, ...] | None
     build: Callable[[Mapping[Any, Any]], _R]
 
 
@@ -107,7 +110,7 @@ class Compiled:
         through :meth:`rows` and ``shape.build``.
         """
         keys = shape.keys
-        if tuple(key for key, _ in self.stamped[: len(keys)]) != keys:
+        if keys is None or tuple(key for key, _ in self.stamped[: len(keys)]) != keys:
             return [shape.build(row) for row in self.rows(raw, stamps=True)]
         found: list[dict[str, Any]] = [dict(zip(keys, row, strict=False)) for row in raw]
         for key, process in self.stamped[: len(keys)]:
@@ -284,38 +287,22 @@ def direct_ready(conn: Conn) -> bool:
 
 
 async def run_direct(
-    conn: Conn, compiled: Compiled, params: Mapping[str, Any] | None, *, stamps: bool = False
+    conn: Conn, compiled: Compiled, params: Mapping[str, Any] | None
 ) -> list[dict[str, Any]]:
     """Run ``compiled`` on ``conn``'s driver connection (see :func:`direct_ready`).
-
-    ``stamps`` as for :meth:`Compiled.rows`.
 
     Raises:
         DBAPIError: what SQLAlchemy's own execution would have raised.
     """
-    return compiled.rows(await run_direct_raw(conn, compiled, params), stamps=stamps)
+    return compiled.rows(await run_direct_raw(conn, compiled, params))
 
 
 async def run_direct_raw(
     conn: Conn, compiled: Compiled, params: Mapping[str, Any] | None
 ) -> Sequence[Sequence[Any]]:
     """:func:`run_direct`'s driver rows, unprocessed (see :meth:`Compiled.records`)."""
-    args = compiled.arguments(params)
-    if isinstance(conn, ThreadedConnection):
-        dbapi_connection: Any = conn.sync_connection.connection.dbapi_connection
-        try:
-            rows: Sequence[Sequence[Any]] = await conn.engine.run(
-                _sqlite_rows, dbapi_connection, compiled.sql, args
-            )
-        except Exception as exc:
-            raise driver_error(exc, compiled.sql, args, conn.dialect, dbapi_connection) from exc
-        return rows
-    fairy = conn.sync_connection.connection  # type: ignore[union-attr]
-    try:
-        records = await fairy.driver_connection.fetch(compiled.sql, *args)  # type: ignore[union-attr]
-    except Exception as exc:
-        raise driver_error(exc, compiled.sql, args, conn.dialect, fairy.dbapi_connection) from exc
-    return cast("Sequence[Sequence[Any]]", records)
+    rows: Sequence[Sequence[Any]] = await _on_driver(conn, compiled, params, rows=True)
+    return rows
 
 
 async def run_direct_write(conn: Conn, compiled: Compiled, params: Mapping[str, Any]) -> None:
@@ -328,19 +315,27 @@ async def run_direct_write(conn: Conn, compiled: Compiled, params: Mapping[str, 
     Raises:
         DBAPIError: what SQLAlchemy's own execution would have raised.
     """
+    await _on_driver(conn, compiled, params, rows=False)
+
+
+async def _on_driver(
+    conn: Conn, compiled: Compiled, params: Mapping[str, Any] | None, *, rows: bool
+) -> Any:
+    """``compiled`` on the SQLite worker's cursor or asyncpg (its rows, with ``rows``)."""
     args = compiled.arguments(params)
     if isinstance(conn, ThreadedConnection):
         dbapi_connection: Any = conn.sync_connection.connection.dbapi_connection
-        try:
-            await conn.engine.run(_sqlite_write, dbapi_connection, compiled.sql, args)
-        except Exception as exc:
-            raise driver_error(exc, compiled.sql, args, conn.dialect, dbapi_connection) from exc
-        return
-    fairy = conn.sync_connection.connection  # type: ignore[union-attr]
+        run = sqlite_rows if rows else _sqlite_write
+        call = conn.engine.run(run, dbapi_connection, compiled.sql, args)
+    else:
+        fairy: Any = conn.sync_connection.connection  # type: ignore[union-attr]
+        dbapi_connection = fairy.dbapi_connection
+        driver = fairy.driver_connection
+        call = (driver.fetch if rows else driver.execute)(compiled.sql, *args)
     try:
-        await fairy.driver_connection.execute(compiled.sql, *args)  # type: ignore[union-attr]
+        return await call
     except Exception as exc:
-        raise driver_error(exc, compiled.sql, args, conn.dialect, fairy.dbapi_connection) from exc
+        raise driver_error(exc, compiled.sql, args, conn.dialect, dbapi_connection) from exc
 
 
 def _sqlite_write(dbapi_connection: Any, sql: str, args: list[Any]) -> None:
@@ -351,8 +346,8 @@ def _sqlite_write(dbapi_connection: Any, sql: str, args: list[Any]) -> None:
         cursor.close()
 
 
-def _sqlite_rows(dbapi_connection: Any, sql: str, args: list[Any]) -> list[Any]:
-    """Run one read on a SQLite worker thread; every row is fetched there."""
+def sqlite_rows(dbapi_connection: Any, sql: str, args: list[Any]) -> list[Any]:
+    """Run one statement on a SQLite connection (on its worker thread); all its rows."""
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute(sql, args)

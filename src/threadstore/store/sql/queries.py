@@ -19,6 +19,7 @@ from threadstore.records import InvocationLogRecord, MessageRecord, ThreadRecord
 from threadstore.store.paging import KeysetPage, ThreadSort
 from threadstore.store.query_inputs import MessageQuery, ThreadQuery
 from threadstore.store.run_inputs import LogFilter
+from threadstore.store.sql.direct import RecordShape
 from threadstore.store.sql.keyset import keyset
 from threadstore.store.sql.query_shapes import message_statement, thread_statement
 from threadstore.store.sql.run_tables import (
@@ -36,6 +37,10 @@ if TYPE_CHECKING:
     from threadstore.store.sql.unit import SqlUnit
 
 __all__ = ["SqlQueries"]
+
+
+_TOOL_CALL = RecordShape(None, tool_call_record)
+_LOG = RecordShape(None, log_record)
 
 
 class SqlQueries:
@@ -67,8 +72,7 @@ class SqlQueries:
         where, order = keyset([tool_calls.c.created_at, tool_calls.c.id], page)
         conditions = tool_call_conditions(query, self._unit.owner)
         statement = select(tool_calls).where(*conditions, *where).order_by(*order).limit(page.limit)
-        rows = await self._unit.fetch(statement, per_call=True, stamps=True)
-        return [tool_call_record(row) for row in rows]
+        return await self._unit.fetch_records(statement, None, _TOOL_CALL, per_call=True)
 
     async def invocation_logs(
         self, where: LogFilter, page: KeysetPage
@@ -78,5 +82,4 @@ class SqlQueries:
         after, order = keyset([table.c.timestamp, table.c.id], page)
         conditions = log_conditions(where, self._unit.owner)
         statement = select(table).where(*conditions, *after).order_by(*order).limit(page.limit)
-        rows = await self._unit.fetch(statement, per_call=True, stamps=True)
-        return [log_record(row) for row in rows]
+        return await self._unit.fetch_records(statement, None, _LOG, per_call=True)

@@ -139,7 +139,8 @@ def _lineage_query(*, scoped: bool) -> Any:
 
 
 _LINEAGE_ROW: RecordShape[dict[str, Any]] = RecordShape(
-    (*THREAD_RECORD.keys, "depth"), lambda row: {**thread_record(row), "depth": row["depth"]}
+    (*ThreadRecord.__annotations__, "depth"),
+    lambda row: {**thread_record(row), "depth": row["depth"]},
 )
 """A lineage row: the thread's record and its depth (>0 an ancestor, -1 a child)."""
 

@@ -111,22 +111,19 @@ class SqlUnit(UnitRepositories):
         params: Mapping[str, Any] | None = None,
         *,
         per_call: bool = False,
-        stamps: bool = False,
     ) -> Sequence[Mapping[str, Any]]:
         """The rows of a read, as mappings.
 
         A one-call read in autocommit runs straight on the driver
         (:mod:`~threadstore.store.sql.direct`), anything else through
         :meth:`execute`. ``per_call``: built per call (found by its cache key).
-        ``stamps``: for records, whose timestamps may come as ISO text
-        (:func:`threadstore.clock.stamp`).
         """
         compiled, params = self._compiled_read(statement, params, per_call)
         if compiled is None:
             result = await self.execute(statement, params)
             return cast("Sequence[Mapping[str, Any]]", result.mappings().all())
         try:
-            return await run_direct(self.conn, compiled, params, stamps=stamps)
+            return await run_direct(self.conn, compiled, params)
         except DRIVER_ERRORS as exc:
             raise self.translate(exc) from exc
 
@@ -138,7 +135,10 @@ class SqlUnit(UnitRepositories):
         *,
         per_call: bool = False,
     ) -> list[_T]:
-        """The rows of a read as ``shape``'s records (on the driver: ``Compiled.records``)."""
+        """The rows of a read as ``shape``'s records (on the driver: ``Compiled.records``).
+
+        Their timestamps may then come as ISO text (:func:`threadstore.clock.stamp`).
+        """
         compiled, params = self._compiled_read(statement, params, per_call)
         if compiled is None:
             result = await self.execute(statement, params)
@@ -154,7 +154,7 @@ class SqlUnit(UnitRepositories):
     ) -> tuple[Compiled | None, Mapping[str, Any] | None]:
         """A read's compiled form (and values) when it can run on the driver."""
         direct = self.ctx.direct
-        if direct is None or not self._direct_ready():
+        if direct is None or not self._on_driver(write=False):
             return None, params
         if per_call:
             found = direct.keyed(statement, params)
@@ -196,15 +196,9 @@ class SqlUnit(UnitRepositories):
     def _lone_write(self, statement: Any, params: Mapping[str, Any]) -> Compiled | None:
         """The write's compiled form when a one-call unit that began nothing can run it."""
         direct = self.ctx.direct
-        if direct is None or not self._lone():
+        if direct is None or not self._on_driver(write=True):
             return None
         return direct.get_write(statement, params)
-
-    def _lone(self) -> bool:
-        """Whether this is a one-call write unit with nothing begun, on a driver we run."""
-        if self._block or self._tx is not None or not (self._may_write and self.ctx.autocommit):
-            return False
-        return direct_ready(self.conn) and not self.conn.in_transaction()
 
     async def _take_lone_write(self) -> None:
         """What :meth:`_ready` does for a lone write run on the driver: the lock, no options."""
@@ -233,7 +227,7 @@ class SqlUnit(UnitRepositories):
             return await self.run_sync(
                 lambda conn: fn(ConnectionSteps(conn)), write=True, thread_id=thread_id
             )
-        own = self._lone()
+        own = self._on_driver(write=True)
         conn = cast(ThreadedConnection, self.conn)
         try:
             if own:
@@ -259,11 +253,13 @@ class SqlUnit(UnitRepositories):
             return None
         return cast("dict[Any, Compiled]", compiled)
 
-    def _direct_ready(self) -> bool:
-        """Whether this unit is a one-call read with nothing begun."""
-        if self._block or self._may_write or self._tx is not None or not self.ctx.autocommit:
+    def _on_driver(self, *, write: bool) -> bool:
+        """Whether this is a one-call read (or write) unit that began nothing, on a driver."""
+        if self._block or self._may_write != write or self._tx is not None:
             return False
-        return direct_ready(self.conn)
+        if not self.ctx.autocommit or not direct_ready(self.conn):
+            return False
+        return not (write and self.conn.in_transaction())
 
     async def run_sync(
         self, fn: Callable[[Connection], _T], *, write: bool = False, thread_id: str | None = None

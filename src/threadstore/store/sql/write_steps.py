@@ -28,7 +28,7 @@ from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.sql import Executable
 
 from threadstore.engine import TRANSACTION_OPEN
-from threadstore.store.sql.direct import Compiled, driver_error
+from threadstore.store.sql.direct import Compiled, driver_error, sqlite_rows
 from threadstore.store.sql.threaded import ThreadedConnection
 
 __all__ = ["ConnectionSteps", "Steps", "run_driver_transaction"]
@@ -89,16 +89,12 @@ class _DriverSteps:
     def rows(self, statement: Executable, params: Mapping[str, Any]) -> list[Mapping[str, Any]]:
         compiled = self._compiled[statement]
         args = compiled.arguments(params)
-        cursor = self._driver.cursor()
         try:
-            cursor.execute(compiled.sql, args)
-            raw = cursor.fetchall()
+            raw = sqlite_rows(self._driver, compiled.sql, args)
         except Exception as exc:
             raise driver_error(
                 exc, compiled.sql, args, self._dialect, self._dbapi_connection
             ) from exc
-        finally:
-            cursor.close()
         return list(compiled.rows(raw))
 
     def each(
