@@ -128,35 +128,32 @@ class _Threads:
         call = inbox.get()
         while call is not None:
             loop, future, fn, args = call
-            if not future.cancelled():
-                _run(loop, future, fn, args)
-            with self._lock:
-                if self._backlog:
-                    call = self._backlog.popleft()
-                    continue
-                self._idle.append(inbox)
-            call = inbox.get()
+            outcome = None if future.cancelled() else _outcome(fn, args)
+            with self._lock:  # idle again before the caller hears back and calls anew
+                following = self._backlog.popleft() if self._backlog else None
+                if following is None:
+                    self._idle.append(inbox)
+            if outcome is not None:
+                _resolve(loop, outcome[0], future, outcome[1])
+            call = following if following is not None else inbox.get()
 
 
-def _run(
-    loop: asyncio.AbstractEventLoop,
-    future: asyncio.Future[Any],
-    fn: Callable[..., Any],
-    args: tuple[Any, ...],
-) -> None:
+_Setter = Callable[["asyncio.Future[Any]", Any], None]
+
+
+def _outcome(fn: Callable[..., Any], args: tuple[Any, ...]) -> tuple[_Setter, Any]:
+    """``fn(*args)``'s result or exception, with the future method that hands it over."""
     try:
-        result = fn(*args)
+        return _set_result, fn(*args)
     except BaseException as exc:  # handed to the awaiting coroutine
         if isinstance(exc, StopIteration):  # cannot be raised into a future
             exc = RuntimeError(repr(exc))
-        _resolve(loop, _set_exception, future, exc)
-    else:
-        _resolve(loop, _set_result, future, result)
+        return _set_exception, exc
 
 
 def _resolve(
     loop: asyncio.AbstractEventLoop,
-    setter: Callable[[asyncio.Future[Any], Any], None],
+    setter: _Setter,
     future: asyncio.Future[Any],
     value: Any,
 ) -> None:
