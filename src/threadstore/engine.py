@@ -23,6 +23,7 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from threadstore import json_text
 from threadstore.engine_options import POOL_OPTIONS, check_engine_options
 from threadstore.errors import ValidationError
 
@@ -35,6 +36,7 @@ __all__ = [
     "configure_sqlite_engine",
     "create_engine",
     "pool_options_refused",
+    "with_json_decoder",
 ]
 
 SQLITE_BEGIN_OPTION = "threadstore_sqlite_begin"
@@ -52,7 +54,7 @@ def create_engine(url: URL, **options: Any) -> AsyncEngine:
     """
     check_engine_options(options)
     try:
-        engine = create_async_engine(url, **options)
+        engine = create_async_engine(url, **with_json_decoder(options))
     except ModuleNotFoundError as exc:
         extra = "postgres" if url.get_backend_name() == "postgresql" else "sqlite"
         raise ValidationError(
@@ -66,6 +68,11 @@ def create_engine(url: URL, **options: Any) -> AsyncEngine:
     elif url.get_backend_name() == "postgresql":
         event.listen(engine.sync_engine, "checkout", _replace_closed_connection)
     return engine
+
+
+def with_json_decoder(options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` with :func:`threadstore.json_text.loads` as JSON decoder unless one is given."""
+    return {"json_deserializer": json_text.loads, **options}
 
 
 def pool_options_refused(url: URL, options: dict[str, Any]) -> ValidationError:

@@ -66,6 +66,24 @@ class UTCDateTime(TypeDecorator[datetime]):
         value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
+    def bind_processor(self, dialect: Dialect) -> Any:
+        """:meth:`process_bind_param` and the dialect's own processor; on SQLite in one call.
+
+        A UTC datetime (what the store's clock gives) becomes SQLite's text by
+        one ``isoformat``: the same text as SQLAlchemy's storage format
+        (``2026-01-02 03:04:05.000006``), which formats seven fields by name.
+        """
+        composed = super().bind_processor(dialect)
+        if dialect.name != "sqlite" or composed is None:
+            return composed
+
+        def to_text(value: Any) -> Any:
+            if type(value) is datetime and value.tzinfo is UTC:
+                return value.isoformat(" ", "microseconds")[:26]
+            return composed(value)
+
+        return to_text
+
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         """Return an aware UTC datetime."""
         return None if value is None else _utc(value)

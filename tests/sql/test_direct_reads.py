@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -202,6 +203,34 @@ async def test_timestamps_keep_microseconds_and_zone(store: SQLAlchemyStore) -> 
     created = datetime.fromisoformat(thread["created_at"])
     assert created == datetime(2026, 3, 1, 12, 0, 4, 623456, tzinfo=UTC)
     assert created.utcoffset() == timedelta(0)
+
+
+async def test_a_json_codec_given_to_the_engine_serves_both_paths(db_url: str) -> None:
+    """The JSON codec passed as engine options is used, not threadstore's own, on every path."""
+    decoded: list[str] = []
+
+    def decode(text: str) -> Any:
+        decoded.append(text)
+        return json.loads(text)
+
+    def encode(value: Any) -> str:
+        return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+    async with SQLAlchemyStore(db_url, json_deserializer=decode, json_serializer=encode) as opened:
+        await opened.create_thread("t", "u", "a", metadata={"b": 1, "a": [2]})
+        await opened.add_message("t", "user", "hi", metadata={"z": 1, "y": 2})
+        thread = await opened.get_thread("t")  # the direct path
+        page = await opened.get_messages("t")
+        async with opened.transaction() as tx:  # SQLAlchemy's path
+            in_block = await tx.get_thread("t")
+    assert thread is not None
+    assert in_block is not None
+    assert thread["metadata"] == in_block["metadata"] == {"b": 1, "a": [2]}
+    assert page[0]["metadata"] == {"z": 1, "y": 2}
+    assert [json.loads(text) for text in decoded].count({"b": 1, "a": [2]}) >= 2
+    assert {"z": 1, "y": 2} in [json.loads(text) for text in decoded]
+    if db_url.startswith("sqlite"):  # the text as ``encode`` wrote it (JSONB keeps its own)
+        assert decoded.count('{"a":[2],"b":1}') >= 2
 
 
 async def test_a_statement_listener_sees_every_hot_read(store: SQLAlchemyStore) -> None:

@@ -82,3 +82,25 @@ def test_asyncpg_utc_datetimes_take_the_one_call_path(value: datetime) -> None:
     iso = UTCDateTime().iso_processor(asyncpg.dialect(), None)  # type: ignore[no-untyped-call]
     assert value.tzinfo is UTC
     assert iso(value) == isoformat(value)
+
+
+@given(
+    st.datetimes(
+        min_value=datetime(1, 1, 2),
+        max_value=datetime(9999, 12, 30),
+        timezones=st.sampled_from([UTC, timezone(timedelta(hours=5, minutes=30))]),
+    )
+)
+def test_sqlite_bind_text_is_sqlalchemys_storage_format(value: datetime) -> None:
+    """The one-call bind of an aware datetime writes the text SQLAlchemy's DATETIME writes."""
+    bind = UTCDateTime()._cached_bind_processor(_SQLITE)
+    assert bind is not None
+    assert bind(value) == _stored_on_sqlite(value)
+    assert bind(None) is None
+
+
+def test_sqlite_bind_still_refuses_naive_datetimes() -> None:
+    bind = UTCDateTime()._cached_bind_processor(_SQLITE)
+    assert bind is not None
+    with pytest.raises(ValueError, match="naive"):
+        bind(datetime(2026, 1, 2, 3, 4, 5))

@@ -32,7 +32,12 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine, Result, RootTransaction, Transaction
 from sqlalchemy.pool import Pool, PoolProxiedConnection, QueuePool, StaticPool
 
-from threadstore.engine import TRANSACTION_OPEN, configure_sqlite_engine, pool_options_refused
+from threadstore.engine import (
+    TRANSACTION_OPEN,
+    configure_sqlite_engine,
+    pool_options_refused,
+    with_json_decoder,
+)
 from threadstore.engine_options import check_engine_options
 from threadstore.sqlite_buffered import BufferedSqlite
 from threadstore.sqlite_vector import load_sqlite_vec, sqlite_driver, use_sqlite_vec
@@ -337,7 +342,7 @@ def create_threaded_engine(
     """
     check_engine_options(options)
     try:
-        engine = ThreadedEngine(url, sqlite_vec=sqlite_vec, **options)
+        engine = ThreadedEngine(url, sqlite_vec=sqlite_vec, **with_json_decoder(options))
     except TypeError as exc:  # options valid in general, not for this pool
         raise pool_options_refused(url, options) from exc
     configure_sqlite_engine(engine.sync_engine)
