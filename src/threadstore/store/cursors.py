@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
@@ -44,8 +45,12 @@ _CHECK_BYTES = 8
 _RESTART = "Pass the next_cursor of the previous page unchanged, or start again with cursor=None."
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+"""``json.dumps`` with these options builds an encoder per call; a cursor needs two."""
+
+
 def _canonical(value: object) -> bytes:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return _CANONICAL(value).encode()
 
 
 def _check(data: bytes) -> bytes:
@@ -66,7 +71,7 @@ class CursorScope:
     order: str
     filters: Mapping[str, Scalar]
 
-    @property
+    @functools.cached_property
     def digest(self) -> str:
         """A short fingerprint of the filters (their values are not carried)."""
         return hashlib.sha256(_canonical(dict(self.filters))).hexdigest()[:16]

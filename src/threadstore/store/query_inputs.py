@@ -8,6 +8,7 @@ a :class:`~threadstore.errors.ValidationError`.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
@@ -61,12 +62,15 @@ def cursor_scope(filters: Any, view: str | None) -> dict[str, Scalar]:
 
     ``limit`` and ``offset`` are paging, not filters: left out.
     """
-    scope = {
-        name: _scalar(getattr(filters, name))
-        for name in (field.name for field in fields(filters))
-        if name not in ("limit", "offset")
-    }
-    return {**scope, "view": view}
+    scope = {name: _scalar(getattr(filters, name)) for name in _filter_names(type(filters))}
+    scope["view"] = view
+    return scope
+
+
+@functools.cache
+def _filter_names(kind: type) -> tuple[str, ...]:
+    """The fields of a filters dataclass that a cursor is bound to (paging left out)."""
+    return tuple(field.name for field in fields(kind) if field.name not in ("limit", "offset"))
 
 
 @dataclass(frozen=True, slots=True)
