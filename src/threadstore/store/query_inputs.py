@@ -62,13 +62,13 @@ def cursor_scope(filters: Any, view: str | None) -> dict[str, Scalar]:
 
     ``limit`` and ``offset`` are paging, not filters: left out.
     """
-    scope = {name: _scalar(getattr(filters, name)) for name in _filter_names(type(filters))}
+    scope = {name: _scalar(getattr(filters, name)) for name in _filter_names(filters.__class__)}
     scope["view"] = view
     return scope
 
 
 @functools.cache
-def _filter_names(kind: type) -> tuple[str, ...]:
+def _filter_names(kind: Any) -> tuple[str, ...]:
     """The fields of a filters dataclass that a cursor is bound to (paging left out)."""
     return tuple(field.name for field in fields(kind) if field.name not in ("limit", "offset"))
 
