@@ -234,16 +234,47 @@ def _copy_json(value: object, depth: int) -> Any:
         return value
     if isinstance(value, Mapping):
         copied = {}
+        inline = depth < _MAX_JSON_DEPTH  # items may be this deep: see _copy_list
         for key, item in value.items():
             if not isinstance(key, str) or "\x00" in key:
                 raise _Refused
             if not key.isascii() and _LONE_SURROGATE.search(key):
                 raise _Refused
-            copied[key] = _copy_json(item, depth + 1)
+            kind = type(item)
+            if inline and (kind is int or item is None or kind is bool):
+                copied[key] = item
+            elif inline and kind is str:
+                if "\x00" in item or (not item.isascii() and _LONE_SURROGATE.search(item)):
+                    raise _Refused
+                copied[key] = item
+            else:
+                copied[key] = _copy_json(item, depth + 1)
         return copied
     if isinstance(value, list):
-        return [_copy_json(item, depth + 1) for item in value]
+        return _copy_list(value, depth)
     raise _Refused
+
+
+def _copy_list(value: list[Any], depth: int) -> list[Any]:
+    """A list's copy, its plain ``str``, ``int``, ``bool`` and None items checked in the loop.
+
+    Most items of agent state are such scalars; a call of :func:`_copy_json`
+    for each was most of the time a checkpoint's check and copy took.
+    """
+    if depth >= _MAX_JSON_DEPTH:  # the items are too deep: _copy_json refuses them
+        return [_copy_json(item, depth + 1) for item in value]
+    copied = []
+    for item in value:
+        kind = type(item)
+        if kind is int or item is None or kind is bool:
+            copied.append(item)
+        elif kind is str:
+            if "\x00" in item or (not item.isascii() and _LONE_SURROGATE.search(item)):
+                raise _Refused
+            copied.append(item)
+        else:
+            copied.append(_copy_json(item, depth + 1))
+    return copied
 
 
 def check_json_value(name: str, value: object) -> None:

@@ -11,7 +11,14 @@ from hypothesis import strategies as st
 
 from threadstore.errors import ValidationError
 from threadstore.store.base import fork_title
-from threadstore.validation import MAX_TTL, check_id, check_json_value, check_ttl, json_copy
+from threadstore.validation import (
+    _MAX_JSON_DEPTH,
+    MAX_TTL,
+    check_id,
+    check_json_value,
+    check_ttl,
+    json_copy,
+)
 
 
 @pytest.mark.parametrize(
@@ -129,3 +136,22 @@ def test_json_copy_refuses_too_deep_nesting() -> None:
         value = {"k": value}
     with pytest.raises(ValidationError, match="nested"):
         json_copy("v", value)
+
+
+@pytest.mark.parametrize("leaf", ["leaf", 7, None, True, 1.5, [], {}])
+@pytest.mark.parametrize("container", ["list", "dict"])
+@pytest.mark.parametrize("extra", [-1, 0, 1])
+def test_json_copy_and_the_check_agree_at_the_depth_limit(
+    leaf: object, container: str, extra: int
+) -> None:
+    """A leaf just inside, at and just past the deepest level: copied or refused alike."""
+    value: object = leaf
+    for _ in range(_MAX_JSON_DEPTH + extra):
+        value = [value] if container == "list" else {"k": value}
+    try:
+        check_json_value("v", value)
+    except ValidationError:
+        with pytest.raises(ValidationError, match="nested"):
+            json_copy("v", value)
+    else:
+        assert json_copy("v", value) == value

@@ -143,9 +143,7 @@ class SqlCheckpointRows:
         statement = statement.order_by(
             _c.checkpoint_id.desc(), _c.thread_id.desc(), _c.checkpoint_ns.desc()
         ).limit(size)
-        return found(
-            await self._unit.fetch(with_writes(statement, query.thread_id), per_call=True)
-        )
+        return found(await self._unit.fetch(with_writes(statement, query.thread_id), per_call=True))
 
     async def threads_with_metadata_key(self, thread_ids: Sequence[str], key: str) -> list[str]:
         """See :meth:`CheckpointRows.threads_with_metadata_key`."""
