@@ -11,6 +11,8 @@ from sqlalchemy import text
 from tests.conftest import FakeClock
 from tests.statements import recorded
 from threadstore import BaseStore, SQLAlchemyStore
+from threadstore.store.search_inputs import SearchInput
+from threadstore.store.sql.search_dialects import MAX_PG_SHAPES, MESSAGES, _pg_shape, statement
 
 Call = Callable[[BaseStore], Awaitable[Any]]
 
@@ -179,3 +181,34 @@ async def test_every_write_path_keeps_the_sqlite_index_equal_to_the_messages(
         assert len(hits["items"]) == count
         assert count > 0
         assert (await store.search_messages("recent"))["items"][0]["thread_id"] == "t0"
+
+
+def _search(*terms: str, prefix: bool = False) -> SearchInput:
+    return SearchInput(
+        terms=terms,
+        prefix=prefix,
+        user_id=None,
+        agent_name=None,
+        thread_id=None,
+        role=None,
+        highlight=("[", "]"),
+    )
+
+
+def test_a_postgres_search_asked_again_reuses_its_statement() -> None:
+    """The statement (and so its memoized cache key) is kept per tsquery and shape, bounded."""
+    first, _, per_call = statement("postgresql", MESSAGES, _search("zanzibar"), [], "", False)
+    again, _, _ = statement("postgresql", MESSAGES, _search("zanzibar"), [], "", False)
+    assert per_call
+    assert again is first
+    assert (
+        statement("postgresql", MESSAGES, _search("zanzibar", prefix=True), [], "", False)[0]
+        is not first
+    )
+    assert statement("postgresql", MESSAGES, _search("refund"), [], "", False)[0] is not first
+    other_shape = statement(
+        "postgresql", MESSAGES, _search("zanzibar"), ["d.role = :role"], "", True
+    )
+    assert other_shape[0] is not first
+    assert "'zanzibar'" in str(first)
+    assert _pg_shape.cache_info().maxsize == MAX_PG_SHAPES

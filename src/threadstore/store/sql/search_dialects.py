@@ -147,6 +147,8 @@ FROM (
 ORDER BY hit.score DESC, hit.{key_name} DESC
 """
 _PG_HEADLINE = 'StartSel="{open}", StopSel="{close}", MaxWords=20, MinWords=6'
+MAX_PG_SHAPES = 256
+"""PostgreSQL search statements kept built (least recently used ones go first)."""
 
 
 def match_text(args: SearchInput) -> str:
@@ -173,11 +175,11 @@ def _pg_query(args: SearchInput) -> str:
     return _PG_QUERY.format(config=PG_CONFIG, literal=tsquery_literal(args))
 
 
-def _score(dialect: str, target: Target, args: SearchInput | None) -> str:
+def _score(dialect: str, target: Target, query: str | None) -> str:
     if dialect == "sqlite":
         return f"-bm25({target.fts})"
-    assert args is not None
-    return f"CAST(ts_rank({target.pg_vector}, {_pg_query(args)}, 1) AS double precision)"
+    assert query is not None
+    return f"CAST(ts_rank({target.pg_vector}, {query}, 1) AS double precision)"
 
 
 def statement(
@@ -197,7 +199,21 @@ def statement(
         params: dict[str, Any] = {"query": match_text(args), "open": opened, "close": closed}
         return _sqlite_shape(target.fts, tuple(conditions), join, after), params, False
     params = {"options": _PG_HEADLINE.format(open=opened, close=closed)}
-    return _build(dialect, target, args, tuple(conditions), join, after), params, True
+    shaped = _pg_shape(target.fts, _pg_query(args), tuple(conditions), join, after)
+    return shaped, params, True
+
+
+@functools.lru_cache(maxsize=MAX_PG_SHAPES)
+def _pg_shape(
+    fts: str, query: str, conditions: tuple[str, ...], join: str, after: bool
+) -> TextualSelect:
+    """PostgreSQL's statement for a tsquery (``query``, its SQL) and a shape.
+
+    The recent ones are kept: a search paged, or asked again, reuses its
+    statement, and with it SQLAlchemy's memoized cache key (see
+    ``DirectStatements.keyed``), instead of building and parsing the text anew.
+    """
+    return _build("postgresql", _TARGETS[fts], query, conditions, join, after)
 
 
 @functools.cache
@@ -212,13 +228,13 @@ def _sqlite_shape(fts: str, conditions: tuple[str, ...], join: str, after: bool)
 def _build(
     dialect: str,
     target: Target,
-    args: SearchInput | None,
+    query: str | None,
     conditions: tuple[str, ...],
     join: str,
     after: bool,
 ) -> TextualSelect:
-    """The statement of :func:`statement` (``args`` only for PostgreSQL's tsquery)."""
-    score = _score(dialect, target, args)
+    """The statement of :func:`statement` (``query``: PostgreSQL's tsquery SQL)."""
+    score = _score(dialect, target, query)
     where = list(conditions)
     if after:
         bound = f"({score} < :after_score OR ({score} = :after_score AND {target.key} < :after_id))"
@@ -235,10 +251,10 @@ def _build(
             fts=target.fts, words=SNIPPET_WORDS, source=target.sqlite_from, **parts
         )
     else:
-        assert args is not None  # PostgreSQL's statement holds the tsquery
+        assert query is not None  # PostgreSQL's statement holds the tsquery
         sql = _PG.format(
             config=PG_CONFIG,
-            query=_pg_query(args),
+            query=query,
             document=target.document,
             vector=target.pg_vector,
             source=target.pg_from,
