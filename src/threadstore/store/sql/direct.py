@@ -87,6 +87,8 @@ class Compiled:
     sql: str
     binds: tuple[tuple[str, _Processor], ...]
     """Bind names in positional order, with their bind processors."""
+    names: frozenset[str]
+    """The same names, as a set."""
     defaults: Mapping[str, Any]
     """Values of binds the statement carries itself (e.g. literal comparisons)."""
     columns: tuple[tuple[str, _Processor], ...]
@@ -174,7 +176,7 @@ class DirectStatements:
         compiled = self._cached(self._writes, statement, write=True)
         if compiled is None or params is None:
             return compiled
-        return None if any(name not in params for name, _ in compiled.binds) else compiled
+        return compiled if params.keys() >= compiled.names else None
 
     def _cached(
         self, cache: dict[ClauseElement, Compiled | None], statement: ClauseElement, *, write: bool
@@ -261,6 +263,7 @@ def _compile(compiled: Any, dialect: Dialect, *, write: bool = False) -> Compile
     return Compiled(
         sql=compiled.string,
         binds=tuple(binds),
+        names=frozenset(names),
         defaults=defaults,
         columns=tuple(columns),
         stamped=tuple(stamped),

@@ -17,7 +17,6 @@ import contextlib
 import logging
 import weakref
 from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING
 
 from threadstore.engine import SQLITE_BEGIN_OPTION
@@ -31,7 +30,7 @@ if TYPE_CHECKING:
     from threadstore.store.sql.unit import SqlUnit
     from threadstore.store.sql.unit_context import SqlContext
 
-__all__ = ["MAX_GROUP", "GroupCommit"]
+__all__ = ["MAX_GROUP", "GroupCommit", "Turn"]
 
 logger = logging.getLogger("threadstore")
 
@@ -75,6 +74,24 @@ class _Local:
         self.flushes: set[asyncio.Task[None]] = set()
 
 
+class Turn:
+    """This loop's writers' turn, held by one writer (see :meth:`GroupCommit.take_turn`)."""
+
+    __slots__ = ("local",)
+
+    def __init__(self, local: _Local) -> None:
+        self.local = local
+
+    @property
+    def alone(self) -> bool:
+        """No group is open and nobody queues behind: a unit of its own, no savepoint."""
+        return self.local.group is None and not self.local.waiting
+
+    def release(self) -> None:
+        """Let the next writer of this loop go."""
+        self.local.turn.release()
+
+
 class GroupCommit:
     """Runs the one-call writes of a SQLite store in shared transactions."""
 
@@ -90,23 +107,13 @@ class GroupCommit:
             local = self._locals[loop] = _Local()
         return local
 
-    @contextlib.asynccontextmanager
-    async def unit(
-        self,
-        ctx: SqlContext,
-        engine: Engine,
-        gate: LoopSemaphore | None,
-        plain: AbstractAsyncContextManager[SqlUnit],
-        lane: ReadLane | None = None,
-    ) -> AsyncIterator[SqlUnit]:
-        """A write unit inside the current group; returns once the group has committed.
+    async def take_turn(self, ctx: SqlContext) -> Turn:
+        """Wait for this loop's writers' turn; the caller then runs alone or joins.
 
-        A writer with nobody queued behind it and no group to join runs as
-        ``plain`` (a unit of its own, committed as usual): a lone writer pays
-        for no savepoint and no wider transaction.
+        Alone (:attr:`Turn.alone`: no group open, nobody queued behind) the
+        caller runs a unit of its own and releases the turn after it;
+        otherwise it enters :meth:`grouped`, which releases it.
         """
-        from threadstore.store.sql.unit import SqlUnit
-
         local = self._local()
         local.waiting += 1
         try:
@@ -116,13 +123,27 @@ class GroupCommit:
             self._flush_if_abandoned(ctx, local)
             raise
         local.waiting -= 1
+        return Turn(local)
+
+    @contextlib.asynccontextmanager
+    async def grouped(
+        self,
+        ctx: SqlContext,
+        engine: Engine,
+        gate: LoopSemaphore | None,
+        lane: ReadLane | None,
+        turn: Turn,
+    ) -> AsyncIterator[SqlUnit]:
+        """A write unit inside the current group; returns once the group has committed.
+
+        Entered holding ``turn`` (see :meth:`take_turn`), which it releases.
+        """
+        from threadstore.store.sql.unit import SqlUnit
+
+        local = turn.local
         error: BaseException | None = None
         committed_here = False
         try:
-            if local.group is None and not local.waiting:
-                async with plain as unit:
-                    yield unit
-                return
             group = local.group
             if group is None:
                 group = local.group = await self._begin(ctx, engine, gate, lane)

@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
+from types import TracebackType
 
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -19,6 +21,7 @@ from threadstore.errors import PersistenceConnectionError
 from threadstore.store.locks import LoopSemaphore
 from threadstore.store.sql.connections import Conn, Engine
 from threadstore.store.sql.engines import LoopEngines
+from threadstore.store.sql.group_commit import Turn
 from threadstore.store.sql.read_lane import ReadLane
 from threadstore.store.sql.replicas import ReplicaSet
 from threadstore.store.sql.translate import DRIVER_ERRORS, translate_error
@@ -28,35 +31,131 @@ from threadstore.store.sql.unit_context import SqlContext
 __all__ = ["checkout", "open_unit"]
 
 
-@contextlib.asynccontextmanager
-async def open_unit(
+def open_unit(
     ctx: SqlContext,
     engines: LoopEngines[Engine],
     *,
     write: bool,
     block: bool,
     may_lag: bool = False,
-) -> AsyncIterator[SqlUnit]:
+) -> AbstractAsyncContextManager[SqlUnit]:
     """Check out a connection for one call or block; commit or roll back at the end.
 
     ``may_lag``: a one-call read that a read replica may serve (see the module notes).
     """
-    replicas = ctx.replicas if may_lag and not write and not block else None
-    if replicas:
-        conn = await replicas.connect()
-        if conn is not None:
-            async with _on_replica(ctx, replicas, conn) as unit:
-                yield unit
-            return
-    engine = await engines.current()
-    gate, lane = engines.gate(engine), engines.lane(engine)
-    if write and not block and ctx.group_commit is not None:
-        plain = _unit_on(ctx, engine, gate, write=write, block=block, lane=lane)
-        async with ctx.group_commit.unit(ctx, engine, gate, plain, lane) as grouped:
-            yield grouped
-        return
-    async with _unit_on(ctx, engine, gate, write=write, block=block, lane=lane) as unit:
-        yield unit
+    return _UnitScope(ctx, engines, write=write, block=block, may_lag=may_lag)
+
+
+class _UnitScope:
+    """:func:`open_unit`'s context, one class for every route.
+
+    The routes every call takes (a connection of the primary, a lone SQLite
+    writer's own unit) are written out here; a replica and a commit group are
+    context managers of their own that this one enters. Nested generator
+    context managers cost a few microseconds per call each, on every call.
+    """
+
+    __slots__ = (
+        "_block",
+        "_ctx",
+        "_engines",
+        "_gate",
+        "_inner",
+        "_may_lag",
+        "_reads",
+        "_turn",
+        "_unit",
+        "_write",
+    )
+
+    def __init__(
+        self,
+        ctx: SqlContext,
+        engines: LoopEngines[Engine],
+        *,
+        write: bool,
+        block: bool,
+        may_lag: bool,
+    ) -> None:
+        self._ctx = ctx
+        self._engines = engines
+        self._write = write
+        self._block = block
+        self._may_lag = may_lag
+        self._inner: AbstractAsyncContextManager[SqlUnit] | None = None
+        self._unit: SqlUnit | None = None
+        self._reads: ReadLane | None = None
+        self._gate: LoopSemaphore | None = None
+        self._turn: Turn | None = None
+
+    async def __aenter__(self) -> SqlUnit:
+        ctx, write, block = self._ctx, self._write, self._block
+        replicas = ctx.replicas if self._may_lag and not write and not block else None
+        if replicas:
+            conn = await replicas.connect()
+            if conn is not None:
+                return await self._enter(_on_replica(ctx, replicas, conn))
+        engines = self._engines
+        engine = await engines.current()
+        gate, lane = engines.gate(engine), engines.lane(engine)
+        group_commit = ctx.group_commit
+        if not write or block or group_commit is None:
+            return await self._open(engine, gate, lane)
+        turn = await group_commit.take_turn(ctx)
+        if not turn.alone:
+            return await self._enter(group_commit.grouped(ctx, engine, gate, lane, turn))
+        try:
+            unit = await self._open(engine, gate, lane)
+        except BaseException:
+            turn.release()
+            raise
+        self._turn = turn
+        return unit
+
+    async def _enter(self, inner: AbstractAsyncContextManager[SqlUnit]) -> SqlUnit:
+        self._inner = inner
+        return await inner.__aenter__()
+
+    async def _open(
+        self, engine: Engine, gate: LoopSemaphore | None, lane: ReadLane | None
+    ) -> SqlUnit:
+        """A unit on a connection of ``engine``; a one-call unit may use ``lane``'s.
+
+        A read, or a write that runs on the driver (it leaves the connection as
+        it found it, see :meth:`SqlUnit.write_one`), gives it back to the lane.
+        """
+        reads = lane if lane is not None and not self._block else None
+        conn: Conn | None = await reads.take() if reads is not None else None
+        if conn is None:
+            conn = await checkout(self._ctx, engine, gate, lane)
+        self._reads, self._gate = reads, gate
+        self._unit = SqlUnit(self._ctx, conn, block=self._block, write=self._write)
+        return self._unit
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> bool | None:
+        if self._inner is not None:
+            return await self._inner.__aexit__(kind, exc, traceback)
+        unit, reads, gate, turn = self._unit, self._reads, self._gate, self._turn
+        assert unit is not None
+        kept = False
+        try:
+            if exc is not None:
+                await unit.finish(exc)
+            else:
+                kept = await unit.finish(None, keep=None if reads is None else reads.keep)
+        finally:
+            try:
+                if gate is not None and not kept:
+                    gate.release()
+            finally:
+                if turn is not None:
+                    turn.release()
+        return None
 
 
 async def checkout(
@@ -93,39 +192,6 @@ async def checkout(
                 exc, where=ctx.where, database=ctx.database, pool=engine.pool
             ) from exc
         raise
-
-
-@contextlib.asynccontextmanager
-async def _unit_on(
-    ctx: SqlContext,
-    engine: Engine,
-    gate: LoopSemaphore | None,
-    *,
-    write: bool,
-    block: bool,
-    lane: ReadLane | None = None,
-) -> AsyncIterator[SqlUnit]:
-    """A unit on a connection of ``engine``; a one-call unit may use ``lane``'s.
-
-    A read, or a write that runs on the driver (it leaves the connection as it
-    found it, see :meth:`SqlUnit.write_one`), gives it back to the lane.
-    """
-    reads = lane if lane is not None and not block else None
-    conn: Conn | None = await reads.take() if reads is not None else None
-    if conn is None:
-        conn = await checkout(ctx, engine, gate, lane)
-    kept = False
-    try:
-        unit = SqlUnit(ctx, conn, block=block, write=write)
-        try:
-            yield unit
-        except BaseException as exc:
-            await unit.finish(exc)
-            raise
-        kept = await unit.finish(None, keep=None if reads is None else reads.keep)
-    finally:
-        if gate is not None and not kept:
-            gate.release()
 
 
 @contextlib.asynccontextmanager
