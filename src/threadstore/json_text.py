@@ -18,7 +18,28 @@ from typing import Any
 __all__ = ["bind_processor", "loads", "result_processor"]
 
 _scan: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
-_encode = json.JSONEncoder().encode  # json.dumps's own encoder, without its keyword checks
+
+
+def _dumps() -> Callable[[Any], str]:
+    """``json.dumps`` for a dict or list, its C encoder made once.
+
+    ``json.dumps`` makes its encoder anew on every call (half of the time
+    it takes for a small document). This one keeps no circular-reference
+    markers, so it may serve every thread at once: values reach it checked
+    (:func:`threadstore.validation.json_copy` copies them as trees), and a
+    cycle would end in ``RecursionError``, not in text.
+    """
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # a Python without the C accelerator
+        return json.JSONEncoder().encode
+    default = json.JSONEncoder().default  # raises TypeError, as json.dumps does
+    chunks = make(
+        None, default, json.encoder.encode_basestring_ascii, None, ": ", ", ", False, False, True
+    )
+    return lambda value: "".join(chunks(value, 0))
+
+
+_encode = _dumps()
 
 
 def loads(text: str | bytes | bytearray) -> Any:

@@ -35,6 +35,20 @@ def encode(value: Any) -> Any:
 
 
 def _encode(value: Any, message_type: type) -> Any:
+    kind = type(value)
+    if kind is dict or kind is list:  # scalar items skipped in the loop: no call each
+        copy: Any = None
+        for key, item in value.items() if kind is dict else enumerate(value):
+            if type(item) in _SCALARS:
+                continue
+            new = _encode(item, message_type)
+            if new is not item:
+                if copy is None:
+                    copy = dict(value) if kind is dict else list(value)
+                copy[key] = new
+        return value if copy is None else copy
+    if kind in _SCALARS:
+        return value
     if isinstance(value, message_type):
         from langchain_core.load import dumpd
 
@@ -50,6 +64,10 @@ def _encode(value: Any, message_type: type) -> Any:
     return value
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+"""Types that never hold a message (exact types: a subclass is walked)."""
+
+
 def decode(value: Any) -> Any:
     """Return ``value`` with LangChain message JSON forms revived as message objects."""
     if not _has_message(value):
@@ -62,10 +80,11 @@ def decode(value: Any) -> Any:
 
 
 def _is_message_form(value: Mapping[str, Any]) -> bool:
+    if value.get("lc") != 1:
+        return False
     path = value.get("id")
     return (
-        value.get("lc") == 1
-        and value.get("type") == "constructor"
+        value.get("type") == "constructor"
         and isinstance(path, list)
         and bool(path)
         and isinstance(path[-1], str)
@@ -75,10 +94,18 @@ def _is_message_form(value: Mapping[str, Any]) -> bool:
 
 
 def _has_message(value: Any) -> bool:
-    if isinstance(value, Mapping):
-        return _is_message_form(value) or any(_has_message(item) for item in value.values())
-    if isinstance(value, list):
-        return any(_has_message(item) for item in value)
+    kind = type(value)
+    if kind is dict or (kind is not list and isinstance(value, Mapping)):
+        if _is_message_form(value):
+            return True
+        items: Any = value.values()
+    elif kind is list or isinstance(value, list):
+        items = value
+    else:
+        return False
+    for item in items:  # noqa: SIM110 (a loop: any() over a generator costs a call per item)
+        if type(item) not in _SCALARS and _has_message(item):
+            return True
     return False
 
 

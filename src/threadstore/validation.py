@@ -62,7 +62,8 @@ def check_id(name: str, value: object, *, allow_empty: bool = False) -> str:
             f"{name} is {len(value)} characters long; at most {MAX_ID_LENGTH} are allowed",
             suggestion=f"Use a shorter {name}, e.g. a UUID or a hash of the long value.",
         )
-    _check_storable_text(name, value)
+    if "\x00" in value or not value.isascii():  # the common case costs no call
+        _check_storable_text(name, value)
     return value
 
 

@@ -66,3 +66,10 @@ def test_bind_processor_writes_what_json_dumps_writes(value: Any) -> None:
         assert process(value) == json.dumps(value)
     else:
         assert process(value) == ("fallback", value)
+
+
+def test_bind_processor_refuses_what_json_dumps_refuses() -> None:
+    process = json_text.bind_processor(lambda found: ("fallback", found))
+    with pytest.raises(TypeError, match="not JSON serializable"):
+        process({"a": [object()]})
+    assert process({"a": [1]}) == '{"a": [1]}'  # nothing left behind by the failed call

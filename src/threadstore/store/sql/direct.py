@@ -23,6 +23,7 @@ own execution would wrap them, so one translator
 
 from __future__ import annotations
 
+import operator
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -89,6 +90,10 @@ class Compiled:
     """Bind names in positional order, with their bind processors."""
     names: frozenset[str]
     """The same names, as a set."""
+    take: Callable[[Mapping[str, Any]], list[Any]]
+    """The values of ``binds``, in order, from a mapping holding them all (one C call)."""
+    processed: tuple[tuple[int, Callable[[Any], Any]], ...]
+    """The positions of the binds that have a processor, with it."""
     defaults: Mapping[str, Any]
     """Values of binds the statement carries itself (e.g. literal comparisons)."""
     columns: tuple[tuple[str, _Processor], ...]
@@ -97,12 +102,17 @@ class Compiled:
     """The same, with timestamps (``UTCDateTime``) as a record's ISO 8601 text."""
 
     def arguments(self, params: Mapping[str, Any] | None) -> list[Any]:
-        """The positional driver arguments for ``params``."""
-        given = params or {}
-        args = []
-        for name, process in self.binds:
-            value = given[name] if name in given else self.defaults[name]
-            args.append(value if process is None else process(value))
+        """The positional driver arguments for ``params``.
+
+        Raises:
+            KeyError: a bind neither ``params`` nor the statement gives.
+        """
+        given: Mapping[str, Any] = params or {}
+        if self.defaults:
+            given = {**self.defaults, **given}
+        args = self.take(given)
+        for index, process in self.processed:
+            args[index] = process(args[index])
         return args
 
     def records(self, raw: Sequence[Sequence[Any]], shape: RecordShape[_R]) -> list[_R]:
@@ -264,10 +274,25 @@ def _compile(compiled: Any, dialect: Dialect, *, write: bool = False) -> Compile
         sql=compiled.string,
         binds=tuple(binds),
         names=frozenset(names),
+        take=_taker(names),
+        processed=tuple(
+            (i, process) for i, (_, process) in enumerate(binds) if process is not None
+        ),
         defaults=defaults,
         columns=tuple(columns),
         stamped=tuple(stamped),
     )
+
+
+def _taker(names: Sequence[str]) -> Callable[[Mapping[str, Any]], list[Any]]:
+    """A function giving the values of ``names`` from a mapping, as a new list, in one C call."""
+    if not names:
+        return lambda _given: []
+    if len(names) == 1:
+        one = operator.itemgetter(names[0])
+        return lambda given: [one(given)]
+    many = operator.itemgetter(*names)
+    return lambda given: list(many(given))
 
 
 def _result_processor(type_: Any, dialect: Dialect) -> _Processor:
