@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -124,7 +125,8 @@ class UTCDateTime(TypeDecorator[datetime]):
                 if value is None:
                     return None
                 if value.tzinfo is UTC:  # asyncpg's timestamptz: one C call
-                    return str(value.isoformat(timespec="microseconds"))
+                    text: str = value.isoformat("T", "microseconds")  # positional: no keywords
+                    return text
                 return to_iso(value)
 
             return datetime_to_iso
@@ -135,6 +137,26 @@ class UTCDateTime(TypeDecorator[datetime]):
             return to_iso(value)
 
         return text_to_iso
+
+    def iso_column(self, dialect: Dialect) -> Callable[[list[dict[str, Any]], str], None] | None:
+        """A column of records from driver rows turned to ISO text in place, in one loop.
+
+        For drivers that give UTC datetimes as they are (asyncpg), where a call
+        of :meth:`iso_processor` per value is most of the cost; None elsewhere.
+        """
+        if dialect.name == "sqlite" or _inner_processor(self, dialect, None) is not None:
+            return None
+        other = self.iso_processor(dialect, None)
+
+        def fill(records: list[dict[str, Any]], key: str) -> None:
+            for record in records:
+                value = record[key]
+                if type(value) is datetime and value.tzinfo is UTC:
+                    record[key] = value.isoformat("T", "microseconds")
+                elif value is not None:
+                    record[key] = other(value)
+
+        return fill
 
 
 def _inner_processor(column: UTCDateTime, dialect: Dialect, coltype: object) -> Any:

@@ -100,3 +100,18 @@ def test_positions_are_checked_per_kind() -> None:
     ):
         with pytest.raises(ValidationError, match="no valid position"):
             request(bad)
+
+
+def test_the_digest_is_the_filters_canonical_hash_kept_or_not() -> None:
+    def expected(filters: dict[str, object]) -> str:
+        text = json.dumps(filters, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    plain: dict[str, object] = {"user_id": "alice", "agent_name": None, "n": 3}
+    listed: dict[str, object] = {"user_id": "alice", "roles": ["user", "tool"]}  # unhashable
+    for filters in (plain, listed, dict(reversed(list(plain.items())))):
+        for _ in range(2):  # computed, then found again
+            scope = CursorScope("list_things", "created:desc", filters)  # type: ignore[arg-type]
+            assert scope.digest == expected(filters)
+    other = CursorScope("list_things", "created:desc", {**plain, "n": 4})  # type: ignore[arg-type]
+    assert other.digest != expected(plain)

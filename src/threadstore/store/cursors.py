@@ -42,6 +42,8 @@ Position = tuple[str | int, ...]
 """The keyset values of a page's last row, in the listing's sort order."""
 
 _CHECK_BYTES = 8
+MAX_DIGESTS = 1024
+"""Filter digests kept (a paged listing asks for the same filters' digest on every page)."""
 _RESTART = "Pass the next_cursor of the previous page unchanged, or start again with cursor=None."
 
 
@@ -51,6 +53,19 @@ _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_asci
 
 def _canonical(value: object) -> bytes:
     return _CANONICAL(value).encode()
+
+
+@functools.lru_cache(maxsize=MAX_DIGESTS)
+def _digest(filters: tuple[tuple[str, Scalar], ...]) -> str:
+    """The digest of these filters (a pure function: kept for the filters seen last)."""
+    return hashlib.sha256(_canonical(dict(filters))).hexdigest()[:16]
+
+
+def _malformed() -> ValidationError:
+    return ValidationError(
+        "cursor is malformed or was changed (it is not one threadstore returned)",
+        suggestion=_RESTART,
+    )
 
 
 def _check(data: bytes) -> bytes:
@@ -74,7 +89,11 @@ class CursorScope:
     @functools.cached_property
     def digest(self) -> str:
         """A short fingerprint of the filters (their values are not carried)."""
-        return hashlib.sha256(_canonical(dict(self.filters))).hexdigest()[:16]
+        filters = tuple(self.filters.items())
+        try:
+            return _digest(filters)
+        except TypeError:  # a value that cannot be a cache key (a list): computed as is
+            return str(_digest.__wrapped__(filters))
 
     def encode(self, position: Sequence[str | int]) -> str:
         """The cursor of ``position`` (JSON strings and integers) in this scope."""
@@ -132,25 +151,21 @@ class CursorScope:
         return self._position(payload.get("p"), kinds)
 
     def _payload(self, cursor: str) -> dict[str, object]:
-        malformed = ValidationError(
-            "cursor is malformed or was changed (it is not one threadstore returned)",
-            suggestion=_RESTART,
-        )
         if not cursor or len(cursor) > MAX_CURSOR_LENGTH:
-            raise malformed
+            raise _malformed()
         try:
             raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         except (binascii.Error, ValueError) as exc:  # not base64url (or not ASCII)
-            raise malformed from exc
+            raise _malformed() from exc
         data, check = raw[:-_CHECK_BYTES], raw[-_CHECK_BYTES:]
         if len(raw) <= _CHECK_BYTES or check != _check(data):
-            raise malformed
+            raise _malformed()
         try:
             payload = json.loads(data)
         except ValueError as exc:  # checksummed but not JSON: not made by this code
-            raise malformed from exc
+            raise _malformed() from exc
         if not isinstance(payload, dict):
-            raise malformed
+            raise _malformed()
         return payload
 
     def _position(self, values: object, kinds: Sequence[type]) -> Position:
