@@ -35,7 +35,7 @@ MAX_QUERY_LENGTH = 1000
 """Longest query text accepted, in characters."""
 MAX_TERMS = 16
 """Most distinct terms a query may have."""
-DEFAULT_HIGHLIGHT = ("[", "]")
+DEFAULT_HIGHLIGHT: tuple[str, str] = ("[", "]")
 """The markers put around each matched word of a snippet, unless ``highlight=`` says otherwise."""
 _MAX_MARKER = 16
 _WORD = re.compile(r"[^\W_]+")

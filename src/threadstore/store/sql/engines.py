@@ -108,14 +108,24 @@ class LoopEngines(Generic[_E]):
         if self._lane is not None:
             await self._lane.close()
 
-    async def current(self) -> _E:
-        """The engine for the running loop."""
+    def settled(self) -> _E | None:
+        """The engine for the running loop when no setting up is due (the home loop's), else None.
+
+        :meth:`current` without a coroutine, for the calls that find it so.
+        """
         if isinstance(self.main, ThreadedEngine):
             return self.main
-        loop = asyncio.get_running_loop()
         home = self._home
-        if home is not None and home() is loop:
+        if home is not None and home() is asyncio.get_running_loop():
             return self.main
+        return None
+
+    async def current(self) -> _E:
+        """The engine for the running loop."""
+        settled = self.settled()
+        if settled is not None or isinstance(self.main, ThreadedEngine):
+            return self.main
+        loop = asyncio.get_running_loop()
         with self._mutex:
             home_loop = None if self._home is None else self._home()
             busy_home = home_loop is not None and not home_loop.is_closed()

@@ -96,7 +96,7 @@ class _UnitScope:
             if conn is not None:
                 return await self._enter(_on_replica(ctx, replicas, conn))
         engines = self._engines
-        engine = await engines.current()
+        engine = engines.settled() or await engines.current()
         gate, lane = engines.gate(engine), engines.lane(engine)
         group_commit = ctx.group_commit
         if not write or block or group_commit is None:
