@@ -8,6 +8,8 @@ separate ``sqlite3`` connection, which sees only committed data.
 from __future__ import annotations
 
 import asyncio
+import gc
+import weakref
 from typing import Any
 
 import pytest
@@ -186,3 +188,30 @@ async def test_sixty_tasks_share_a_two_connection_pool(db_url: str) -> None:
         assert sorted(order) == list(range(60))
     finally:
         await store.close()
+
+
+def test_event_loops_that_wrote_together_are_not_kept_alive(sqlite_url: str) -> None:
+    """The writers' turn of each loop, and an idle worker thread, hold no loop once it is done."""
+    home = asyncio.new_event_loop()
+    store = SQLAlchemyStore(sqlite_url)
+    home.run_until_complete(store.initialize())
+    loops: list[weakref.ref[asyncio.AbstractEventLoop]] = []
+    try:
+        for n in range(4):
+            loop = asyncio.new_event_loop()
+            writes = (store.create_thread(f"t-{n}-{i}", "u", "a") for i in range(6))
+            loop.run_until_complete(_gather(writes))  # queued writers: the turn was waited on
+            loops.append(weakref.ref(loop))
+            loop.close()
+            del loop
+        gc.collect()
+        assert [ref() for ref in loops] == [None] * 4
+        threads = home.run_until_complete(store.list_threads(limit=100))
+        assert len(threads) == 24
+    finally:
+        home.run_until_complete(store.close())
+        home.close()
+
+
+async def _gather(writes: Any) -> None:
+    await asyncio.gather(*writes)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import threading
+import weakref
 
-from threadstore.store.locks import LoopLock, LoopSemaphore
+from threadstore.store.locks import LoopLock, LoopSemaphore, TaskLock
 
 
 async def test_waiters_get_permits_in_arrival_order() -> None:
@@ -73,3 +75,73 @@ def test_a_permit_crosses_event_loops() -> None:
     thread.join(timeout=30)
     assert got.is_set()
     assert gate.try_acquire()
+
+
+async def test_task_lock_goes_to_waiters_in_arrival_order() -> None:
+    lock = TaskLock()
+    await lock.acquire()
+    order: list[int] = []
+
+    async def wait(i: int) -> None:
+        async with lock:
+            order.append(i)
+            await asyncio.sleep(0)
+
+    tasks = [asyncio.create_task(wait(i)) for i in range(5)]
+    await asyncio.sleep(0)  # all queued
+    lock.release()
+    newcomer = asyncio.create_task(wait(99))  # arrives after the handover: waits its turn
+    await asyncio.gather(*tasks, newcomer)
+    assert order == [0, 1, 2, 3, 4, 99]
+    assert not lock.locked()
+
+
+async def test_task_lock_skips_a_waiter_cancelled_in_the_queue() -> None:
+    lock = TaskLock()
+    await lock.acquire()
+    gone = asyncio.create_task(lock.acquire())
+    after = asyncio.create_task(lock.acquire())
+    await asyncio.sleep(0)
+    gone.cancel()
+    await asyncio.sleep(0)
+    lock.release()
+    await asyncio.wait_for(after, 1)
+    assert lock.locked()
+    lock.release()
+    assert not lock.locked()
+
+
+async def test_task_lock_handed_to_a_cancelled_waiter_passes_it_on() -> None:
+    lock = TaskLock()
+    await lock.acquire()
+    first = asyncio.create_task(lock.acquire())
+    second = asyncio.create_task(lock.acquire())
+    await asyncio.sleep(0)
+    lock.release()  # ownership goes to `first`...
+    first.cancel()  # ...which is cancelled before it runs
+    await asyncio.sleep(0)
+    assert first.cancelled()
+    await asyncio.wait_for(second, 1)  # the lock reached the next waiter
+    lock.release()
+    assert not lock.locked()
+
+
+def test_task_lock_keeps_no_loop_alive() -> None:
+    lock = TaskLock()
+
+    async def contend() -> None:
+        await lock.acquire()
+        waiter = asyncio.create_task(lock.acquire())
+        await asyncio.sleep(0)
+        lock.release()
+        await waiter
+        lock.release()
+
+    loop = asyncio.new_event_loop()
+    loop.run_until_complete(contend())
+    ref = weakref.ref(loop)
+    loop.close()
+    del loop
+    gc.collect()
+    assert ref() is None
+    assert not lock.locked()

@@ -1,4 +1,4 @@
-"""A lock that tasks of any event loop, in any thread, can wait on without blocking a loop.
+"""Locks that tasks wait on without blocking a loop: across loops, or in one loop with no tie to it.
 
 ``asyncio.Lock`` belongs to one event loop: a store called from two threads,
 each running its own loop (``asyncio.run`` per request, a threaded server),
@@ -13,7 +13,7 @@ import asyncio
 import threading
 from collections import deque
 
-__all__ = ["LoopLock", "LoopSemaphore"]
+__all__ = ["LoopLock", "LoopSemaphore", "TaskLock"]
 
 
 class LoopSemaphore:
@@ -105,3 +105,56 @@ class LoopLock(LoopSemaphore):
     def locked(self) -> bool:
         """Whether some task holds the lock."""
         return self._free <= 0
+
+
+class TaskLock:
+    """A mutex for the tasks of one event loop at a time that keeps no reference to the loop.
+
+    ``asyncio.Lock`` keeps its loop once a task has waited on it, so a lock
+    stored per loop (in a ``WeakKeyDictionary`` keyed by the loop) keeps its
+    key alive forever. Here only a waiting task's future refers to the loop.
+    Ownership passes straight to the oldest waiter (first come, first served;
+    no newcomer takes it in between); one cancelled after it was handed the
+    lock passes it on.
+    """
+
+    __slots__ = ("_locked", "_waiters")
+
+    def __init__(self) -> None:
+        self._locked = False
+        self._waiters: deque[asyncio.Future[None]] = deque()
+
+    def locked(self) -> bool:
+        """Whether some task holds the lock."""
+        return self._locked
+
+    async def acquire(self) -> None:
+        """Wait for the lock and take it."""
+        if not self._locked:
+            self._locked = True
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self.release()  # handed the lock together with the cancellation
+            elif waiter in self._waiters:  # (a release may have dropped it already)
+                self._waiters.remove(waiter)
+            raise
+
+    def release(self) -> None:
+        """Give the lock to the oldest waiter still waiting, or free it."""
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)  # it owns the lock now
+                return
+        self._locked = False
+
+    async def __aenter__(self) -> None:
+        await self.acquire()
+
+    async def __aexit__(self, *_: object) -> None:
+        self.release()

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from threadstore.engine import SQLITE_BEGIN_OPTION
 from threadstore.errors import PersistenceError, TransactionAbortedError
-from threadstore.store.locks import LoopSemaphore
+from threadstore.store.locks import LoopSemaphore, TaskLock
 from threadstore.store.sql.connections import Conn, Engine, Tx
 from threadstore.store.sql.read_lane import ReadLane
 from threadstore.store.sql.translate import DRIVER_ERRORS, translate_error
@@ -68,7 +68,7 @@ class _Local:
     __slots__ = ("flushes", "group", "turn", "waiting")
 
     def __init__(self) -> None:
-        self.turn = asyncio.Lock()
+        self.turn = TaskLock()  # asyncio.Lock would keep the loop, this entry's key, alive
         self.waiting = 0
         self.group: _Group | None = None
         self.flushes: set[asyncio.Task[None]] = set()

@@ -135,6 +135,7 @@ class _Threads:
                     self._idle.append(inbox)
             if outcome is not None:
                 _resolve(loop, outcome[0], future, outcome[1])
+            del call, loop, future, fn, args, outcome  # an idle thread keeps no caller's loop
             call = following if following is not None else inbox.get()
 
 
