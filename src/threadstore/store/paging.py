@@ -124,9 +124,8 @@ def page_request(
     """
     size = page_limit(limit)
     scope = CursorScope(method, order, filters)
-    if cursor is None:  # the first page: nothing to decode
-        return PageRequest(scope, size, KeysetPage(size + 1, descending, None))
-    position = scope.decode(cursor, [_JSON_TYPE[kind] for kind in kinds])
+    # a first page decodes nothing
+    position = None if cursor is None else scope.decode(cursor, [_JSON_TYPE[k] for k in kinds])
     after = (
         None
         if position is None

@@ -86,14 +86,12 @@ class Compiled:
     """One statement as SQLAlchemy compiled it for one dialect."""
 
     sql: str
-    binds: tuple[tuple[str, _Processor], ...]
-    """Bind names in positional order, with their bind processors."""
     names: frozenset[str]
-    """The same names, as a set."""
+    """The statement's bind names."""
     take: Callable[[Mapping[str, Any]], list[Any]]
-    """The values of ``binds``, in order, from a mapping holding them all (one C call)."""
+    """The binds' values in positional order, from a mapping holding them all (one C call)."""
     processed: tuple[tuple[int, Callable[[Any], Any]], ...]
-    """The positions of the binds that have a processor, with it."""
+    """The positions of the binds that have a bind processor, with it."""
     defaults: Mapping[str, Any]
     """Values of binds the statement carries itself (e.g. literal comparisons)."""
     columns: tuple[tuple[str, _Processor], ...]
@@ -281,7 +279,6 @@ def _compile(compiled: Any, dialect: Dialect, *, write: bool = False) -> Compile
         binds.append((name, process))
     return Compiled(
         sql=compiled.string,
-        binds=tuple(binds),
         names=frozenset(names),
         take=_taker(names),
         processed=tuple(

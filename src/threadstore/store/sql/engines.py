@@ -123,7 +123,7 @@ class LoopEngines(Generic[_E]):
     async def current(self) -> _E:
         """The engine for the running loop."""
         settled = self.settled()
-        if settled is not None or isinstance(self.main, ThreadedEngine):
+        if settled is not None or isinstance(self.main, ThreadedEngine):  # (narrows main)
             return self.main
         loop = asyncio.get_running_loop()
         with self._mutex:
