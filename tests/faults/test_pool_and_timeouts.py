@@ -105,6 +105,41 @@ async def test_pool_exhausted_by_a_concurrent_call(postgres_url_fresh: str) -> N
     await store.close()
 
 
+async def test_calls_wait_for_pool_size_while_a_transaction_takes_the_overflow(
+    postgres_url_fresh: str,
+) -> None:
+    app = _app_name()
+    store = SQLAlchemyStore(
+        postgres_url_fresh,
+        pool_size=1,
+        max_overflow=1,
+        pool_timeout=0.3,
+        connect_args={"server_settings": {"application_name": app}},
+    )
+    await store.initialize()
+    await store.create_thread("t1", "alice", "helper")
+    locker = await raw_connect(postgres_url_fresh)
+    admin = await raw_connect(postgres_url_fresh)
+    locking = locker.transaction()
+    await locking.start()
+    await locker.execute(LOCK_ROW)
+    update = asyncio.create_task(store.update_thread("t1", title="renamed"))
+    await eventually(lambda: waiting_on_lock(admin, app))  # the one call of pool_size
+    with pytest.raises(PoolExhaustedError, match="max_overflow=1") as info:
+        await store.list_threads()  # a call: it waits for the update's connection
+    assert info.value.retryable is True
+    async with store.transaction() as tx:  # a transaction takes the overflow at once
+        assert await tx.get_thread("t1") is not None
+    await locking.rollback()
+    renamed = await update
+    assert renamed is not None
+    assert renamed["title"] == "renamed"
+    assert len(await store.list_threads()) == 1
+    await locker.close()
+    await admin.close()
+    await store.close()
+
+
 # -- statement_timeout and lock_timeout ---------------------------------------------
 
 

@@ -57,6 +57,14 @@ def _fair_gate(engine: Engine) -> LoopSemaphore | None:
     return LoopSemaphore(pool.size() + overflow)
 
 
+def _call_gate(engine: Engine) -> LoopSemaphore | None:
+    pool = engine.sync_engine.pool
+    overflow = getattr(pool, "_max_overflow", 0)
+    if not isinstance(pool, QueuePool) or overflow == 0 or pool.size() <= 0:
+        return None
+    return LoopSemaphore(pool.size())
+
+
 def _finalised(loop: asyncio.AbstractEventLoop) -> bool:
     """Whether ``loop`` already ran ``shutdown_asyncgens()`` and yet runs on.
 
@@ -85,6 +93,7 @@ class LoopEngines(Generic[_E]):
         self._mutex = threading.Lock()
         self._sentinel: AsyncGenerator[None] | None = None
         self._gate = _fair_gate(engine)
+        self._calls = _call_gate(engine)
         self._lane: ReadLane | None = (
             ReadLane(engine, self._gate) if read_lane and ReadLane.suits(engine) else None
         )
@@ -98,6 +107,19 @@ class LoopEngines(Generic[_E]):
         connections go out in arrival order.
         """
         return self._gate if engine is self.main else None
+
+    def calls(self, engine: Engine) -> LoopSemaphore | None:
+        """The queue of one-call units for ``engine``'s ``pool_size`` connections, if it overflows.
+
+        A connection beyond ``pool_size`` is opened for one checkout and closed
+        when it comes back while the pool holds ``pool_size`` idle ones: under
+        steady concurrency the pool opened and closed a connection every few
+        calls (on PostgreSQL a new server session each time, on SQLite a
+        connection closed on the event loop). One-call units therefore wait
+        here, in arrival order, for one of the ``pool_size`` connections;
+        transactions and blocks may still take the overflow.
+        """
+        return self._calls if engine is self.main else None
 
     def lane(self, engine: Engine) -> ReadLane | None:
         """The read lane of ``engine`` (the home engine's; see :mod:`.read_lane`)."""

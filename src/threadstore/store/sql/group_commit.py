@@ -52,12 +52,15 @@ def _broken() -> PersistenceError:
 class _Group:
     """One open transaction and the calls waiting for its commit."""
 
-    __slots__ = ("conn", "done", "gate", "size", "tx")
+    __slots__ = ("calls", "conn", "done", "gate", "size", "tx")
 
-    def __init__(self, conn: Conn, tx: Tx, gate: LoopSemaphore | None) -> None:
+    def __init__(
+        self, conn: Conn, tx: Tx, gate: LoopSemaphore | None, calls: LoopSemaphore | None
+    ) -> None:
         self.conn = conn
         self.tx = tx
         self.gate = gate
+        self.calls = calls
         self.size = 0
         self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
@@ -132,11 +135,14 @@ class GroupCommit:
         engine: Engine,
         gate: LoopSemaphore | None,
         lane: ReadLane | None,
+        calls: LoopSemaphore | None,
         turn: Turn,
     ) -> AsyncIterator[SqlUnit]:
         """A write unit inside the current group; returns once the group has committed.
 
         Entered holding ``turn`` (see :meth:`take_turn`), which it releases.
+        The group's connection counts as one call of ``calls`` (see
+        :meth:`~threadstore.store.sql.engines.LoopEngines.calls`).
         """
         from threadstore.store.sql.unit import SqlUnit
 
@@ -146,7 +152,7 @@ class GroupCommit:
         try:
             group = local.group
             if group is None:
-                group = local.group = await self._begin(ctx, engine, gate, lane)
+                group = local.group = await self._begin(ctx, engine, gate, lane, calls)
             unit = SqlUnit(ctx, group.conn, block=True, write=True)
             unit.join(group.tx)
             token = unit.savepoint() if group.size else None
@@ -172,17 +178,29 @@ class GroupCommit:
             await asyncio.shield(group.done)
 
     async def _begin(
-        self, ctx: SqlContext, engine: Engine, gate: LoopSemaphore | None, lane: ReadLane | None
+        self,
+        ctx: SqlContext,
+        engine: Engine,
+        gate: LoopSemaphore | None,
+        lane: ReadLane | None,
+        calls: LoopSemaphore | None,
     ) -> _Group:
-        from threadstore.store.sql.routing import checkout
+        from threadstore.store.sql.routing import checkout, permit
 
+        if calls is not None:  # before the lock, as a lone writer takes it before its own
+            await permit(ctx, engine, calls)
         lock = ctx.write_lock
-        if not lock.try_acquire():
-            await lock.acquire()
+        try:
+            if not lock.try_acquire():
+                await lock.acquire()
+        except BaseException:
+            _release(calls)
+            raise
         try:
             conn = await checkout(ctx, engine, gate, lane)
         except BaseException:
             lock.release()
+            _release(calls)
             raise
         try:
             await conn.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
@@ -191,13 +209,13 @@ class GroupCommit:
             try:
                 await conn.close()
             finally:
-                if gate is not None:
-                    gate.release()
+                _release(gate)
                 lock.release()
+                _release(calls)
             if isinstance(exc, DRIVER_ERRORS):
                 raise _translate(ctx, exc, engine) from exc
             raise
-        return _Group(conn, tx, gate)
+        return _Group(conn, tx, gate, calls)
 
     async def _end(
         self,
@@ -227,9 +245,9 @@ class GroupCommit:
             try:
                 await group.conn.close()
             finally:
-                if group.gate is not None:
-                    group.gate.release()
+                _release(group.gate)
                 ctx.write_lock.release()
+                _release(group.calls)
                 outcome = error if commit else failure or error
                 if outcome is None:
                     group.done.set_result(None)
@@ -275,6 +293,11 @@ class GroupCommit:
         task = asyncio.get_running_loop().create_task(flush())
         local.flushes.add(task)
         task.add_done_callback(local.flushes.discard)
+
+
+def _release(gate: LoopSemaphore | None) -> None:
+    if gate is not None:
+        gate.release()
 
 
 def _translate(ctx: SqlContext, exc: BaseException, engine: Engine) -> PersistenceError:

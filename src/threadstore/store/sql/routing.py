@@ -28,7 +28,7 @@ from threadstore.store.sql.translate import DRIVER_ERRORS, translate_error
 from threadstore.store.sql.unit import SqlUnit
 from threadstore.store.sql.unit_context import SqlContext
 
-__all__ = ["checkout", "open_unit"]
+__all__ = ["checkout", "open_unit", "permit"]
 
 
 def open_unit(
@@ -57,6 +57,7 @@ class _UnitScope:
 
     __slots__ = (
         "_block",
+        "_calls",
         "_ctx",
         "_engines",
         "_gate",
@@ -86,6 +87,7 @@ class _UnitScope:
         self._unit: SqlUnit | None = None
         self._reads: ReadLane | None = None
         self._gate: LoopSemaphore | None = None
+        self._calls: LoopSemaphore | None = None
         self._turn: Turn | None = None
 
     async def __aenter__(self) -> SqlUnit:
@@ -103,7 +105,8 @@ class _UnitScope:
             return await self._open(engine, gate, lane)
         turn = await group_commit.take_turn(ctx)
         if not turn.alone:
-            return await self._enter(group_commit.grouped(ctx, engine, gate, lane, turn))
+            calls = engines.calls(engine)
+            return await self._enter(group_commit.grouped(ctx, engine, gate, lane, calls, turn))
         try:
             unit = await self._open(engine, gate, lane)
         except BaseException:
@@ -124,11 +127,19 @@ class _UnitScope:
         A read, or a write that runs on the driver (it leaves the connection as
         it found it, see :meth:`SqlUnit.write_one`), gives it back to the lane.
         """
-        reads = lane if lane is not None and not self._block else None
-        conn: Conn | None = await reads.take() if reads is not None else None
-        if conn is None:
-            conn = await checkout(self._ctx, engine, gate, lane)
-        self._reads, self._gate = reads, gate
+        calls = None if self._block else self._engines.calls(engine)
+        if calls is not None:
+            await permit(self._ctx, engine, calls)
+        try:
+            reads = lane if lane is not None and not self._block else None
+            conn: Conn | None = await reads.take() if reads is not None else None
+            if conn is None:
+                conn = await checkout(self._ctx, engine, gate, lane)
+        except BaseException:
+            if calls is not None:
+                calls.release()
+            raise
+        self._reads, self._gate, self._calls = reads, gate, calls
         self._unit = SqlUnit(self._ctx, conn, block=self._block, write=self._write)
         return self._unit
 
@@ -153,9 +164,28 @@ class _UnitScope:
                 if gate is not None and not kept:
                     gate.release()
             finally:
+                if self._calls is not None:
+                    self._calls.release()
                 if turn is not None:
                     turn.release()
         return None
+
+
+async def permit(ctx: SqlContext, engine: Engine, gate: LoopSemaphore) -> None:
+    """A permit of ``gate``, waited for in arrival order up to the pool's timeout.
+
+    Raises:
+        PoolExhaustedError: none came free within the pool's timeout.
+    """
+    if gate.try_acquire():
+        return
+    try:
+        await asyncio.wait_for(gate.acquire(), engine.pool.timeout())  # type: ignore[attr-defined]
+    except TimeoutError:
+        exc = PoolTimeout()
+        raise translate_error(
+            exc, where=ctx.where, database=ctx.database, pool=engine.pool
+        ) from None
 
 
 async def checkout(
@@ -174,14 +204,8 @@ async def checkout(
         spare = await lane.spare()
         if spare is not None:
             return spare
-    if gate is not None and not gate.try_acquire():
-        try:
-            await asyncio.wait_for(gate.acquire(), engine.pool.timeout())  # type: ignore[attr-defined]
-        except TimeoutError:
-            exc = PoolTimeout()
-            raise translate_error(
-                exc, where=ctx.where, database=ctx.database, pool=engine.pool
-            ) from None
+    if gate is not None:
+        await permit(ctx, engine, gate)
     try:
         return await engine.connect()
     except BaseException as exc:
