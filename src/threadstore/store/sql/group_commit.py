@@ -23,9 +23,7 @@ from threadstore.engine import SQLITE_BEGIN_OPTION
 from threadstore.errors import PersistenceError, TransactionAbortedError
 from threadstore.store.locks import LoopSemaphore, TaskLock
 from threadstore.store.sql.connections import Conn, Engine, Tx
-from threadstore.store.sql.group_trips import GroupSlot, GroupTrips
 from threadstore.store.sql.read_lane import ReadLane
-from threadstore.store.sql.threaded import ThreadedConnection
 from threadstore.store.sql.translate import DRIVER_ERRORS, translate_error
 
 if TYPE_CHECKING:
@@ -44,13 +42,6 @@ def _rolled_back() -> PersistenceError:
     return PersistenceError("the group's first call failed: its transaction rolled back")
 
 
-def _interrupted() -> PersistenceError:
-    return PersistenceError(
-        "the commit shared by this call was interrupted: the call may not be stored",
-        suggestion="Read back what the call wrote before retrying it.",
-    )
-
-
 def _broken() -> PersistenceError:
     return TransactionAbortedError(
         "a call sharing this commit broke the transaction: nothing was committed",
@@ -61,7 +52,7 @@ def _broken() -> PersistenceError:
 class _Group:
     """One open transaction and the calls waiting for its commit."""
 
-    __slots__ = ("calls", "conn", "done", "gate", "size", "trips", "tx")
+    __slots__ = ("calls", "conn", "done", "gate", "size", "tx")
 
     def __init__(
         self, conn: Conn, tx: Tx, gate: LoopSemaphore | None, calls: LoopSemaphore | None
@@ -70,7 +61,6 @@ class _Group:
         self.tx = tx
         self.gate = gate
         self.calls = calls
-        self.trips = GroupTrips(conn) if isinstance(conn, ThreadedConnection) else None
         self.size = 0
         self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
@@ -159,7 +149,6 @@ class GroupCommit:
         local = turn.local
         error: BaseException | None = None
         committed_here = False
-        slot: GroupSlot | None = None
         try:
             group = local.group
             if group is None:
@@ -167,52 +156,26 @@ class GroupCommit:
             unit = SqlUnit(ctx, group.conn, block=True, write=True)
             unit.join(group.tx)
             token = unit.savepoint() if group.size else None
-            if group.trips is not None:
-                unit.slot = slot = GroupSlot(group.trips, lambda: self._queued(ctx, group, local))
             try:
                 yield unit
             except BaseException as exc:  # re-raised below, after the group is settled
                 error = exc
-            if slot is not None and slot.handed_over:
-                if error is not None and slot.changed and group.trips is not None:
-                    group.trips.broken = True  # its rows are in: the group cannot keep them alone
-            else:
-                group.size += 1
-                if token is not None:
-                    await self._end_savepoint(ctx, unit, token, group, local, commit=error is None)
-                elif error is not None:  # the group's first call: nobody else to keep
-                    local.group = None
-                    await self._end(ctx, group, commit=False, failure=_rolled_back())
-                if local.group is group and (not local.waiting or group.size >= MAX_GROUP):
-                    local.group = None
-                    committed_here = True
-                    await self._end(ctx, group, commit=True)
+            group.size += 1
+            if token is not None:
+                await self._end_savepoint(ctx, unit, token, group, local, commit=error is None)
+            elif error is not None:  # the group's first call: nobody else to keep
+                local.group = None
+                await self._end(ctx, group, commit=False, failure=_rolled_back())
+            if local.group is group and (not local.waiting or group.size >= MAX_GROUP):
+                local.group = None
+                committed_here = True
+                await self._end(ctx, group, commit=True)
         finally:
-            if slot is None or not slot.handed_over:
-                local.turn.release()
+            local.turn.release()
         if error is not None:
             raise error
         if not committed_here:
             await asyncio.shield(group.done)
-
-    def _queued(self, ctx: SqlContext, group: _Group, local: _Local) -> None:
-        """A call queued its trip: count it, close the group if nobody follows, pass the turn."""
-        group.size += 1
-        if local.group is group and (not local.waiting or group.size >= MAX_GROUP):
-            local.group = None
-            self._commit_soon(ctx, group, local)
-        local.turn.release()
-
-    def _commit_soon(self, ctx: SqlContext, group: _Group, local: _Local) -> None:
-        """Commit ``group`` in a task of its own (its calls wait on ``group.done``)."""
-
-        async def commit() -> None:
-            with contextlib.suppress(PersistenceError):
-                await self._end(ctx, group, commit=True)
-
-        task = asyncio.get_running_loop().create_task(commit())
-        local.flushes.add(task)
-        task.add_done_callback(local.flushes.discard)
 
     async def _begin(
         self,
@@ -268,20 +231,12 @@ class GroupCommit:
             PersistenceError: the commit failed (every call of the group gets it).
         """
         error: PersistenceError | None = None
-        ended = False
         try:
-            trips = group.trips
-            if trips is not None:
-                await trips.drained()
-                if commit and trips.broken:
-                    commit, failure = False, _broken()
             if commit:
                 await group.tx.commit()
             else:
                 await group.tx.rollback()
-            ended = True
         except DRIVER_ERRORS as exc:
-            ended = True
             error = _translate(ctx, exc, group.conn.engine)
             error.__cause__ = exc
             with contextlib.suppress(*DRIVER_ERRORS):
@@ -294,8 +249,6 @@ class GroupCommit:
                 ctx.write_lock.release()
                 _release(group.calls)
                 outcome = error if commit else failure or error
-                if not ended:  # interrupted (cancelled): the calls cannot be told they are in
-                    outcome = _interrupted()
                 if outcome is None:
                     group.done.set_result(None)
                 else:

@@ -22,7 +22,6 @@ connection then loads.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import functools
 from collections.abc import AsyncIterator, Callable, Generator
@@ -96,10 +95,6 @@ class ThreadedEngine:
     async def run(self, fn: Callable[..., _T], *args: Any) -> _T:
         """Run ``fn(*args)`` on a worker thread."""
         return await self._workers.run(fn, *args)
-
-    def start(self, fn: Callable[..., _T], *args: Any) -> asyncio.Future[_T]:
-        """Queue ``fn(*args)`` for a worker thread now; the future of its result."""
-        return self._workers.start(fn, *args)
 
     def idle_connections(self) -> bool:
         """Whether a checkout would take an idle connection and do no I/O (no pre-ping)."""

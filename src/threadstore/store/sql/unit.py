@@ -44,18 +44,12 @@ from threadstore.store.sql.direct import (
     run_direct_raw,
     run_direct_write,
 )
-from threadstore.store.sql.group_trips import GroupSlot
 from threadstore.store.sql.threaded import ThreadedConnection
 from threadstore.store.sql.translate import DRIVER_ERRORS, translate_error
 from threadstore.store.sql.unit_context import SqlContext
 from threadstore.store.sql.unit_frames import Frames
 from threadstore.store.sql.unit_repositories import UnitRepositories
-from threadstore.store.sql.write_steps import (
-    ConnectionSteps,
-    Steps,
-    driver_work,
-    run_driver_transaction,
-)
+from threadstore.store.sql.write_steps import ConnectionSteps, Steps, run_driver_transaction
 
 __all__ = ["SqlUnit"]
 
@@ -79,11 +73,8 @@ class SqlUnit(UnitRepositories):
         self._locked = False
         self._frames = Frames()
         self._wrote = False
-        self._began = False
         self.owner: str | None = None
         """The user a scoped view limits this unit's calls to (None: unscoped)."""
-        self.slot: GroupSlot | None = None
-        """Its place in a commit group (see :mod:`.group_trips`), set by the group."""
 
     # -- statements ----------------------------------------------------------
 
@@ -186,18 +177,11 @@ class SqlUnit(UnitRepositories):
         transaction open; the connection's options stay as they were (so it may
         go to the lane). Otherwise, and while anyone watches statements, as
         :meth:`execute` runs it (``write=True, one_statement=True``);
-        ``thread_id`` and ``duplicate`` as there. In a commit group, as the
-        unit's first statement, it is queued (:mod:`.group_trips`).
+        ``thread_id`` and ``duplicate`` as there.
         """
-        slot = None if self._began else self.slot
-        queued = (
-            None if slot is None else slot.write_one(self.conn, self.ctx.direct, statement, params)
-        )
-        compiled = None if queued is not None else self._lone_write(statement, params)
+        compiled = self._lone_write(statement, params)
         try:
-            if queued is not None:
-                await queued
-            elif compiled is None:
+            if compiled is None:
                 await self._ready(True, True)
                 await self.conn.execute(statement, params)
             else:
@@ -206,9 +190,7 @@ class SqlUnit(UnitRepositories):
         except DRIVER_ERRORS as exc:
             raise self.translate(exc, thread_id=thread_id, duplicate=duplicate) from exc
         finally:
-            if queued is not None:
-                self._spent = True
-            elif self._autocommit or compiled is not None:
+            if self._autocommit or compiled is not None:
                 self._spent = not self._block
 
     def _lone_write(self, statement: Any, params: Mapping[str, Any]) -> Compiled | None:
@@ -248,9 +230,6 @@ class SqlUnit(UnitRepositories):
         own = self._on_driver(write=True)
         conn = cast(ThreadedConnection, self.conn)
         try:
-            if self.slot is not None and not self._began:
-                self._spent = True
-                return await self.slot.run(driver_work(conn, fn, compiled))
             if own:
                 await self._take_lone_write()
             else:
@@ -301,10 +280,6 @@ class SqlUnit(UnitRepositories):
         """Put the connection in the transaction state the next statement needs."""
         if self._spent:
             raise RuntimeError("threadstore: a statement after a one-statement write")
-        if not self._began:
-            self._began = True
-            if self.slot is not None:  # the group's queued trips come first
-                await self.slot.trips.drained()
         if self._tx is None:
             await self._prepare(write, one_statement)
         if self._frames and self._tx is not None:

@@ -54,17 +54,10 @@ class WorkerThreads:
         Raises:
             RuntimeError: the threads were shut down.
         """
-        return await self.start(fn, *args)
-
-    def start(self, fn: Callable[..., _T], *args: Any) -> asyncio.Future[_T]:
-        """:meth:`run`, queued now: the future it resolves (on the running loop).
-
-        Raises:
-            RuntimeError: the threads were shut down.
-        """
-        future: asyncio.Future[_T] = asyncio.get_running_loop().create_future()
-        self._threads.submit((future.get_loop(), future, fn, args))
-        return future
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[_T] = loop.create_future()
+        self._threads.submit((loop, future, fn, args))
+        return await future
 
     @property
     def started(self) -> int:

@@ -31,7 +31,7 @@ from threadstore.engine import TRANSACTION_OPEN
 from threadstore.store.sql.direct import Compiled, driver_error, sqlite_rows
 from threadstore.store.sql.threaded import ThreadedConnection
 
-__all__ = ["ConnectionSteps", "Steps", "driver_work", "run_driver_transaction"]
+__all__ = ["ConnectionSteps", "Steps", "run_driver_transaction"]
 
 _T = TypeVar("_T")
 
@@ -128,7 +128,9 @@ async def run_driver_transaction(
     fairy = conn.sync_connection.connection
     dbapi_connection: Any = fairy.dbapi_connection
     dialect = conn.dialect
-    steps = driver_work(conn, fn, compiled)
+
+    def steps(driver: Any) -> _T:
+        return fn(_DriverSteps(driver, compiled, dialect, dbapi_connection))
 
     def transaction(driver: Any) -> _T:
         fairy.info[TRANSACTION_OPEN] = True  # until it ended: the pool then rolls back
@@ -156,19 +158,6 @@ async def run_driver_transaction(
             running.__exit__(None, None, None)
 
     return await conn.engine.run(trip)
-
-
-def driver_work(
-    conn: ThreadedConnection, fn: Callable[[Steps], _T], compiled: Mapping[Executable, Compiled]
-) -> Callable[[Any], _T]:
-    """``fn`` as a function of ``conn``'s sqlite3 connection, run on its worker thread."""
-    dbapi_connection: Any = conn.sync_connection.connection.dbapi_connection
-    dialect = conn.dialect
-
-    def steps(driver: Any) -> _T:
-        return fn(_DriverSteps(driver, compiled, dialect, dbapi_connection))
-
-    return steps
 
 
 def _run(driver: Any, sql: str, dialect: Dialect, dbapi_connection: Any) -> None:
