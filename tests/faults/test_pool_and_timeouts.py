@@ -75,44 +75,14 @@ async def test_exhausted_pool(db_url: str, call: str) -> None:
     await store.close()
 
 
-async def test_pool_exhausted_by_a_concurrent_call(postgres_url_fresh: str) -> None:
+@pytest.mark.parametrize("overflow", [0, 1])
+async def test_pool_exhausted_by_a_concurrent_call(postgres_url_fresh: str, overflow: int) -> None:
+    """A call waits for one of pool_size's connections; a transaction may take the overflow."""
     app = _app_name()
     store = SQLAlchemyStore(
         postgres_url_fresh,
         pool_size=1,
-        max_overflow=0,
-        pool_timeout=0.2,
-        connect_args={"server_settings": {"application_name": app}},
-    )
-    await store.initialize()
-    await store.create_thread("t1", "alice", "helper")
-    locker = await raw_connect(postgres_url_fresh)
-    admin = await raw_connect(postgres_url_fresh)
-    locking = locker.transaction()
-    await locking.start()
-    await locker.execute(LOCK_ROW)
-    update = asyncio.create_task(store.update_thread("t1", title="renamed"))
-    await eventually(lambda: waiting_on_lock(admin, app))  # the update holds the connection
-    with pytest.raises(PoolExhaustedError, match="max_overflow=0") as info:
-        await store.list_threads()
-    assert info.value.retryable is True
-    await locking.rollback()
-    renamed = await update
-    assert renamed is not None
-    assert renamed["title"] == "renamed"
-    await locker.close()
-    await admin.close()
-    await store.close()
-
-
-async def test_calls_wait_for_pool_size_while_a_transaction_takes_the_overflow(
-    postgres_url_fresh: str,
-) -> None:
-    app = _app_name()
-    store = SQLAlchemyStore(
-        postgres_url_fresh,
-        pool_size=1,
-        max_overflow=1,
+        max_overflow=overflow,
         pool_timeout=0.3,
         connect_args={"server_settings": {"application_name": app}},
     )
@@ -124,12 +94,13 @@ async def test_calls_wait_for_pool_size_while_a_transaction_takes_the_overflow(
     await locking.start()
     await locker.execute(LOCK_ROW)
     update = asyncio.create_task(store.update_thread("t1", title="renamed"))
-    await eventually(lambda: waiting_on_lock(admin, app))  # the one call of pool_size
-    with pytest.raises(PoolExhaustedError, match="max_overflow=1") as info:
-        await store.list_threads()  # a call: it waits for the update's connection
+    await eventually(lambda: waiting_on_lock(admin, app))  # the update holds the connection
+    with pytest.raises(PoolExhaustedError, match=f"max_overflow={overflow}") as info:
+        await store.list_threads()  # a call, even with an overflow connection free
     assert info.value.retryable is True
-    async with store.transaction() as tx:  # a transaction takes the overflow at once
-        assert await tx.get_thread("t1") is not None
+    if overflow:
+        async with store.transaction() as tx:  # a transaction takes the overflow at once
+            assert await tx.get_thread("t1") is not None
     await locking.rollback()
     renamed = await update
     assert renamed is not None
