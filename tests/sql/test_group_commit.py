@@ -139,6 +139,52 @@ async def test_a_cancelled_queued_writer_does_not_stall_the_group(store: SQLAlch
     assert len(stored) in (9, 10)
 
 
+@pytest.mark.parametrize("last_fails", [False, True], ids=["last-writes", "last-fails"])
+async def test_a_cancelled_committer_neither_strands_nor_misinforms_its_group(
+    store: SQLAlchemyStore, sqlite_url: str, last_fails: bool
+) -> None:
+    """The last writer of a queue, the one to commit for all, is cancelled at each point in turn.
+
+    The points are counted in event-loop steps from its first statement, so
+    they fall on its write, its savepoint and the commit. Whatever it was
+    doing, every other call ends, and one that returns has its message
+    committed.
+    """
+    await store.create_thread("t", "u", "a")
+    await store.add_message("t", "user", "keyed", idempotency_key="last-key")
+    loop = asyncio.get_running_loop()
+    started = asyncio.Event()
+
+    @event.listens_for(store.engine.sync_engine, "before_cursor_execute")
+    def spot(_conn: Any, _cursor: Any, _sql: str, parameters: Any, *_rest: Any) -> None:
+        if "last" in repr(parameters):  # the last call's content or key; on a worker thread
+            loop.call_soon_threadsafe(started.set)
+
+    for point in range(30):
+        thread_id = f"t{point}"
+        await store.create_thread(thread_id, "u", "a")
+        started.clear()
+        writes = [store.add_message(thread_id, "user", f"m{i}") for i in range(5)]
+        last = (
+            store.add_message("t", "user", "other", idempotency_key="last-key")
+            if last_fails
+            else store.add_message(thread_id, "user", "last")
+        )
+        tasks = [asyncio.create_task(call) for call in [*writes, last]]
+        await asyncio.wait_for(started.wait(), 30)
+        for _ in range(point):
+            await asyncio.sleep(0)
+        tasks[-1].cancel()
+        _, pending = await asyncio.wait(tasks, timeout=30)
+        assert not pending, f"cancelled at point {point}: calls wait for a commit nobody runs"
+        committed = _committed_contents(sqlite_url, thread_id)
+        for i, task in enumerate(tasks[:5]):
+            if not task.cancelled() and task.exception() is None:
+                assert f"m{i}" in committed, f"cancelled at point {point}: m{i} returned unstored"
+    await store.add_message("t", "user", "after")  # the store is still usable
+    assert "after" in _committed_contents(sqlite_url, "t")
+
+
 async def test_transaction_blocks_wait_for_the_group(store: SQLAlchemyStore) -> None:
     await store.create_thread("t", "u", "a")
 

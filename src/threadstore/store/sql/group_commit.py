@@ -7,7 +7,9 @@ therefore join the transaction of the writer ahead of them: the first opens it
 one runs inside its own ``SAVEPOINT`` (a failing call rolls back alone), and
 the last writer in the queue commits for all. Every call returns only after
 the commit that made its writes durable; if that commit fails, every call of
-the group raises its error. A lone writer pays nothing extra: no savepoint.
+the group raises its error. A call's savepoint and the group's commit run in
+a task of their own, so cancelling the call does not cut them short. A lone
+writer pays nothing extra: no savepoint.
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ import asyncio
 import contextlib
 import logging
 import weakref
-from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
+from collections.abc import AsyncIterator, Coroutine
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from threadstore.engine import SQLITE_BEGIN_OPTION
 from threadstore.errors import PersistenceError, TransactionAbortedError
@@ -34,12 +36,21 @@ __all__ = ["MAX_GROUP", "GroupCommit", "Turn"]
 
 logger = logging.getLogger("threadstore")
 
+_T = TypeVar("_T")
+
 MAX_GROUP = 64
 """Calls sharing one commit at most, so the first call of a long queue is not held back."""
 
 
 def _rolled_back() -> PersistenceError:
     return PersistenceError("the group's first call failed: its transaction rolled back")
+
+
+def _interrupted() -> PersistenceError:
+    return PersistenceError(
+        "the commit this call shared was interrupted: the call may not be stored",
+        suggestion="Check whether the write is there before retrying it.",
+    )
 
 
 def _broken() -> PersistenceError:
@@ -68,13 +79,13 @@ class _Group:
 class _Local:
     """The writers of one event loop: their turn, their queue length, their open group."""
 
-    __slots__ = ("flushes", "group", "turn", "waiting")
+    __slots__ = ("group", "tasks", "turn", "waiting")
 
     def __init__(self) -> None:
         self.turn = TaskLock()  # asyncio.Lock would keep the loop, this entry's key, alive
         self.waiting = 0
         self.group: _Group | None = None
-        self.flushes: set[asyncio.Task[None]] = set()
+        self.tasks: set[asyncio.Task[Any]] = set()  # settles and flushes, kept until done
 
 
 class Turn:
@@ -147,8 +158,6 @@ class GroupCommit:
         from threadstore.store.sql.unit import SqlUnit
 
         local = turn.local
-        error: BaseException | None = None
-        committed_here = False
         try:
             group = local.group
             if group is None:
@@ -156,10 +165,38 @@ class GroupCommit:
             unit = SqlUnit(ctx, group.conn, block=True, write=True)
             unit.join(group.tx)
             token = unit.savepoint() if group.size else None
-            try:
-                yield unit
-            except BaseException as exc:  # re-raised below, after the group is settled
-                error = exc
+        except BaseException:
+            local.turn.release()
+            raise
+        error: BaseException | None = None
+        try:
+            yield unit
+        except BaseException as exc:  # re-raised below, after the group is settled
+            error = exc
+        # Settled in a task of its own: a caller cancelled now must not leave the
+        # group open (its earlier calls would wait for a commit nobody runs) nor
+        # cut the commit short (they would be told of a commit that never ran).
+        settle = _detached(local, self._settle(ctx, unit, token, group, local, error))
+        committed_here = await asyncio.shield(settle)
+        if error is not None:
+            raise error
+        if not committed_here:
+            await asyncio.shield(group.done)
+
+    async def _settle(
+        self,
+        ctx: SqlContext,
+        unit: SqlUnit,
+        token: object | None,
+        group: _Group,
+        local: _Local,
+        error: BaseException | None,
+    ) -> bool:
+        """End a call's part of the group, commit the group if it is the last; releases the turn.
+
+        Returns whether this call committed the group.
+        """
+        try:
             group.size += 1
             if token is not None:
                 await self._end_savepoint(ctx, unit, token, group, local, commit=error is None)
@@ -168,14 +205,11 @@ class GroupCommit:
                 await self._end(ctx, group, commit=False, failure=_rolled_back())
             if local.group is group and (not local.waiting or group.size >= MAX_GROUP):
                 local.group = None
-                committed_here = True
                 await self._end(ctx, group, commit=True)
+                return True
+            return False
         finally:
             local.turn.release()
-        if error is not None:
-            raise error
-        if not committed_here:
-            await asyncio.shield(group.done)
 
     async def _begin(
         self,
@@ -231,12 +265,15 @@ class GroupCommit:
             PersistenceError: the commit failed (every call of the group gets it).
         """
         error: PersistenceError | None = None
+        ended = False
         try:
             if commit:
                 await group.tx.commit()
             else:
                 await group.tx.rollback()
+            ended = True
         except DRIVER_ERRORS as exc:
+            ended = True
             error = _translate(ctx, exc, group.conn.engine)
             error.__cause__ = exc
             with contextlib.suppress(*DRIVER_ERRORS):
@@ -249,6 +286,8 @@ class GroupCommit:
                 ctx.write_lock.release()
                 _release(group.calls)
                 outcome = error if commit else failure or error
+                if not ended:  # interrupted (the loop is shutting down): nobody knows
+                    outcome = _interrupted()
                 if outcome is None:
                     group.done.set_result(None)
                 else:
@@ -290,9 +329,15 @@ class GroupCommit:
                     with contextlib.suppress(PersistenceError):
                         await self._end(ctx, group, commit=True)
 
-        task = asyncio.get_running_loop().create_task(flush())
-        local.flushes.add(task)
-        task.add_done_callback(local.flushes.discard)
+        _detached(local, flush())
+
+
+def _detached(local: _Local, work: Coroutine[Any, Any, _T]) -> asyncio.Task[_T]:
+    """Run ``work`` in a task of its own, referenced until it is done."""
+    task = asyncio.get_running_loop().create_task(work)
+    local.tasks.add(task)
+    task.add_done_callback(local.tasks.discard)
+    return task
 
 
 def _release(gate: LoopSemaphore | None) -> None:
