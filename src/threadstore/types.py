@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeEngine
 
-from threadstore.clock import isoformat
+from threadstore.clock import isoformat, isoformat_utc_many
 
 __all__ = ["BigIntId", "Identifier", "JSONDocument", "UTCDateTime"]
 
@@ -149,10 +149,11 @@ class UTCDateTime(TypeDecorator[datetime]):
         other = self.iso_processor(dialect, None)
 
         def fill(records: list[dict[str, Any]], key: str) -> None:
-            for record in records:
-                value = record[key]
-                if type(value) is datetime and value.tzinfo is UTC:
-                    record[key] = value.isoformat("T", "microseconds")
+            values = [record[key] for record in records]
+            texts = isoformat_utc_many(values)
+            for record, value, text in zip(records, values, texts, strict=True):
+                if text is not None:
+                    record[key] = text
                 elif value is not None:
                     record[key] = other(value)
 

@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy.dialects import postgresql, sqlite
 
-from threadstore.clock import isoformat, stamp
+from threadstore.clock import isoformat, isoformat_utc_many, stamp
 from threadstore.types import UTCDateTime
 
 _SQLITE = sqlite.dialect()  # type: ignore[no-untyped-call]
@@ -82,6 +82,58 @@ def test_asyncpg_utc_datetimes_take_the_one_call_path(value: datetime) -> None:
     iso = UTCDateTime().iso_processor(asyncpg.dialect(), None)  # type: ignore[no-untyped-call]
     assert value.tzinfo is UTC
     assert iso(value) == isoformat(value)
+
+
+class _Moment(datetime):
+    """A datetime subclass, which orjson refuses to render."""
+
+
+@given(
+    st.lists(
+        instants
+        | instants.map(lambda moment: moment.replace(microsecond=0))
+        | instants.map(lambda moment: moment.replace(tzinfo=None))
+        | instants.map(lambda moment: moment.astimezone(timezone(timedelta(hours=-3))))
+        | st.none()
+        | st.text(max_size=40),
+        max_size=30,
+    ),
+    st.booleans(),
+)
+def test_a_column_of_utc_datetimes_is_formatted_as_isoformat_would(
+    values: list[object], with_subclass: bool
+) -> None:
+    """One orjson call for the whole column; other values are left to the caller (None)."""
+    if with_subclass:
+        values = [*values, _Moment(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC)]
+    expected = [
+        isoformat(value) if isinstance(value, datetime) and value.tzinfo is UTC else None
+        for value in values
+    ]
+    if with_subclass:
+        expected[-1] = None  # not a datetime exactly: the caller's general path
+    assert isoformat_utc_many(values) == expected
+
+
+def test_asyncpg_pages_format_each_timestamp_column_in_one_pass() -> None:
+    from sqlalchemy.dialects.postgresql import asyncpg
+
+    fill = UTCDateTime().iso_column(asyncpg.dialect())  # type: ignore[no-untyped-call]
+    assert fill is not None
+    moment = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    records: list[dict[str, object]] = [
+        {"at": moment},
+        {"at": None},
+        {"at": moment.replace(tzinfo=None)},  # naive: taken to be UTC, as the column reads it
+        {"at": moment.astimezone(timezone(timedelta(hours=2)))},
+    ]
+    fill(records, "at")
+    assert [record["at"] for record in records] == [
+        "2026-01-02T03:04:05.000000+00:00",
+        None,
+        "2026-01-02T03:04:05.000000+00:00",
+        "2026-01-02T03:04:05.000000+00:00",
+    ]
 
 
 @given(
