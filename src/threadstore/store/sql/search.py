@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import text
 
-from threadstore.clock import isoformat
+from threadstore.clock import stamp
 from threadstore.records import SearchHitRecord, ThreadHitRecord
 from threadstore.store.paging import KeysetPage
 from threadstore.store.search_inputs import SearchInput
+from threadstore.store.sql.direct import RecordShape
 from threadstore.store.sql.search_dialects import FTS_TABLES, MESSAGES, THREADS, Target, statement
 
 if TYPE_CHECKING:
@@ -19,6 +20,38 @@ if TYPE_CHECKING:
 __all__ = ["SqlSearch", "purge_erased_terms"]
 
 _THREAD_JOIN = " JOIN threadstore_threads AS t ON t.id = d.thread_id"
+_H = TypeVar("_H", SearchHitRecord, ThreadHitRecord)
+
+
+def _message_hit(row: Mapping[str, Any]) -> SearchHitRecord:
+    return {
+        "message_id": row["message_id"],
+        "thread_id": row["thread_id"],
+        "seq": row["seq"],
+        "role": row["role"],
+        "content": row["content"],
+        "created_at": stamp(row["created_at"]),
+        "score": float(row["score"]),
+        "snippet": row["snippet"],
+    }
+
+
+def _thread_hit(row: Mapping[str, Any]) -> ThreadHitRecord:
+    return {
+        "thread_id": row["thread_id"],
+        "user_id": row["user_id"],
+        "agent_name": row["agent_name"],
+        "title": row["title"],
+        "created_at": stamp(row["created_at"]),
+        "updated_at": stamp(row["updated_at"]),
+        "score": float(row["score"]),
+        "snippet": row["snippet"],
+    }
+
+
+# a hit's columns are its keys, in order (search_dialects' targets): built straight from rows
+_MESSAGE_HIT = RecordShape(tuple(SearchHitRecord.__annotations__), _message_hit)
+_THREAD_HIT = RecordShape(tuple(ThreadHitRecord.__annotations__), _thread_hit)
 
 
 async def purge_erased_terms(unit: SqlUnit) -> None:
@@ -49,7 +82,8 @@ class SqlSearch:
         page: KeysetPage,
         conditions: dict[str, tuple[str, Any]],
         join: str,
-    ) -> list[Mapping[str, Any]]:
+        shape: RecordShape[_H],
+    ) -> list[_H]:
         """One statement: the index finds the matches, the filters and keyset narrow them."""
         params: dict[str, Any] = {"limit": page.limit}
         where: list[str] = []
@@ -62,7 +96,7 @@ class SqlSearch:
         query, extra, per_call = statement(
             self._unit.ctx.dialect, target, args, where, join, page.after is not None
         )
-        return list(await self._unit.fetch(query, {**params, **extra}, per_call=per_call))
+        return await self._unit.fetch_records(query, {**params, **extra}, shape, per_call=per_call)
 
     async def messages(self, args: SearchInput, page: KeysetPage) -> list[SearchHitRecord]:
         """See :meth:`SearchRepository.messages`."""
@@ -77,20 +111,7 @@ class SqlSearch:
             "thread_id": ("d.thread_id", args.thread_id),
             "role": ("d.role", args.role),
         }
-        rows = await self._run(MESSAGES, args, page, conditions, join)
-        return [
-            {
-                "message_id": row["message_id"],
-                "thread_id": row["thread_id"],
-                "seq": row["seq"],
-                "role": row["role"],
-                "content": row["content"],
-                "created_at": isoformat(row["created_at"]),
-                "score": float(row["score"]),
-                "snippet": row["snippet"],
-            }
-            for row in rows
-        ]
+        return await self._run(MESSAGES, args, page, conditions, join, _MESSAGE_HIT)
 
     async def threads(self, args: SearchInput, page: KeysetPage) -> list[ThreadHitRecord]:
         """See :meth:`SearchRepository.threads`."""
@@ -99,17 +120,4 @@ class SqlSearch:
             "user_id": ("d.user_id", args.user_id),
             "agent_name": ("d.agent_name", args.agent_name),
         }
-        rows = await self._run(THREADS, args, page, conditions, "")
-        return [
-            {
-                "thread_id": row["thread_id"],
-                "user_id": row["user_id"],
-                "agent_name": row["agent_name"],
-                "title": row["title"],
-                "created_at": isoformat(row["created_at"]),
-                "updated_at": isoformat(row["updated_at"]),
-                "score": float(row["score"]),
-                "snippet": row["snippet"],
-            }
-            for row in rows
-        ]
+        return await self._run(THREADS, args, page, conditions, "", _THREAD_HIT)
