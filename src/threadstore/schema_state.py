@@ -12,9 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from alembic.runtime.migration import MigrationContext
-from alembic.util import CommandError
-from sqlalchemy import inspect, literal, select, table
+from sqlalchemy import column, inspect, literal, select, table
 from sqlalchemy.engine import Connection
 
 from threadstore.__about__ import __version__
@@ -38,14 +36,16 @@ def current_revision(connection: Connection) -> str | None:
     Raises:
         MigrationError: the version table holds more than one revision.
     """
-    context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
-    try:
-        return context.get_current_revision()
-    except CommandError as exc:
+    if not inspect(connection).has_table(VERSION_TABLE):
+        return None
+    versions = table(VERSION_TABLE, column("version_num"))
+    found = list(connection.execute(select(versions.c.version_num)).scalars())
+    if len(found) > 1:
         raise MigrationError(
-            f"{VERSION_TABLE} holds more than one revision ({exc})",
+            f"{VERSION_TABLE} holds more than one revision ({', '.join(sorted(found))})",
             suggestion=f"Keep the one row of {VERSION_TABLE} that names the schema's revision.",
-        ) from exc
+        )
+    return found[0] if found else None
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import multiprocessing
+import sys
+from asyncio.subprocess import PIPE
 from pathlib import Path
 from typing import Any
 
@@ -122,6 +125,61 @@ async def test_threadstore_tables_without_a_revision_are_refused(
     assert "Drop the threadstore_* tables" in info.value.suggestion
     assert await table_names(empty_url) == tables
     assert await revision_of(empty_url) is None
+
+
+async def test_two_revision_rows_are_refused_and_left_alone(empty_url: str) -> None:
+    store = SQLAlchemyStore(empty_url)
+    await store.initialize()
+    await store.close()
+
+    def second_row(conn: Connection) -> None:
+        conn.execute(text(f"INSERT INTO {VERSION_TABLE} (version_num) VALUES ('0001')"))
+
+    await on_connection(empty_url, second_row)
+    again = SQLAlchemyStore(empty_url)
+    with pytest.raises(MigrationError, match="more than one revision") as info:
+        await again.initialize()
+    await again.close()
+    assert f"Keep the one row of {VERSION_TABLE}" in info.value.suggestion
+    assert sorted(await _versions(empty_url)) == sorted(["0001", head()])
+
+
+async def _versions(url: str) -> list[str]:
+    def read(conn: Connection) -> list[str]:
+        return list(conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars())
+
+    result: list[str] = await on_connection(url, read)
+    return result
+
+
+_STARTS = """
+import asyncio, sys
+from threadstore import SQLAlchemyStore
+
+async def main() -> None:
+    store = SQLAlchemyStore(sys.argv[1])
+    await store.initialize()
+    await store.create_thread("t", "u", "a")
+    await store.add_message("t", "user", "hello")
+    assert [m["content"] for m in await store.get_messages("t")] == ["hello"]
+    await store.close()
+
+asyncio.run(main())
+print(sorted(m for m in ("alembic", "mako", "pygments") if m in sys.modules))
+"""
+
+
+async def test_a_store_at_head_starts_and_runs_without_loading_alembic(empty_url: str) -> None:
+    """Alembic (with Mako and Pygments) loads only to migrate: none of it in a running store."""
+    store = SQLAlchemyStore(empty_url)
+    await store.initialize()  # migrated here, in this process
+    await store.close()
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", _STARTS, empty_url, stdout=PIPE, stderr=PIPE
+    )
+    out, err = await asyncio.wait_for(child.communicate(), 120)
+    assert child.returncode == 0, err.decode()
+    assert out.decode().strip().splitlines()[-1] == "[]"
 
 
 def test_auto_migrate_must_be_a_bool_or_none(empty_sqlite_url: str) -> None:

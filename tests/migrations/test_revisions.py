@@ -10,6 +10,7 @@ import pytest
 from alembic.script import Script
 
 from tests.migrations.support import chain, script_directory
+from threadstore.migrations import HEAD_REVISION
 
 ALLOWED_IMPORTS = {"__future__", "collections", "typing", "alembic", "sqlalchemy"}
 
@@ -28,6 +29,11 @@ def _function(tree: ast.Module, name: str) -> ast.FunctionDef:
 def test_single_head() -> None:
     heads = script_directory().get_heads()
     assert len(heads) == 1, f"several heads {heads}: merge them or rebase the new revision"
+
+
+def test_the_head_constant_is_the_newest_revision_file() -> None:
+    """threadstore knows its head without loading Alembic; this keeps the two the same."""
+    assert script_directory().get_current_head() == HEAD_REVISION
 
 
 def test_history_is_linear_from_base() -> None:
