@@ -36,9 +36,8 @@ from sqlalchemy.engine import Connection, Result
 from threadstore.engine import SQLITE_BEGIN_OPTION
 from threadstore.errors import PersistenceConnectionError, PersistenceError
 from threadstore.store.sql.connections import Conn, Tx
-from threadstore.store.sql.direct import (
-    Compiled,
-    RecordShape,
+from threadstore.store.sql.direct import Compiled, RecordShape
+from threadstore.store.sql.driver_calls import (
     direct_ready,
     run_direct,
     run_direct_raw,
@@ -172,7 +171,7 @@ class SqlUnit(UnitRepositories):
         """A write built once per shape that is the call's only statement (no RETURNING).
 
         A one-call unit that has begun nothing runs it on the driver
-        (:func:`~threadstore.store.sql.direct.run_direct_write`), which commits
+        (:func:`~threadstore.store.sql.driver_calls.run_direct_write`), which commits
         it by itself: on SQLite under the store's write lock, on asyncpg with no
         transaction open; the connection's options stay as they were (so it may
         go to the lane). Otherwise, and while anyone watches statements, as

@@ -28,7 +28,8 @@ from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.sql import Executable
 
 from threadstore.engine import TRANSACTION_OPEN
-from threadstore.store.sql.direct import Compiled, driver_error, sqlite_rows
+from threadstore.store.sql.direct import Compiled
+from threadstore.store.sql.driver_calls import driver_error, sqlite_rows
 from threadstore.store.sql.threaded import ThreadedConnection
 
 __all__ = ["ConnectionSteps", "Steps", "run_driver_transaction"]
