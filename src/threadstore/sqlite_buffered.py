@@ -10,6 +10,11 @@ worker thread; an error they raise surfaces there. A COMMIT or ROLLBACK
 drops the releases still held (it ends every savepoint anyway), and right
 after a ``BEGIN`` that never ran it has nothing to end and does nothing.
 
+The connection also names and runs savepoints of its own
+(:meth:`_Connection.savepoint`, used by the store's unit of work for a call's
+savepoint when nobody watches statements): they are held back in the same
+way, without SQLAlchemy's execution of a ``SAVEPOINT`` clause each time.
+
 The driver is the stdlib :mod:`sqlite3` unless another DB-API module of the
 same shape is given (``pysqlite3.dbapi2``, which can load extensions).
 """
@@ -116,6 +121,7 @@ class _Connection:
         self.driver = driver
         self.pending: list[str] = []
         self._mutex = threading.Lock()  # one statement at a time, whatever the thread
+        self._savepoints = 0
 
     def running(self) -> _Running:
         """Hold the connection, run the held-back openers, and yield the driver."""
@@ -134,6 +140,36 @@ class _Connection:
         unbegun = not self.begun
         self.pending.clear()
         return unbegun
+
+    def savepoint(self) -> str:
+        """Hold back a new SAVEPOINT (it runs with the next statement); its name."""
+        self._savepoints += 1
+        name = f"threadstore_sp_{self._savepoints}"
+        self.pending.append(f"SAVEPOINT {name}")
+        return name
+
+    def release(self, name: str) -> None:
+        """Hold back the RELEASE of savepoint ``name`` (a commit drops it: nothing to end)."""
+        if not self.unsent(name):
+            self.pending.append(f"RELEASE SAVEPOINT {name}")
+
+    def unsent(self, name: str) -> bool:
+        """Forget savepoint ``name`` if it is still held back; whether it was (nothing to undo)."""
+        opener = f"SAVEPOINT {name}"
+        if self.pending and self.pending[-1] == opener:
+            self.pending.pop()
+            return True
+        return False
+
+    def rollback_to(self, name: str) -> None:
+        """Undo what ran since savepoint ``name`` and end it (on the worker thread).
+
+        Raises:
+            sqlite3.Error: the driver's error (a held-back opener's, or the rollback's).
+        """
+        with self.running() as driver:
+            driver.execute(f"ROLLBACK TO SAVEPOINT {name}")
+        self.release(name)
 
     def commit(self) -> None:
         if not self._drop_pending():

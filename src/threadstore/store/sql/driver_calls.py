@@ -75,11 +75,13 @@ async def run_direct_raw(
 
 
 async def run_direct_write(conn: Conn, compiled: Compiled, params: Mapping[str, Any]) -> None:
-    """Run the write ``compiled`` on ``conn``'s driver, in autocommit, in one trip.
+    """Run the write ``compiled`` on ``conn``'s driver, in one trip.
 
-    On SQLite the worker's driver cursor runs it with the store's write lock
-    held; on asyncpg the connection runs it with no transaction open. Either
-    commits the statement by itself, as SQLAlchemy's execution of it would.
+    In autocommit: on SQLite the worker's driver cursor runs it with the
+    store's write lock held; on asyncpg the connection runs it with no
+    transaction open. Either commits the statement by itself, as SQLAlchemy's
+    execution of it would. On SQLite it may also join the transaction open on
+    ``conn``: the held-back ``BEGIN``/``SAVEPOINT`` run first, in the same trip.
 
     Raises:
         DBAPIError: what SQLAlchemy's own execution would have raised.

@@ -179,18 +179,37 @@ class SqlUnit(UnitRepositories):
         ``thread_id`` and ``duplicate`` as there.
         """
         compiled = self._lone_write(statement, params)
+        inside = None if compiled is not None else self._write_inside(statement, params)
         try:
-            if compiled is None:
-                await self._ready(True, True)
-                await self.conn.execute(statement, params)
-            else:
+            if compiled is not None:
                 await self._take_lone_write()
                 await run_direct_write(self.conn, compiled, params)
+            elif inside is not None:
+                await self._ready(True, True)
+                await run_direct_write(self.conn, inside, params)
+            else:
+                await self._ready(True, True)
+                await self.conn.execute(statement, params)
         except DRIVER_ERRORS as exc:
             raise self.translate(exc, thread_id=thread_id, duplicate=duplicate) from exc
         finally:
             if self._autocommit or compiled is not None:
                 self._spent = not self._block
+
+    def _write_inside(self, statement: Any, params: Mapping[str, Any]) -> Compiled | None:
+        """The write's compiled form when it joins the unit's transaction on SQLite's driver.
+
+        Inside a transaction (a block, a group commit's) the buffered driver
+        connection runs it after the held-back ``BEGIN``/``SAVEPOINT``, in the
+        same trip, as SQLAlchemy's execution would; asyncpg's adapter begins
+        its transaction lazily, so there the statement takes SQLAlchemy's path.
+        """
+        direct, conn = self.ctx.direct, self.conn
+        if direct is None or self._tx is None or not self._may_write:
+            return None
+        if not isinstance(conn, ThreadedConnection) or not direct_ready(conn):
+            return None
+        return direct.get_write(statement, params)
 
     def _lone_write(self, statement: Any, params: Mapping[str, Any]) -> Compiled | None:
         """The write's compiled form when a one-call unit that began nothing can run it."""

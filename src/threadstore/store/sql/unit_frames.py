@@ -1,10 +1,49 @@
-"""The nested blocks of a unit of work, each a SAVEPOINT created when first needed."""
+"""The nested blocks of a unit of work, each a SAVEPOINT created when first needed.
+
+On SQLite's threaded engine, while nobody watches statements (see
+:func:`~threadstore.store.sql.driver_calls.direct_ready`), a frame's
+savepoint is the buffered driver connection's own
+(:meth:`threadstore.sqlite_buffered._Connection.savepoint`): its ``SAVEPOINT``
+and ``RELEASE`` are held back and sent with the next statement, and only a
+``ROLLBACK TO`` makes a trip of its own. SQLAlchemy's ``begin_nested()``
+would run its whole execution path for each of them on the event loop, twice
+per call of a group commit. Elsewhere the frame is SQLAlchemy's savepoint.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from threadstore.store.sql.connections import Conn, Tx
+from threadstore.store.sql.driver_calls import direct_ready, driver_error
+from threadstore.store.sql.threaded import ThreadedConnection
 
 __all__ = ["Frames"]
+
+
+class _DriverSavepoint:
+    """A savepoint of SQLite's buffered driver connection (see the module)."""
+
+    __slots__ = ("_conn", "_driver", "_name")
+
+    def __init__(self, conn: ThreadedConnection) -> None:
+        self._conn = conn
+        driver: Any = conn.sync_connection.connection.dbapi_connection
+        self._driver = driver
+        self._name: str = driver.savepoint()
+
+    async def commit(self) -> None:
+        self._driver.release(self._name)
+
+    async def rollback(self) -> None:
+        driver, name = self._driver, self._name
+        if driver.unsent(name):
+            return  # nothing ran since it: nothing to undo
+        try:
+            await self._conn.engine.run(driver.rollback_to, name)
+        except Exception as exc:
+            sql = f"ROLLBACK TO SAVEPOINT {name}"
+            raise driver_error(exc, sql, (), self._conn.dialect, driver) from exc
 
 
 class _Frame:
@@ -13,7 +52,7 @@ class _Frame:
     __slots__ = ("savepoint",)
 
     def __init__(self) -> None:
-        self.savepoint: Tx | None = None
+        self.savepoint: Tx | _DriverSavepoint | None = None
 
 
 class Frames:
@@ -35,7 +74,10 @@ class Frames:
         """Create the SAVEPOINTs of the blocks that have none yet, outermost first."""
         for frame in self._frames:
             if frame.savepoint is None:
-                frame.savepoint = await conn.begin_nested()
+                if isinstance(conn, ThreadedConnection) and direct_ready(conn):
+                    frame.savepoint = _DriverSavepoint(conn)
+                else:
+                    frame.savepoint = await conn.begin_nested()
 
     async def pop(self, token: object, *, commit: bool) -> None:
         """End the innermost block: RELEASE its savepoint, or ROLLBACK TO it.
