@@ -122,6 +122,8 @@ class SqlUnit(UnitRepositories):
             result = await self.execute(statement, params)
             return cast("Sequence[Mapping[str, Any]]", result.mappings().all())
         try:
+            if self._tx is not None:
+                await self._ready(False, False)
             return await run_direct(self.conn, compiled, params)
         except DRIVER_ERRORS as exc:
             raise self.translate(exc) from exc
@@ -143,6 +145,8 @@ class SqlUnit(UnitRepositories):
             result = await self.execute(statement, params)
             return [shape.build(row) for row in result.mappings().all()]
         try:
+            if self._tx is not None:
+                await self._ready(False, False)
             raw = await run_direct_raw(self.conn, compiled, params)
         except DRIVER_ERRORS as exc:
             raise self.translate(exc) from exc
@@ -151,9 +155,17 @@ class SqlUnit(UnitRepositories):
     def _compiled_read(
         self, statement: Any, params: Mapping[str, Any] | None, per_call: bool
     ) -> tuple[Compiled | None, Mapping[str, Any] | None]:
-        """A read's compiled form (and values) when it can run on the driver."""
+        """A read's compiled form (and values) when it can run on the driver.
+
+        That is a one-call read that began nothing, or on SQLite's threaded
+        engine any read inside the unit's transaction (a block's, a group
+        commit's): the buffered connection sends the held-back ``BEGIN`` and
+        ``SAVEPOINT`` first, as SQLAlchemy's execution would.
+        """
         direct = self.ctx.direct
-        if direct is None or not self._on_driver(write=False):
+        if direct is None:
+            return None, params
+        if not (self._on_driver(write=False) or self._read_inside()):
             return None, params
         if per_call:
             found = direct.keyed(statement, params)
@@ -195,6 +207,11 @@ class SqlUnit(UnitRepositories):
         finally:
             if self._autocommit or compiled is not None:
                 self._spent = not self._block
+
+    def _read_inside(self) -> bool:
+        """Whether a read joins the unit's open transaction on SQLite's driver."""
+        conn = self.conn
+        return self._tx is not None and isinstance(conn, ThreadedConnection) and direct_ready(conn)
 
     def _write_inside(self, statement: Any, params: Mapping[str, Any]) -> Compiled | None:
         """The write's compiled form when it joins the unit's transaction on SQLite's driver.
