@@ -129,3 +129,18 @@ async def test_a_grouped_call_is_one_trip_and_a_failing_one_rolls_back_to_its_ow
     assert [m["seq"] for m in messages] == list(range(7))
     checkpoints = await store.list_checkpoints("t", "")
     assert sorted(c["checkpoint_id"] for c in checkpoints) == [f"cp{i}" for i in range(6)]
+
+
+async def test_reads_inside_a_block_run_on_the_driver_and_see_its_writes(
+    store: SQLAlchemyStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    trips = counted_trips(monkeypatch)
+    async with store.transaction() as tx:
+        await tx.add_message("t", "user", "in the block")
+        async with tx.transaction() as inner:
+            thread = await inner.get_thread("t")
+            messages = await inner.get_messages("t")
+        assert trips == ["trip", "sqlite_rows", "sqlite_rows"]  # the append, then each read
+    assert thread is not None
+    assert thread["message_count"] == 2  # the block's own, uncommitted, append
+    assert [m["content"] for m in messages] == ["keyed", "in the block"]
