@@ -57,8 +57,11 @@ fi
 # SQLite on the stdlib sqlite3 (what a user without the sqlite-vec extra runs),
 # then the sqlite-vec extra's tests and the SQLite suites again on pysqlite3
 # with the extension loaded (THREADSTORE_SQLITE_VEC picks the process's driver).
+# Worker processes (pytest-xdist): every test owns its databases, so they never meet.
+workers=(-n "${THREADSTORE_TEST_WORKERS:-auto}")
 echo "== pytest (SQLite on the stdlib sqlite3)"
-THREADSTORE_SQLITE_VEC=0 .venv/bin/python -m pytest --ignore=tests/langgraph/test_store_sqlite_vec.py
+THREADSTORE_SQLITE_VEC=0 .venv/bin/python -m pytest "${workers[@]}" \
+  --ignore=tests/langgraph/test_store_sqlite_vec.py
 echo "== pytest (SQLite on pysqlite3 with sqlite-vec)"
-THREADSTORE_SQLITE_VEC=1 .venv/bin/python -m pytest -k sqlite \
+THREADSTORE_SQLITE_VEC=1 .venv/bin/python -m pytest "${workers[@]}" -k sqlite \
   tests/langgraph/test_store_sqlite_vec.py tests/contract tests/langgraph tests/transfer
