@@ -165,7 +165,7 @@ class SqlUnit(UnitRepositories):
         direct = self.ctx.direct
         if direct is None:
             return None, params
-        if not (self._on_driver(write=False) or self._read_inside()):
+        if not (self._on_driver(write=False) or self._joins_on_driver()):
             return None, params
         if per_call:
             found = direct.keyed(statement, params)
@@ -208,8 +208,8 @@ class SqlUnit(UnitRepositories):
             if self._autocommit or compiled is not None:
                 self._spent = not self._block
 
-    def _read_inside(self) -> bool:
-        """Whether a read joins the unit's open transaction on SQLite's driver."""
+    def _joins_on_driver(self) -> bool:
+        """Whether a statement joins the unit's open transaction on SQLite's driver."""
         conn = self.conn
         return self._tx is not None and isinstance(conn, ThreadedConnection) and direct_ready(conn)
 
@@ -221,10 +221,8 @@ class SqlUnit(UnitRepositories):
         same trip, as SQLAlchemy's execution would; asyncpg's adapter begins
         its transaction lazily, so there the statement takes SQLAlchemy's path.
         """
-        direct, conn = self.ctx.direct, self.conn
-        if direct is None or self._tx is None or not self._may_write:
-            return None
-        if not isinstance(conn, ThreadedConnection) or not direct_ready(conn):
+        direct = self.ctx.direct
+        if direct is None or not self._may_write or not self._joins_on_driver():
             return None
         return direct.get_write(statement, params)
 
