@@ -11,7 +11,7 @@ drops the releases still held (it ends every savepoint anyway), and right
 after a ``BEGIN`` that never ran it has nothing to end and does nothing.
 
 The connection also names and runs savepoints of its own
-(:meth:`_Connection.savepoint`, used by the store's unit of work for a call's
+(:meth:`BufferedConnection.savepoint`, used by the store's unit of work for a call's
 savepoint when nobody watches statements): they are held back in the same
 way, without SQLAlchemy's execution of a ``SAVEPOINT`` clause each time.
 
@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
 
-__all__ = ["BufferedSqlite"]
+__all__ = ["BufferedConnection", "BufferedSqlite"]
 
 _HELD_BACK = ("BEGIN", "SAVEPOINT", "RELEASE")
 
@@ -41,7 +41,7 @@ class _Cursor:
 
     arraysize = 1
 
-    def __init__(self, connection: _Connection) -> None:
+    def __init__(self, connection: BufferedConnection) -> None:
         self._connection = connection
         self.description: Any = None
         self.rowcount = -1
@@ -114,7 +114,7 @@ class _Cursor:
         return None
 
 
-class _Connection:
+class BufferedConnection:
     """A sqlite3 connection that runs one statement at a time, openers held back."""
 
     def __init__(self, driver: Any) -> None:
@@ -128,7 +128,23 @@ class _Connection:
         return _Running(self)
 
     def cursor(self) -> _Cursor:
+        """A cursor that fetches every row when it executes."""
         return _Cursor(self)
+
+    def write(self, operation: str, parameters: Any) -> None:
+        """Run one statement that returns no rows, after the held-back openers."""
+        with self.running() as driver:
+            driver.execute(operation, parameters).close()
+
+    def rows(self, operation: str, parameters: Any) -> list[Any]:
+        """Run one statement after the held-back openers; all its rows."""
+        with self.running() as driver:
+            cursor = driver.execute(operation, parameters)
+            try:
+                rows: list[Any] = cursor.fetchall()
+            finally:
+                cursor.close()
+            return rows
 
     @property
     def begun(self) -> bool:
@@ -172,21 +188,25 @@ class _Connection:
         self.release(name)
 
     def commit(self) -> None:
+        """Commit (nothing to do while the BEGIN is still held back)."""
         if not self._drop_pending():
             with self._mutex:
                 self.driver.commit()
 
     def rollback(self) -> None:
+        """Roll back (nothing to do while the BEGIN is still held back)."""
         if not self._drop_pending():
             with self._mutex:
                 self.driver.rollback()
 
     def close(self) -> None:
+        """Forget the held-back openers and close the driver connection."""
         self.pending.clear()
         self.driver.close()
 
     @property
     def isolation_level(self) -> str | None:
+        """The driver connection's isolation level."""
         level: str | None = self.driver.isolation_level
         return level
 
@@ -201,7 +221,7 @@ class _Connection:
 class _Running:
     __slots__ = ("_connection",)
 
-    def __init__(self, connection: _Connection) -> None:
+    def __init__(self, connection: BufferedConnection) -> None:
         self._connection = connection
 
     def __enter__(self) -> Any:
@@ -233,9 +253,9 @@ class BufferedSqlite:
     def __init__(self, driver: ModuleType = sqlite3) -> None:
         self.driver = driver
 
-    def connect(self, *args: Any, **kwargs: Any) -> _Connection:
+    def connect(self, *args: Any, **kwargs: Any) -> BufferedConnection:
         """Open a driver connection (the arguments are sqlite3's)."""
-        return _Connection(self.driver.connect(*args, **kwargs))
+        return BufferedConnection(self.driver.connect(*args, **kwargs))
 
     def __getattr__(self, name: str) -> Any:  # Error classes, sqlite_version_info, Binary, ...
         if name == "driver":  # not yet set (copy, pickle)

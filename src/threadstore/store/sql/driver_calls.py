@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Dialect
 
+from threadstore.sqlite_buffered import BufferedConnection
 from threadstore.store.sql.connections import Conn
 from threadstore.store.sql.direct import Compiled
 from threadstore.store.sql.threaded import ThreadedConnection
@@ -110,6 +111,9 @@ async def _on_driver(
 
 
 def _sqlite_write(dbapi_connection: Any, sql: str, args: list[Any]) -> None:
+    if type(dbapi_connection) is BufferedConnection:
+        dbapi_connection.write(sql, args)
+        return
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute(sql, args)
@@ -119,6 +123,8 @@ def _sqlite_write(dbapi_connection: Any, sql: str, args: list[Any]) -> None:
 
 def sqlite_rows(dbapi_connection: Any, sql: str, args: list[Any]) -> list[Any]:
     """Run one statement on a SQLite connection (on its worker thread); all its rows."""
+    if type(dbapi_connection) is BufferedConnection:  # the driver's own cursor, in C
+        return dbapi_connection.rows(sql, args)
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute(sql, args)
