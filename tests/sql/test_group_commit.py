@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import itertools
+import shutil
 import weakref
+from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
@@ -113,6 +118,61 @@ async def test_a_failing_call_inside_a_group_keeps_the_others(store: SQLAlchemyS
     assert sum(isinstance(r, BaseException) for r in results) == 1
     messages = await store.get_messages("t", limit=100)
     assert [m["seq"] for m in messages] == list(range(11))
+
+
+_CALLS = st.lists(st.sampled_from(["add", "checkpoint", "missing", "duplicate", "invalid"]))
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(kinds=_CALLS.filter(lambda kinds: len(kinds) <= 30))
+def test_concurrent_calls_keep_exactly_the_good_ones(
+    sqlite_template: Path, tmp_path: Path, kinds: list[str]
+) -> None:
+    """Any mix of good and failing concurrent writes: each good one stored once, no bad one.
+
+    The calls queue on one loop, so they share commits; each failure must roll
+    back its own savepoint only, whichever place in the group it takes.
+    """
+    path = tmp_path / f"{next(_EXAMPLES)}.db"
+    shutil.copyfile(sqlite_template, path)
+
+    async def run() -> None:
+        store = SQLAlchemyStore(f"sqlite+aiosqlite:///{path}")
+        try:
+            await store.create_thread("t", "u", "a")
+            await store.add_message("t", "user", "keyed", idempotency_key="k")
+            calls = []
+            for n, kind in enumerate(kinds):
+                if kind == "add":
+                    calls.append(store.add_message("t", "user", f"m{n}"))
+                elif kind == "checkpoint":
+                    calls.append(store.save_checkpoint("t", "", f"c{n:03d}", None, {"n": n}, {}))
+                elif kind == "missing":
+                    calls.append(store.add_message("gone", "user", f"m{n}"))
+                elif kind == "duplicate":  # a batch reusing a stored key for other content
+                    batch = [{"role": "user", "content": f"m{n}"}]
+                    batch.append({"role": "user", "content": "other", "idempotency_key": "k"})
+                    calls.append(store.add_messages("t", batch))
+                else:
+                    calls.append(store.add_messages("t", [{"role": "", "content": f"m{n}"}]))
+            results = await asyncio.gather(*calls, return_exceptions=True)
+            failed = [isinstance(r, BaseException) for r in results]
+            assert failed == [kind not in ("add", "checkpoint") for kind in kinds]
+            contents = [m["content"] for m in await store.get_messages("t", limit=1_000)]
+            added = [f"m{n}" for n, kind in enumerate(kinds) if kind == "add"]
+            assert sorted(contents[1:]) == sorted(added)
+            saved = [c["checkpoint_id"] for c in await store.list_checkpoints("t", "")]
+            assert sorted(saved) == [f"c{n:03d}" for n, k in enumerate(kinds) if k == "checkpoint"]
+            assert (await store.get_thread("t"))["message_count"] == 1 + len(added)  # type: ignore[index]
+        finally:
+            await store.close()
+
+    asyncio.run(run())
+
+
+_EXAMPLES = itertools.count()
 
 
 async def test_every_call_returns_after_its_commit(store: SQLAlchemyStore, sqlite_url: str) -> None:

@@ -380,6 +380,10 @@ class SqlUnit(UnitRepositories):
         """Open a nested frame (its SAVEPOINT is created when first needed)."""
         return self._frames.push()
 
+    def release_held(self, token: object) -> bool:
+        """RELEASE the frame's savepoint with no I/O if it can be held back; whether it was."""
+        return self._frames.release_held(token)
+
     async def end_savepoint(self, token: object, *, commit: bool) -> None:
         """RELEASE the frame's savepoint, or ROLLBACK TO it."""
         try:

@@ -3,7 +3,7 @@
 On SQLite's threaded engine, while nobody watches statements (see
 :func:`~threadstore.store.sql.driver_calls.direct_ready`), a frame's
 savepoint is the buffered driver connection's own
-(:meth:`threadstore.sqlite_buffered._Connection.savepoint`): its ``SAVEPOINT``
+(:meth:`threadstore.sqlite_buffered.BufferedConnection.savepoint`): its ``SAVEPOINT``
 and ``RELEASE`` are held back and sent with the next statement, and only a
 ``ROLLBACK TO`` makes a trip of its own. SQLAlchemy's ``begin_nested()``
 would run its whole execution path for each of them on the event loop, twice
@@ -32,8 +32,12 @@ class _DriverSavepoint:
         self._driver = driver
         self._name: str = driver.savepoint()
 
-    async def commit(self) -> None:
+    def release(self) -> None:
+        """Hold back its RELEASE (it travels with the next statement)."""
         self._driver.release(self._name)
+
+    async def commit(self) -> None:
+        self.release()
 
     async def rollback(self) -> None:
         driver, name = self._driver, self._name
@@ -78,6 +82,22 @@ class Frames:
                     frame.savepoint = _DriverSavepoint(conn)
                 else:
                     frame.savepoint = await conn.begin_nested()
+
+    def release_held(self, token: object) -> bool:
+        """End the innermost block without I/O if its RELEASE can be held back; whether it did.
+
+        True when the block needed no savepoint or has one of the buffered
+        driver connection's; else nothing changes (:meth:`pop` ends it).
+        """
+        if not self._frames or self._frames[-1] is not token:
+            return False
+        savepoint = self._frames[-1].savepoint
+        if savepoint is not None and not isinstance(savepoint, _DriverSavepoint):
+            return False
+        self._frames.pop()
+        if savepoint is not None:
+            savepoint.release()
+        return True
 
     async def pop(self, token: object, *, commit: bool) -> None:
         """End the innermost block: RELEASE its savepoint, or ROLLBACK TO it.
