@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -91,22 +92,32 @@ async def store(sqlite_url: str) -> Any:
         yield opened
 
 
-async def _traced(store: SQLAlchemyStore) -> list[str]:
-    """Every statement SQLite runs from now on (a pool listener: the driver path stays on)."""
+async def _traced(store: SQLAlchemyStore, on_loop: list[str] | None = None) -> list[str]:
+    """Every statement SQLite runs from now on (a pool listener: the driver path stays on).
+
+    ``on_loop`` gets those run on the calling (the event loop's) thread.
+    """
     sent: list[str] = []
+    loop_thread = threading.current_thread()
+
+    def record(sql: str) -> None:
+        sent.append(sql)
+        if on_loop is not None and threading.current_thread() is loop_thread:
+            on_loop.append(sql)
 
     @event.listens_for(store.engine.sync_engine, "connect")
     def trace(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.set_trace_callback(sent.append)
+        dbapi_connection.set_trace_callback(record)
 
     await store.engine.dispose()
     return sent
 
 
-async def test_a_grouped_call_is_one_trip_and_a_failing_one_rolls_back_to_its_own_savepoint(
+async def test_grouped_writes_run_on_the_loop_and_a_failing_one_rolls_back_to_its_own_savepoint(
     store: SQLAlchemyStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    sent = await _traced(store)
+    on_loop: list[str] = []
+    sent = await _traced(store, on_loop)
     trips = counted_trips(monkeypatch)
     calls = [
         *(store.add_message("t", "user", f"m{i}") for i in range(6)),
@@ -117,9 +128,19 @@ async def test_a_grouped_call_is_one_trip_and_a_failing_one_rolls_back_to_its_ow
     assert isinstance(results[6], DuplicateRecordError)
     assert sum(isinstance(r, BaseException) for r in results) == 1
     statements = Counter(name for name in trips if name not in ("commit", "connect", "close"))
-    # each write's statements (with its SAVEPOINT) in one trip; the failing call read the
-    # thread and the keyed message (SQLAlchemy's path, in a transaction), then undid its part
-    assert statements == {"trip": 6, "_sqlite_write": 6, "execute": 2, "rollback_to": 1}
+    # to a worker: the first call (alone, its own transaction) and the group's first write
+    # (its held-back BEGIN IMMEDIATE may wait for SQLite's lock); the failing call's reads
+    # (SQLAlchemy's path). Every later write, and the failing call's ROLLBACK TO, ran on
+    # the loop: the group holds the write lock, so none of them can wait on SQLite.
+    assert statements == {"trip": 2, "execute": 2}
+    on_loop_kinds = Counter(
+        " ".join(sql.split()[:2])
+        for sql in on_loop
+        if sql.startswith(("UPDATE threadstore_threads", "INSERT INTO", "ROLLBACK TO"))
+        and "threadstore_messages" not in sql  # traced more than once (its RETURNING)
+    )
+    # four appends (each bumps the thread), six checkpoint upserts, one undo
+    assert on_loop_kinds == {"UPDATE threadstore_threads": 4, "INSERT INTO": 6, "ROLLBACK TO": 1}
     savepoints = [s for s in sent if s.startswith("SAVEPOINT")]
     assert savepoints
     assert all(s.startswith("SAVEPOINT threadstore_sp_") for s in savepoints)
@@ -144,3 +165,28 @@ async def test_reads_inside_a_block_run_on_the_driver_and_see_its_writes(
     assert thread is not None
     assert thread["message_count"] == 2  # the block's own, uncommitted, append
     assert [m["content"] for m in messages] == ["keyed", "in the block"]
+
+
+async def test_long_grouped_writes_stay_off_the_loop(store: SQLAlchemyStore) -> None:
+    """A big batch or a big text in a group runs on a worker: the loop is never held long."""
+    on_loop: list[str] = []
+    sent = await _traced(store, on_loop)
+    big = "x" * (64 * 1024 + 1)
+    calls = [
+        store.add_message("t", "user", "first"),  # alone: its own transaction, on a worker
+        store.add_message("t", "user", "small"),  # opens the group (BEGIN), on a worker
+        store.add_message("t", "user", "short"),
+        store.add_messages("t", [{"role": "user", "content": f"b{i}"} for i in range(21)]),
+        store.add_message("t", "user", big),
+        store.save_checkpoint("t", "", "big", None, {"blob": big}, {}),
+    ]
+    await asyncio.gather(*calls)
+    inserts = [sql for sql in sent if sql.startswith("INSERT INTO threadstore_")]
+    on_loop_inserts = [sql for sql in on_loop if sql.startswith("INSERT INTO threadstore_")]
+    assert any("'short'" in sql for sql in on_loop_inserts)
+    assert any("'b20'" in sql for sql in inserts)
+    assert sum(big in sql for sql in inserts) >= 2  # the message and the checkpoint
+    assert not any("'b20'" in sql or big in sql for sql in on_loop_inserts)
+    contents = [m["content"] for m in await store.get_messages("t", limit=100)]
+    assert len(contents) == 1 + 4 + 21  # the fixture's, then every call's
+    assert contents[-1] == big

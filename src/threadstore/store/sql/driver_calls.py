@@ -98,7 +98,8 @@ async def _on_driver(
     if isinstance(conn, ThreadedConnection):
         dbapi_connection: Any = conn.sync_connection.connection.dbapi_connection
         run = sqlite_rows if rows else _sqlite_write
-        call = conn.engine.run(run, dbapi_connection, compiled.sql, args)
+        short = not rows and _small(args)
+        call = conn.run_driver(run, dbapi_connection, compiled.sql, args, short=short)
     else:
         fairy: Any = conn.sync_connection.connection  # type: ignore[union-attr]
         dbapi_connection = fairy.dbapi_connection
@@ -108,6 +109,18 @@ async def _on_driver(
         return await call
     except Exception as exc:
         raise driver_error(exc, compiled.sql, args, conn.dialect, dbapi_connection) from exc
+
+
+SHORT_WRITE_CHARS = 64 * 1024
+"""Text and bytes a write may bind and still run on the event loop (see ``run_driver``)."""
+
+
+def _small(args: Sequence[Any]) -> bool:
+    size = 0
+    for value in args:
+        if isinstance(value, str | bytes):
+            size += len(value)
+    return size <= SHORT_WRITE_CHARS
 
 
 def _sqlite_write(dbapi_connection: Any, sql: str, args: list[Any]) -> None:

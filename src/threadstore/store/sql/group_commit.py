@@ -26,6 +26,7 @@ from threadstore.errors import PersistenceError, TransactionAbortedError
 from threadstore.store.locks import LoopSemaphore, TaskLock
 from threadstore.store.sql.connections import Conn, Engine, Tx
 from threadstore.store.sql.read_lane import ReadLane
+from threadstore.store.sql.threaded import ThreadedConnection
 from threadstore.store.sql.translate import DRIVER_ERRORS, translate_error
 
 if TYPE_CHECKING:
@@ -269,6 +270,8 @@ class GroupCommit:
             if isinstance(exc, DRIVER_ERRORS):
                 raise _translate(ctx, exc, engine) from exc
             raise
+        if isinstance(conn, ThreadedConnection):
+            conn.on_loop = True  # its statements hold the write lock: see run_driver
         return _Group(conn, tx, gate, calls)
 
     async def _end(

@@ -27,6 +27,7 @@ from threadstore.clock import isoformat
 from threadstore.errors import ThreadNotFoundError
 from threadstore.records import MessageRecord
 from threadstore.store.inputs import MessageInput, MessagePage, key_reused
+from threadstore.store.sql.driver_calls import SHORT_WRITE_CHARS
 from threadstore.store.sql.scoping import OWNER, owned_by_param
 from threadstore.store.sql.tables import MESSAGE_RECORD, message_record, messages, threads
 from threadstore.types import UTCDateTime
@@ -60,6 +61,14 @@ _PG_PARAMS = (
     bindparam("contents", type_=postgresql.ARRAY(Text())),
     bindparam("metadata", type_=postgresql.ARRAY(Text())),
 )
+_SHORT_BATCH = 20
+"""Messages an append may write and still count as short (see ``write_steps``)."""
+
+
+def _content_size(batch: Sequence[MessageInput]) -> int:
+    return sum(len(item.content) for item in batch)
+
+
 _UNKEYED = {"key": "", "key_value": "", "keys": "", "key_name": ""}
 _KEYED = {
     "key": ", idempotency_key",
@@ -231,8 +240,9 @@ class SqlMessages:
             return first, [row["id"] for row in sorted(inserted, key=lambda row: row["seq"])]
 
         # both statements in one trip to SQLite's worker thread
+        short = len(batch) <= _SHORT_BATCH and _content_size(batch) <= SHORT_WRITE_CHARS
         done = await self._unit.write_steps(
-            reserve_and_insert, (reserve, _INSERT_RETURNING_IDS), thread_id=thread_id
+            reserve_and_insert, (reserve, _INSERT_RETURNING_IDS), thread_id=thread_id, short=short
         )
         if done is None:
             raise ThreadNotFoundError(thread_id)

@@ -128,6 +128,8 @@ class ThreadedConnection:
         self.engine = engine
         self.dialect = engine.dialect
         self._sync: Connection | None = None
+        self.on_loop = False
+        """Whether :meth:`run_driver` may run on the calling thread (see there)."""
 
     @property
     def sync_connection(self) -> Connection:
@@ -168,6 +170,22 @@ class ThreadedConnection:
     def invalidated(self) -> bool:
         """Whether the connection was invalidated."""
         return self._sync is not None and self._sync.invalidated
+
+    async def run_driver(self, fn: Callable[..., _T], *args: Any, short: bool = False) -> _T:
+        """``fn(*args)``, a call on the driver connection: on a worker, or here.
+
+        Here, on the event loop's thread, when the call is ``short`` (a write
+        of a few rows and little data), :attr:`on_loop` is set and the
+        driver's transaction has begun (no ``BEGIN`` held back): a group
+        commit's transaction, whose write lock is held, so a statement cannot
+        wait on SQLite's lock. Such a call takes less time than the two
+        thread wake-ups of a worker's trip; anything longer stays off the loop.
+        """
+        if short and self.on_loop and self._sync is not None:
+            driver: Any = self._sync.connection.dbapi_connection
+            if getattr(driver, "begun", False):
+                return fn(*args)
+        return await self.engine.run(fn, *args)
 
     def in_transaction(self) -> bool:
         """Whether a transaction is begun."""

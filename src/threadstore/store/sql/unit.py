@@ -246,6 +246,7 @@ class SqlUnit(UnitRepositories):
         statements: Sequence[Any],
         *,
         thread_id: str | None = None,
+        short: bool = False,
     ) -> _T:
         """A write of several statements with logic between them (see :mod:`.write_steps`).
 
@@ -253,7 +254,8 @@ class SqlUnit(UnitRepositories):
         engine they run on the driver in one trip: a lone one-call write in a
         transaction of its own, anything else in the unit's transaction and
         savepoint. Elsewhere, and while anyone watches statements, as
-        :meth:`run_sync` runs them. ``thread_id`` as for :meth:`execute`.
+        :meth:`run_sync` runs them. ``thread_id`` as for :meth:`execute`;
+        ``short`` as for ``ThreadedConnection.run_driver``.
         """
         compiled = self._driver_steps(statements)
         if compiled is None:
@@ -267,7 +269,7 @@ class SqlUnit(UnitRepositories):
                 await self._take_lone_write()
             else:
                 await self._ready(True, False)
-            return await run_driver_transaction(conn, fn, compiled, own=own)
+            return await run_driver_transaction(conn, fn, compiled, own=own, short=short)
         except DRIVER_ERRORS as exc:
             raise self.translate(exc, thread_id=thread_id) from exc
         finally:

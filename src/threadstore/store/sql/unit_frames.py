@@ -44,7 +44,7 @@ class _DriverSavepoint:
         if driver.unsent(name):
             return  # nothing ran since it: nothing to undo
         try:
-            await self._conn.engine.run(driver.rollback_to, name)
+            await self._conn.run_driver(driver.rollback_to, name, short=True)
         except Exception as exc:
             sql = f"ROLLBACK TO SAVEPOINT {name}"
             raise driver_error(exc, sql, (), self._conn.dialect, driver) from exc

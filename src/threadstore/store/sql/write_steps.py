@@ -113,6 +113,7 @@ async def run_driver_transaction(
     compiled: Mapping[Executable, Compiled],
     *,
     own: bool,
+    short: bool = False,
 ) -> _T:
     """``fn``'s statements on ``conn``'s sqlite3 connection, in one trip.
 
@@ -121,7 +122,8 @@ async def run_driver_transaction(
     when ``fn`` returns, rolled back when it raises). Otherwise ``fn`` runs in
     the transaction or savepoint the unit of work began, whose held-back
     ``BEGIN``/``SAVEPOINT`` runs first and which the unit ends as usual.
-    ``compiled`` holds every statement ``fn`` runs.
+    ``compiled`` holds every statement ``fn`` runs; ``short``: they write a
+    few rows and little data (see ``ThreadedConnection.run_driver``).
 
     Raises:
         DBAPIError: what SQLAlchemy's own execution would have raised.
@@ -158,7 +160,7 @@ async def run_driver_transaction(
         finally:
             running.__exit__(None, None, None)
 
-    return await conn.engine.run(trip)
+    return await conn.run_driver(trip, short=short)
 
 
 def _run(driver: Any, sql: str, dialect: Dialect, dbapi_connection: Any) -> None:
