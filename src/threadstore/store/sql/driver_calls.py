@@ -98,7 +98,7 @@ async def _on_driver(
     if isinstance(conn, ThreadedConnection):
         dbapi_connection: Any = conn.sync_connection.connection.dbapi_connection
         run = sqlite_rows if rows else _sqlite_write
-        short = not rows and _small(args)
+        short = not rows and conn.on_loop and _small(args)
         call = conn.run_driver(run, dbapi_connection, compiled.sql, args, short=short)
     else:
         fairy: Any = conn.sync_connection.connection  # type: ignore[union-attr]
